@@ -1,0 +1,10 @@
+// The SQL files of this folder, compiled into the binary by SwiftPM
+// (`.embedInCode` in Package.swift), so an installed `recovery-server` needs
+// no resource folder beside it. List each new file here and in Package.swift;
+// a test fails when a .sql file in this folder is missing from the list.
+public enum EmbeddedMigrations {
+    /// (file name, SQL text) in the order they apply.
+    public static let files: [(name: String, sql: String)] = [
+        ("0001_initial_schema.sql", String(decoding: PackageResources._001_initial_schema_sql, as: UTF8.self)),
+    ]
+}

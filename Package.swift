@@ -1,0 +1,81 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "RecoveryAppliance",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "recovery-server", targets: ["recovery-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // libsodium from the system (Debian: libsodium-dev).
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        // The numbered SQL files in Migrations/ compiled into the binary, so an
+        // installed executable needs no resource folder beside it.
+        .target(
+            name: "RecoveryMigrations",
+            path: "Migrations",
+            exclude: ["README.md"],
+            resources: [
+                .embedInCode("0001_initial_schema.sql"),
+            ]
+        ),
+        .target(
+            name: "RecoveryCore",
+            dependencies: [
+                "CSodium",
+                "RecoveryMigrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "RecoveryAPI",
+            dependencies: [
+                "RecoveryCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [
+                .embedInCode("openapi.json"),
+            ]
+        ),
+        .executableTarget(
+            name: "recovery-server",
+            dependencies: [
+                "RecoveryCore",
+                "RecoveryAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "RecoveryCoreTests",
+            dependencies: ["RecoveryCore", "CSodium"]
+        ),
+        .testTarget(
+            name: "RecoveryAPITests",
+            dependencies: [
+                "RecoveryAPI",
+                "RecoveryCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,40 @@
+import Hummingbird
+import Logging
+import RecoveryCore
+import ServiceLifecycle
+
+/// Runs the HTTP server until SIGTERM or SIGINT, then shuts down in order:
+/// the server stops accepting, in-flight requests finish (up to
+/// `server.shutdown_grace_seconds`), and last the database is checkpointed
+/// and closed.
+public enum ApplianceServer {
+    public static func run(_ appliance: Appliance, logger: Logger) async throws {
+        let app = buildApplication(appliance, logger: logger)
+        var configuration = ServiceGroupConfiguration(
+            services: [
+                .init(service: DatabaseService(database: appliance.database, logger: logger)),
+                .init(service: app),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(appliance.settings.shutdownGraceSeconds)
+        try await ServiceGroup(configuration: configuration).run()
+    }
+}
+
+/// Keeps the database open while the server runs and closes it cleanly
+/// after the server has stopped (services shut down in reverse order).
+struct DatabaseService: Service {
+    let database: AppDatabase
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        do {
+            try database.close()
+            logger.info("database closed cleanly")
+        } catch {
+            logger.error("database close failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
+        }
+    }
+}

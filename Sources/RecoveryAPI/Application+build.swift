@@ -1,0 +1,37 @@
+import Hummingbird
+import Logging
+import RecoveryCore
+
+/// Every endpoint the server answers. The one place controllers are listed.
+public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
+    HealthController(appliance: appliance).endpoints
+        + OpenAPIController().endpoints
+}
+
+/// The router with the middleware chain (outermost first): request id,
+/// access log, security headers, CORS, error envelope, body limit.
+public func buildRouter(_ appliance: Appliance) -> Router<AppRequestContext> {
+    let catalog = RouteCatalog(allEndpoints(appliance))
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: AccessLogMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: AllowedOriginsMiddleware(origins: Set(appliance.settings.corsOrigins)))
+    router.add(middleware: ErrorMiddleware(catalog: catalog))
+    router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes))
+    for endpoint in catalog.endpoints {
+        router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
+            try await endpoint.handler(request, context)
+        }
+    }
+    return router
+}
+
+/// The HTTP application on the configured host and port.
+public func buildApplication(_ appliance: Appliance, logger: Logger) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(appliance),
+        configuration: .init(address: .hostname(appliance.settings.serverHost, port: appliance.settings.serverPort),
+                             serverName: nil),
+        logger: logger)
+}

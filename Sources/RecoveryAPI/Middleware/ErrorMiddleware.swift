@@ -1,0 +1,50 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Turns every failure into the error envelope of DESIGN.md. Unknown routes
+/// answer 404, a known path with another method 405 with `Allow`; anything
+/// unexpected is logged (type only, never its text, which could hold PHI)
+/// and answered as a 500 that reveals nothing.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let catalog: RouteCatalog
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = translate(error, request: request, context: context)
+            let envelope = ErrorEnvelope(
+                error: .init(code: apiError.code, message: apiError.message, details: apiError.details),
+                requestId: context.requestID)
+            return try JSONBody.response(envelope, status: apiError.status, headers: apiError.headers)
+        }
+    }
+
+    func translate(_ error: any Error, request: Request, context: Context) -> APIError {
+        if let apiError = error as? APIError { return apiError }
+        if let httpError = error as? HTTPError {
+            switch httpError.status {
+            case .notFound:
+                let methods = catalog.methods(matching: request.uri.path)
+                if !methods.isEmpty {
+                    var headers = HTTPFields()
+                    headers[.allow] = methods.map(\.rawValue).joined(separator: ", ")
+                    return APIError(.methodNotAllowed, code: "method_not_allowed",
+                                    message: "\(request.method.rawValue) is not allowed here.", headers: headers)
+                }
+                return APIError(.notFound, code: "route_not_found", message: "No such endpoint.")
+            case .contentTooLarge:
+                return APIError(.contentTooLarge, code: "body_too_large", message: "The request body is too large.")
+            case .badRequest:
+                return APIError(.badRequest, code: "bad_request", message: "The request could not be read.")
+            default:
+                return APIError(httpError.status, code: "http_\(httpError.status.code)",
+                                message: httpError.status.reasonPhrase)
+            }
+        }
+        context.logger.error("unhandled error", metadata: ["error_type": .string(String(describing: type(of: error)))])
+        return .internalError
+    }
+}

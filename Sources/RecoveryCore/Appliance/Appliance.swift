@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+
+/// An opened, initialised appliance: its settings, database and the crypto
+/// services derived from its master key. Libraries take this rather than
+/// loose globals, so tests open as many as they like side by side.
+public final class Appliance: Sendable {
+    public let settings: Settings
+    public let database: AppDatabase
+    public let cipher: FieldCipher
+    public let blindIndex: BlindIndex
+    public let passwords: PasswordHasher
+    public let startedAt: Date
+
+    init(settings: Settings, database: AppDatabase, masterKey: MasterKey, passwordCost: PasswordHasher.Cost) {
+        self.settings = settings
+        self.database = database
+        self.cipher = FieldCipher(masterKey: masterKey)
+        self.blindIndex = BlindIndex(masterKey: masterKey)
+        self.passwords = PasswordHasher(cost: passwordCost)
+        self.startedAt = Date()
+    }
+
+    /// Opens an initialised data directory: the key file must exist and be
+    /// the database's key; a schema newer than this binary is refused;
+    /// pending migrations are applied and returned.
+    public static func open(settings: Settings, passwordCost: PasswordHasher.Cost = .interactive) throws -> (Appliance, appliedMigrations: [String]) {
+        guard FileManager.default.fileExists(atPath: settings.databasePath) else {
+            throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
+        }
+        let key = try MasterKey.load(from: settings.resolvedKeyFile)
+        let database = try AppDatabase(settings: settings)
+        guard try database.schemaVersion() > 0 else {
+            throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
+        }
+        try database.refuseNewerSchema()
+        guard try database.pool.read({ db in try KeyCheck.matches(key, in: db) }) else {
+            throw ApplianceError.wrongMasterKey(keyFile: settings.resolvedKeyFile)
+        }
+        let applied = try database.migrate()
+        return (Appliance(settings: settings, database: database, masterKey: key, passwordCost: passwordCost), applied)
+    }
+
+    /// Seconds since this process opened the appliance.
+    public var uptimeSeconds: Int { Int(Date().timeIntervalSince(startedAt)) }
+}

@@ -1,0 +1,20 @@
+/// Why the appliance cannot start or an operator command cannot proceed.
+public enum ApplianceError: Error, CustomStringConvertible, Equatable {
+    case notInitialised(dataDirectory: String)
+    case wrongMasterKey(keyFile: String)
+    case keyWithoutDatabase(keyFile: String)
+    case invalidInput(field: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notInitialised(let dir):
+            return "\(dir) holds no initialised appliance; run `recovery-server init --data-dir \(dir)` first"
+        case .wrongMasterKey(let keyFile):
+            return "the master key in \(keyFile) is not the key this database was created with; refusing to start. Point key_file / --key-file at the right key."
+        case .keyWithoutDatabase(let keyFile):
+            return "\(keyFile) exists but there is no database beside it; move the key away or restore the database before running init"
+        case .invalidInput(let field, let reason):
+            return "\(field): \(reason)"
+        }
+    }
+}

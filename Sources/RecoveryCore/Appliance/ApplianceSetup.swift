@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+
+/// Operator actions on a data directory: `init`, `migrate`, and the demo's
+/// first-run set-up. Kept here, not in the executable, so tests drive them.
+public enum ApplianceSetup {
+    public struct InitRequest: Sendable {
+        public var facilityName: String
+        public var timezone: String
+        public var adminEmail: String
+        public var adminFirstName: String
+        public var adminLastName: String
+        /// nil: generate one and report it once.
+        public var adminPassword: String?
+
+        public init(facilityName: String, timezone: String, adminEmail: String,
+                    adminFirstName: String, adminLastName: String, adminPassword: String?) {
+            self.facilityName = facilityName
+            self.timezone = timezone
+            self.adminEmail = adminEmail
+            self.adminFirstName = adminFirstName
+            self.adminLastName = adminLastName
+            self.adminPassword = adminPassword
+        }
+    }
+
+    public struct Created: Sendable, Equatable {
+        public var facilityID: String
+        public var adminID: String
+        public var schemaVersion: Int
+        public var generatedPassword: String?
+    }
+
+    public enum InitOutcome: Sendable, Equatable {
+        case alreadyInitialised
+        case created(Created)
+    }
+
+    /// Initialises an empty data directory. On an initialised one it changes
+    /// nothing. Inputs are all checked before anything is written.
+    public static func initialise(settings: Settings, request: InitRequest,
+                                  passwordCost: PasswordHasher.Cost = .interactive) async throws -> InitOutcome {
+        if FileManager.default.fileExists(atPath: settings.databasePath) { return .alreadyInitialised }
+
+        try Facility.validate(name: request.facilityName, timezone: request.timezone)
+        try StaffProfile.validate(email: request.adminEmail, firstName: request.adminFirstName, lastName: request.adminLastName)
+        let password = request.adminPassword ?? PasswordPolicy.generate()
+        if let problem = PasswordPolicy(settings: settings).problem(with: password, email: request.adminEmail) {
+            throw ApplianceError.invalidInput(field: "admin_password", reason: problem)
+        }
+
+        let (database, key) = try prepareStorage(settings: settings)
+        let hasher = PasswordHasher(cost: passwordCost, threads: 1)
+        let hash = try await hasher.hash(password)
+        let staffStore = StaffStore(cipher: FieldCipher(masterKey: key), blindIndex: BlindIndex(masterKey: key))
+        let facility = Facility(name: request.facilityName.trimmingCharacters(in: .whitespacesAndNewlines), timezone: request.timezone)
+        let adminID = try await database.pool.write { db -> String in
+            try facility.insert(db)
+            try FacilityDefaults.install(for: facility.id, in: db)
+            return try staffStore.insert(.init(
+                facilityID: facility.id, role: .admin, email: request.adminEmail,
+                firstName: request.adminFirstName, lastName: request.adminLastName, passwordHash: hash), in: db)
+        }
+        let version = try database.schemaVersion()
+        try database.close()
+        return .created(Created(facilityID: facility.id, adminID: adminID, schemaVersion: version,
+                                generatedPassword: request.adminPassword == nil ? password : nil))
+    }
+
+    /// Applies pending migrations to an existing database.
+    public static func migrate(settings: Settings) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: settings.databasePath) else {
+            throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
+        }
+        let database = try AppDatabase(settings: settings)
+        defer { try? database.close() }
+        return try database.migrate()
+    }
+
+    /// For `serve --demo`: when the directory holds no database yet, creates
+    /// storage and the demo data. Returns true when it created them.
+    public static func prepareDemo(settings: Settings) async throws -> Bool {
+        if FileManager.default.fileExists(atPath: settings.databasePath) { return false }
+        let (database, _) = try prepareStorage(settings: settings)
+        try database.close()
+        let (appliance, _) = try Appliance.open(settings: settings)
+        _ = try await DemoData.seed(appliance)
+        try appliance.database.close()
+        return true
+    }
+
+    /// Creates the data directory (0700), the master key (or loads one made
+    /// earlier for this directory), the database, all migrations, and the key
+    /// check that later tells a wrong key file apart.
+    static func prepareStorage(settings: Settings) throws -> (AppDatabase, MasterKey) {
+        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let keyFile = settings.resolvedKeyFile
+        if FileManager.default.fileExists(atPath: keyFile) {
+            throw ApplianceError.keyWithoutDatabase(keyFile: keyFile)
+        }
+        let key = try MasterKey.create(at: keyFile)
+        let database = try AppDatabase(settings: settings)
+        try database.migrate()
+        try database.pool.write { db in try KeyCheck.store(key, in: db) }
+        return (database, key)
+    }
+}

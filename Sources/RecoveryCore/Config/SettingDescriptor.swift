@@ -1,0 +1,100 @@
+import Foundation
+
+/// One setting: its key in the file, its environment variable, how to read
+/// and check it. The list below is the single place settings are declared.
+struct SettingDescriptor: Sendable {
+    enum Source {
+        case json(JSONValue)
+        case text(String)
+    }
+
+    let key: String
+    let apply: @Sendable (Source, inout Settings) throws -> Void
+
+    var environmentName: String {
+        "RECOVERY_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    static let all: [SettingDescriptor] = [
+        choice("mode", \.mode),
+        string("data_dir", \.dataDirectory, allowEmpty: false),
+        string("key_file", \.keyFile, allowEmpty: true),
+        string("server.host", \.serverHost, allowEmpty: false),
+        integer("server.port", \.serverPort, 1...65_535),
+        list("server.cors_origins", \.corsOrigins),
+        integer("server.max_body_bytes", \.maxBodyBytes, 1_024...104_857_600),
+        integer("server.shutdown_grace_seconds", \.shutdownGraceSeconds, 0...300),
+        integer("database.busy_timeout_ms", \.databaseBusyTimeoutMilliseconds, 0...600_000),
+        choice("database.synchronous", \.databaseSynchronous),
+        choice("log.level", \.logLevel),
+        choice("log.format", \.logFormat),
+        integer("auth.registration_key_ttl_hours", \.registrationKeyTTLHours, 1...720),
+        integer("auth.password_min_length", \.passwordMinLength, 8...128),
+        integer("auth.password_max_length", \.passwordMaxLength, 64...1_024),
+    ]
+
+    static func string(_ key: String, _ path: WritableKeyPath<Settings, String> & Sendable, allowEmpty: Bool) -> SettingDescriptor {
+        SettingDescriptor(key: key) { source, settings in
+            let value: String
+            switch source {
+            case .text(let text): value = text
+            case .json(let any):
+                guard case .string(let text) = any else { throw invalid(key, "must be a string") }
+                value = text
+            }
+            if !allowEmpty && value.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw invalid(key, "must not be empty")
+            }
+            settings[keyPath: path] = value
+        }
+    }
+
+    static func integer(_ key: String, _ path: WritableKeyPath<Settings, Int> & Sendable, _ range: ClosedRange<Int>) -> SettingDescriptor {
+        SettingDescriptor(key: key) { source, settings in
+            let message = "must be a whole number from \(range.lowerBound) to \(range.upperBound)"
+            let value: Int?
+            switch source {
+            case .text(let text): value = Int(text.trimmingCharacters(in: .whitespaces))
+            case .json(let any):
+                if case .integer(let number) = any { value = number } else { value = nil }
+            }
+            guard let value, range.contains(value) else { throw invalid(key, message) }
+            settings[keyPath: path] = value
+        }
+    }
+
+    static func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ path: WritableKeyPath<Settings, T> & Sendable) -> SettingDescriptor where T.RawValue == String {
+        SettingDescriptor(key: key) { source, settings in
+            let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
+            let raw: String?
+            switch source {
+            case .text(let text): raw = text.trimmingCharacters(in: .whitespaces).lowercased()
+            case .json(let any):
+                if case .string(let text) = any { raw = text.lowercased() } else { raw = nil }
+            }
+            guard let raw, let value = T(rawValue: raw) else { throw invalid(key, "must be one of: \(allowed)") }
+            settings[keyPath: path] = value
+        }
+    }
+
+    /// A list: a JSON array of strings, or comma-separated in the environment.
+    static func list(_ key: String, _ path: WritableKeyPath<Settings, [String]> & Sendable) -> SettingDescriptor {
+        SettingDescriptor(key: key) { source, settings in
+            switch source {
+            case .text(let text):
+                settings[keyPath: path] = text.split(separator: ",")
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            case .json(let any):
+                guard case .array(let items) = any else { throw invalid(key, "must be a list of strings") }
+                settings[keyPath: path] = try items.map { item in
+                    guard case .string(let text) = item else { throw invalid(key, "must be a list of strings") }
+                    return text
+                }
+            }
+        }
+    }
+
+    static func invalid(_ key: String, _ message: String) -> ConfigurationError {
+        ConfigurationError(setting: key, message: message)
+    }
+}

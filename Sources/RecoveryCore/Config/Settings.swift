@@ -1,0 +1,51 @@
+/// Every setting of the appliance with its default. `config/recovery.json`
+/// documents the same values; a test keeps the two identical.
+public struct Settings: Sendable, Equatable {
+    public enum Mode: String, Sendable, CaseIterable {
+        /// One clinic's appliance (the default).
+        case clinic
+        /// The organisation's central instance receiving anonymised metrics.
+        case central
+    }
+
+    public enum Synchronous: String, Sendable, CaseIterable {
+        /// fsync on every commit: a committed record survives a power cut.
+        case full
+        /// As full, plus an fsync of the directory on WAL resets.
+        case extra
+    }
+
+    public enum LogFormat: String, Sendable, CaseIterable { case json, text }
+    public enum LogLevel: String, Sendable, CaseIterable { case trace, debug, info, notice, warning, error, critical }
+
+    public var mode: Mode = .clinic
+    public var dataDirectory: String = "/var/lib/recovery-appliance"
+    /// Empty means `<data directory>/master.key`.
+    public var keyFile: String = ""
+
+    public var serverHost: String = "127.0.0.1"
+    public var serverPort: Int = 3000
+    /// Browser origins (e.g. `http://192.168.1.20:8080`) allowed to call the API.
+    public var corsOrigins: [String] = []
+    public var maxBodyBytes: Int = 1_048_576
+    /// How long SIGTERM waits for in-flight requests before closing.
+    public var shutdownGraceSeconds: Int = 10
+
+    public var databaseBusyTimeoutMilliseconds: Int = 5_000
+    public var databaseSynchronous: Synchronous = .full
+
+    public var logLevel: LogLevel = .info
+    public var logFormat: LogFormat = .json
+
+    public var registrationKeyTTLHours: Int = 48
+    public var passwordMinLength: Int = 12
+    public var passwordMaxLength: Int = 128
+
+    public init() {}
+
+    public var resolvedKeyFile: String {
+        keyFile.isEmpty ? dataDirectory + "/master.key" : keyFile
+    }
+
+    public var databasePath: String { dataDirectory + "/recovery.sqlite" }
+}

@@ -1,0 +1,100 @@
+import CSodium
+import Foundation
+
+/// Encrypts PHI column values with XChaCha20-Poly1305 under a per-column
+/// sub-key. Every ciphertext is bound to its place (table, column, row id)
+/// through the associated data, so a value copied into another row or
+/// column fails to decrypt.
+///
+/// Stored format (version 1):
+/// `0x01 | key version (UInt32 big-endian) | nonce (24) | ciphertext + tag (16)`.
+/// The header is authenticated too, and the key version lets a rotated key
+/// coexist with the old one without trial decryption.
+public struct FieldCipher: Sendable {
+    public static let formatVersion: UInt8 = 1
+    static let headerSize = 1 + 4
+    static let nonceSize = 24
+    static let tagSize = 16
+
+    public let currentKeyVersion: UInt32
+    private let keys: [UInt32: [UInt64: [UInt8]]]
+
+    /// `keys` maps key versions to master keys; the newest encrypts.
+    public init(masterKeys: [UInt32: MasterKey], currentKeyVersion: UInt32) {
+        Sodium.ensureInitialized()
+        precondition(masterKeys[currentKeyVersion] != nil, "current key version must be present")
+        self.currentKeyVersion = currentKeyVersion
+        self.keys = masterKeys.mapValues { master in
+            Dictionary(uniqueKeysWithValues: PHIField.allCases.map {
+                ($0.rawValue, master.derive(.fieldEncryption, id: $0.rawValue))
+            })
+        }
+    }
+
+    public init(masterKey: MasterKey) {
+        self.init(masterKeys: [1: masterKey], currentKeyVersion: 1)
+    }
+
+    public func seal(_ plaintext: String, field: PHIField, rowID: String) -> Data {
+        seal(Data(plaintext.utf8), field: field, rowID: rowID)
+    }
+
+    public func seal(_ plaintext: Data, field: PHIField, rowID: String) -> Data {
+        let key = keys[currentKeyVersion]![field.rawValue]!
+        var header = [Self.formatVersion]
+        withUnsafeBytes(of: currentKeyVersion.bigEndian) { header.append(contentsOf: $0) }
+        let nonce = SecureRandom.bytes(Self.nonceSize)
+        let ad = Self.associatedData(header: header, field: field, rowID: rowID)
+        var out = [UInt8](repeating: 0, count: plaintext.count + Self.tagSize)
+        var outLen: UInt64 = 0
+        let rc = plaintext.withUnsafeBytes { pt in
+            crypto_aead_xchacha20poly1305_ietf_encrypt(
+                &out, &outLen,
+                pt.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(plaintext.count),
+                ad, UInt64(ad.count), nil, nonce, key)
+        }
+        precondition(rc == 0, "xchacha20poly1305 encryption failed")
+        return Data(header + nonce + out.prefix(Int(outLen)))
+    }
+
+    public func open(_ blob: Data, field: PHIField, rowID: String) throws -> Data {
+        let bytes = [UInt8](blob)
+        guard bytes.count >= Self.headerSize + Self.nonceSize + Self.tagSize else {
+            throw CryptoError.ciphertextTooShort
+        }
+        guard bytes[0] == Self.formatVersion else { throw CryptoError.unsupportedCiphertextFormat }
+        let version = bytes[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard let versionKeys = keys[version] else { throw CryptoError.unknownKeyVersion(version) }
+        let key = versionKeys[field.rawValue]!
+        let header = Array(bytes[0..<Self.headerSize])
+        let nonce = Array(bytes[Self.headerSize..<(Self.headerSize + Self.nonceSize)])
+        let ciphertext = Array(bytes[(Self.headerSize + Self.nonceSize)...])
+        let ad = Self.associatedData(header: header, field: field, rowID: rowID)
+        var out = [UInt8](repeating: 0, count: ciphertext.count)
+        var outLen: UInt64 = 0
+        let rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+            &out, &outLen, nil, ciphertext, UInt64(ciphertext.count),
+            ad, UInt64(ad.count), nonce, key)
+        guard rc == 0 else { throw CryptoError.decryptionFailed }
+        return Data(out.prefix(Int(outLen)))
+    }
+
+    public func openString(_ blob: Data, field: PHIField, rowID: String) throws -> String {
+        let data = try open(blob, field: field, rowID: rowID)
+        guard let text = String(data: data, encoding: .utf8) else { throw CryptoError.decryptionFailed }
+        return text
+    }
+
+    /// Seals an optional value; nil stays nil (an absent value is not PHI).
+    public func seal(optional plaintext: String?, field: PHIField, rowID: String) -> Data? {
+        plaintext.map { seal($0, field: field, rowID: rowID) }
+    }
+
+    public func openString(optional blob: Data?, field: PHIField, rowID: String) throws -> String? {
+        try blob.map { try openString($0, field: field, rowID: rowID) }
+    }
+
+    static func associatedData(header: [UInt8], field: PHIField, rowID: String) -> [UInt8] {
+        header + Array("\(field.table)\u{0}\(field.column)\u{0}\(rowID)".utf8)
+    }
+}

@@ -1,0 +1,15 @@
+/// The purposes sub-keys are derived for. Each maps to a frozen 8-byte
+/// libsodium KDF context: changing one would make existing data unreadable,
+/// so the values are pinned by known-answer tests.
+public enum KeyPurpose: String, CaseIterable, Sendable {
+    case fieldEncryption = "RAfields"
+    case blindIndex = "RAbindex"
+    case documents = "RAdocmnt"
+    case backups = "RAbackup"
+    case tokens = "RAtokens"
+    case federationSigning = "RAfedsig"
+    case auditChain = "RAauditc"
+    case keyCheck = "RAkeychk"
+
+    var context: [CChar] { Array(rawValue.utf8CString.dropLast()) }
+}

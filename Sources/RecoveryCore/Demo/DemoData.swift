@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+
+/// The sample data set of `seed --demo` and `serve --demo`: the seed
+/// design's super admin with its documented password, a sample facility,
+/// its staff and a handful of fictional patients. For trying the API only.
+public enum DemoData {
+    public static let superAdminEmail = "admin@recoversystem.com"
+    /// Documented in the original design and README.md; `serve` warns while it is in use.
+    public static let superAdminPassword = "SuperAdmin123!"
+    /// The password of every other demo staff account (README.md lists them).
+    public static let staffPassword = "SerenityDemo2026!"
+    public static let facilityName = "Serenity Recovery Center"
+
+    public static let staff: [(role: StaffRole, email: String, first: String, last: String)] = [
+        (.admin, "director@serenity.example", "Dana", "Whitfield"),
+        (.counselor, "counselor@serenity.example", "Marcus", "Bell"),
+        (.therapist, "therapist@serenity.example", "Priya", "Raman"),
+        (.nurse, "nurse@serenity.example", "Luis", "Ortega"),
+        (.staff, "frontdesk@serenity.example", "Amy", "Chen"),
+    ]
+
+    public static let patients: [(first: String, last: String, dob: String, care: String, status: String, daysIn: Int, daysSober: Int?)] = [
+        ("John", "Doe", "1985-03-15", "residential", "active", 21, 24),
+        ("Maria", "Gonzalez", "1992-07-02", "iop", "active", 60, 75),
+        ("Tyrone", "Jackson", "1979-11-30", "php", "active", 35, 35),
+        ("Emily", "Nguyen", "2001-01-19", "detox", "pending_registration", 2, 3),
+        ("Robert", "Smith", "1968-05-08", "outpatient", "active", 140, 180),
+    ]
+
+    public enum Outcome: Sendable, Equatable {
+        case seeded(String)
+        case alreadySeeded
+    }
+
+    public static func seed(_ appliance: Appliance) async throws -> Outcome {
+        let staffStore = StaffStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
+        let patientStore = PatientStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
+        if try await appliance.database.pool.read({ db in try staffStore.credentials(email: superAdminEmail, in: db) != nil }) {
+            return .alreadySeeded
+        }
+        let superHash = try await appliance.passwords.hash(superAdminPassword)
+        let staffHash = try await appliance.passwords.hash(staffPassword)
+        let facility = Facility(name: facilityName, timezone: "America/New_York", capacity: 40)
+        let today = Date()
+        @Sendable func day(_ offset: Int) -> String {
+            let date = today.addingTimeInterval(-Double(offset) * 86_400)
+            return String(Timestamp.string(date).prefix(10))
+        }
+        try await appliance.database.pool.write { db in
+            try facility.insert(db)
+            try FacilityDefaults.install(for: facility.id, in: db)
+            try staffStore.insert(.init(facilityID: nil, role: .superAdmin, email: superAdminEmail,
+                                        firstName: "Super", lastName: "Admin", passwordHash: superHash), in: db)
+            var counselorID = ""
+            for member in staff {
+                let id = try staffStore.insert(.init(facilityID: facility.id, role: member.role, email: member.email,
+                                                     firstName: member.first, lastName: member.last, passwordHash: staffHash), in: db)
+                if member.role == .counselor { counselorID = id }
+            }
+            for patient in patients {
+                let (id, _) = try patientStore.insert(.init(
+                    facilityID: facility.id, firstName: patient.first, lastName: patient.last, dateOfBirth: patient.dob,
+                    program: "Adult SUD", levelOfCare: patient.care, status: patient.status,
+                    admissionDate: day(patient.daysIn), sobrietyDate: patient.daysSober.map(day)), in: db)
+                try db.execute(sql: """
+                    INSERT INTO care_team_assignments (id, facility_id, patient_id, staff_id, role, starts_on)
+                    VALUES (?, ?, ?, ?, 'primary_counselor', ?)
+                    """, arguments: [UUID().uuidString.lowercased(), facility.id, id, counselorID, day(patient.daysIn)])
+            }
+        }
+        return .seeded("facility \"\(facilityName)\", 1 super admin, \(staff.count) staff, \(patients.count) patients")
+    }
+
+    /// True while the demo super admin exists with its documented password.
+    public static func defaultPasswordStillSet(_ appliance: Appliance) async throws -> Bool {
+        let staffStore = StaffStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
+        guard let account = try await appliance.database.pool.read({ db in try staffStore.credentials(email: superAdminEmail, in: db) }) else {
+            return false
+        }
+        return try await appliance.passwords.verify(superAdminPassword, against: account.passwordHash)
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import GRDB
+
+/// Writes patient rows with their PHI encrypted and name/email indexed.
+public struct PatientStore: Sendable {
+    let cipher: FieldCipher
+    let blindIndex: BlindIndex
+
+    public init(cipher: FieldCipher, blindIndex: BlindIndex) {
+        self.cipher = cipher
+        self.blindIndex = blindIndex
+    }
+
+    public struct NewPatient: Sendable {
+        public var facilityID: String
+        public var firstName: String
+        public var lastName: String
+        public var dateOfBirth: String
+        public var email: String?
+        public var phone: String?
+        public var program: String?
+        public var levelOfCare: String
+        public var status: String
+        public var admissionDate: String?
+        public var sobrietyDate: String?
+
+        public init(facilityID: String, firstName: String, lastName: String, dateOfBirth: String, email: String? = nil,
+                    phone: String? = nil, program: String? = nil, levelOfCare: String, status: String,
+                    admissionDate: String? = nil, sobrietyDate: String? = nil) {
+            self.facilityID = facilityID
+            self.firstName = firstName
+            self.lastName = lastName
+            self.dateOfBirth = dateOfBirth
+            self.email = email
+            self.phone = phone
+            self.program = program
+            self.levelOfCare = levelOfCare
+            self.status = status
+            self.admissionDate = admissionDate
+            self.sobrietyDate = sobrietyDate
+        }
+    }
+
+    /// Inserts the patient with the facility's next patient number
+    /// (`P-000001`, ...) and returns (id, patient number).
+    @discardableResult
+    public func insert(_ patient: NewPatient, in db: Database) throws -> (id: String, patientNumber: String) {
+        let id = UUID().uuidString.lowercased()
+        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM patients WHERE facility_id = ?", arguments: [patient.facilityID]) ?? 0
+        let number = String(format: "P-%06d", count + 1)
+        try db.execute(sql: """
+            INSERT INTO patients (id, facility_id, patient_number, first_name_enc, first_name_bidx, last_name_enc, last_name_bidx,
+                                  date_of_birth_enc, email_enc, email_bidx, phone_enc, program, level_of_care, status,
+                                  admission_date, sobriety_date)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [
+                id, patient.facilityID, number,
+                cipher.seal(patient.firstName, field: .patientsFirstName, rowID: id),
+                blindIndex.index(patient.firstName, for: .patientsFirstName),
+                cipher.seal(patient.lastName, field: .patientsLastName, rowID: id),
+                blindIndex.index(patient.lastName, for: .patientsLastName),
+                cipher.seal(patient.dateOfBirth, field: .patientsDateOfBirth, rowID: id),
+                cipher.seal(optional: patient.email, field: .patientsEmail, rowID: id),
+                patient.email.map { blindIndex.index($0, for: .patientsEmail) },
+                cipher.seal(optional: patient.phone, field: .patientsPhone, rowID: id),
+                patient.program, patient.levelOfCare, patient.status, patient.admissionDate, patient.sobrietyDate,
+            ])
+        return (id, number)
+    }
+}

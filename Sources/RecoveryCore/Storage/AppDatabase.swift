@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+
+/// The appliance's one SQLite database: a GRDB `DatabasePool` (WAL, one
+/// writer, concurrent readers), foreign keys on, a busy timeout, and the
+/// configured synchronous level applied on the writer and verified.
+///
+/// Durability: with WAL, `synchronous=FULL` makes every commit survive a
+/// power cut, which clinical records need; NORMAL could lose the last
+/// commits. GRDB sets NORMAL on a pool's writer when it opens, so the level
+/// is set afterwards and read back.
+public final class AppDatabase: Sendable {
+    public let pool: DatabasePool
+    public let path: String
+
+    public init(path: String, busyTimeoutMilliseconds: Int = 5_000, synchronous: Settings.Synchronous = .full) throws {
+        var configuration = GRDB.Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(TimeInterval(busyTimeoutMilliseconds) / 1_000)
+        configuration.maximumReaderCount = 8
+        configuration.label = "recovery"
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        let expected = synchronous == .full ? 2 : 3
+        let actual = try pool.barrierWriteWithoutTransaction { db -> Int in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue.uppercased())")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+        }
+        guard actual == expected else {
+            throw StorageError.durabilityNotApplied(expected: synchronous.rawValue, actual: actual)
+        }
+    }
+
+    public convenience init(settings: Settings) throws {
+        try self.init(path: settings.databasePath,
+                      busyTimeoutMilliseconds: settings.databaseBusyTimeoutMilliseconds,
+                      synchronous: settings.databaseSynchronous)
+    }
+
+    var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in Migration.all {
+            migrator.registerMigration(migration.identifier) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }
+
+    /// Applies pending migrations in order, each in its own transaction, and
+    /// returns the identifiers it applied. Refuses a schema newer than known.
+    @discardableResult
+    public func migrate() throws -> [String] {
+        try refuseNewerSchema()
+        let before = try pool.read { db in try self.migrator.appliedIdentifiers(db) }
+        try migrator.migrate(pool)
+        return Migration.all.map(\.identifier).filter { !before.contains($0) }
+    }
+
+    /// Throws when the database holds migrations this binary does not know.
+    public func refuseNewerSchema() throws {
+        let unknown = try pool.read { db -> [String] in
+            let known = Set(Migration.all.map(\.identifier))
+            return try self.migrator.appliedIdentifiers(db).filter { !known.contains($0) }.sorted()
+        }
+        if !unknown.isEmpty { throw StorageError.schemaNewerThanBinary(applied: unknown) }
+    }
+
+    /// Identifiers of known migrations not yet applied.
+    public func pendingMigrations() throws -> [String] {
+        let applied = try pool.read { db in try self.migrator.appliedIdentifiers(db) }
+        return Migration.all.map(\.identifier).filter { !applied.contains($0) }
+    }
+
+    /// The number of the newest applied migration (0 for an empty database).
+    public func schemaVersion() throws -> Int {
+        try pool.read { db -> Int in
+            let applied = try self.migrator.appliedIdentifiers(db)
+            return applied.compactMap { Int($0.prefix(while: \.isNumber)) }.max() ?? 0
+        }
+    }
+
+    /// The synchronous level on the writer connection (2 = FULL, 3 = EXTRA).
+    public func writerSynchronousLevel() throws -> Int {
+        try pool.barrierWriteWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// True when the database answers a trivial query.
+    public func isHealthy() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    /// Checkpoints the WAL and closes every connection. Call once, at shutdown.
+    public func close() throws {
+        try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        try pool.close()
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RecoveryAPI
+import RecoveryCore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the API server until stopped (SIGTERM or Ctrl-C shut it down cleanly).",
+        discussion: """
+        Listens on server.host:server.port (default 127.0.0.1:3000). To serve the clinic's \
+        LAN, set --host 0.0.0.0 (or the box's LAN address) and put TLS in front. Pending \
+        migrations are applied at start-up. The server refuses to start without its master \
+        key, with another box's key, or on a database newer than itself.
+
+        --demo: try it out with no setup. Uses a throw-away data directory (default \
+        $TMPDIR/recovery-appliance-demo, or --data-dir), initialises and seeds it with the \
+        demo data if it is empty, then serves.
+        """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Address to listen on (setting server.host).")
+    var host: String?
+
+    @Option(help: "Port to listen on (setting server.port).")
+    var port: Int?
+
+    @Flag(help: "Serve a throw-away demo appliance, creating and seeding it if needed.")
+    var demo = false
+
+    func run() async throws {
+        restrictNewFiles()
+        try await explained {
+            let demoDirectory = demo ? FileManager.default.temporaryDirectory.appendingPathComponent("recovery-appliance-demo").path : nil
+            var settings = try common.settings(defaultDataDirectory: demoDirectory)
+            if let host { settings.serverHost = host }
+            if let port {
+                guard (1...65_535).contains(port) else { throw Failure(message: "--port must be from 1 to 65535", code: 64) }
+                settings.serverPort = port
+            }
+            let logger = makeLogger(settings)
+            if demo, try await ApplianceSetup.prepareDemo(settings: settings) {
+                logger.notice("created demo appliance", metadata: ["data_dir": .string(settings.dataDirectory)])
+            }
+            let (appliance, applied) = try Appliance.open(settings: settings)
+            for identifier in applied {
+                logger.notice("applied migration", metadata: ["migration": .string(identifier)])
+            }
+            if try await DemoData.defaultPasswordStillSet(appliance) {
+                logger.warning("SECURITY: the demo super admin \(DemoData.superAdminEmail) still has its publicly documented password. Change it or remove the account before real patient data goes on this box.")
+            }
+            logger.notice("serving", metadata: [
+                "address": .string("\(settings.serverHost):\(settings.serverPort)"),
+                "data_dir": .string(settings.dataDirectory),
+                "mode": .string(settings.mode.rawValue),
+                "version": .string(RecoveryVersion.current),
+            ])
+            try await ApplianceServer.run(appliance, logger: logger)
+            logger.notice("stopped")
+        }
+    }
+
+    func makeLogger(_ settings: Settings) -> Logger {
+        let level = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
+        let format = settings.logFormat
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = format == .json
+                ? JSONLogHandler(label: label)
+                : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "recovery-server")
+        logger.logLevel = level
+        return logger
+    }
+}

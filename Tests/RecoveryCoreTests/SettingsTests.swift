@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+@testable import RecoveryCore
+
+@Suite struct SettingsTests {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func theShippedConfigFileHoldsExactlyTheDefaults() throws {
+        let file = Self.repositoryRoot.appendingPathComponent("config/recovery.json").path
+        let loaded = try SettingsLoader.load(file: file, environment: [:])
+        #expect(loaded == Settings())
+        let keys = Set(try SettingsLoader.readFile(file).keys)
+        #expect(keys == Set(SettingDescriptor.all.map(\.key)), "config/recovery.json must document every setting")
+    }
+
+    @Test func everySettingIsDocumentedInTheReadme() throws {
+        let readme = try String(contentsOf: Self.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        for descriptor in SettingDescriptor.all {
+            #expect(readme.contains("`\(descriptor.key)`"), "README.md lacks \(descriptor.key)")
+            #expect(readme.contains(descriptor.environmentName), "README.md lacks \(descriptor.environmentName)")
+        }
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.file("c.json")
+        try #"{"server": {"port": 4000, "host": "0.0.0.0"}, "mode": "clinic"}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        let settings = try SettingsLoader.load(file: file, environment: [
+            "RECOVERY_SERVER_PORT": "5000", "RECOVERY_MODE": "central",
+            "RECOVERY_SERVER_CORS_ORIGINS": "http://10.0.0.5:8080, http://desk.local", "UNRELATED": "x",
+        ])
+        #expect(settings.serverPort == 5000)
+        #expect(settings.serverHost == "0.0.0.0")
+        #expect(settings.mode == .central)
+        #expect(settings.corsOrigins == ["http://10.0.0.5:8080", "http://desk.local"])
+    }
+
+    @Test(arguments: [
+        (["RECOVERY_SERVER_PORT": "abc"], "server.port"),
+        (["RECOVERY_SERVER_PORT": "70000"], "server.port"),
+        (["RECOVERY_MODE": "hospital"], "mode"),
+        (["RECOVERY_DATABASE_SYNCHRONOUS": "off"], "database.synchronous"),
+        (["RECOVERY_AUTH_PASSWORD_MIN_LENGTH": "4"], "auth.password_min_length"),
+        (["RECOVERY_DATA_DIR": "  "], "data_dir"),
+    ])
+    func badEnvironmentValuesNameTheSetting(environment: [String: String], setting: String) {
+        #expect(throws: ConfigurationError.self) { try SettingsLoader.load(file: nil, environment: environment) }
+        do { _ = try SettingsLoader.load(file: nil, environment: environment) } catch let error as ConfigurationError {
+            #expect(error.setting == setting)
+        } catch {}
+    }
+
+    @Test(arguments: [
+        (#"{"sever": {"port": 1}}"#, "sever.port"),
+        (#"{"server": {"port": "3000"}}"#, "server.port"),
+        (#"{"server": {"port": 3000.5}}"#, "server.port"),
+        (#"{"server": {"cors_origins": "http://a"}}"#, "server.cors_origins"),
+        (#"{"log": {"level": true}}"#, "log.level"),
+        (#"[1, 2]"#, "config file"),
+        (#"{"mode": "#, "config file"),
+    ])
+    func badFileValuesNameTheSetting(json: String, setting: String) throws {
+        let dir = TemporaryDirectory()
+        let file = dir.file("c.json")
+        try json.write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try SettingsLoader.load(file: file, environment: [:])
+            Issue.record("expected a configuration error")
+        } catch let error as ConfigurationError {
+            #expect(error.setting == setting)
+        }
+    }
+
+    @Test func keyFileDefaultsBesideTheData() {
+        var settings = Settings()
+        settings.dataDirectory = "/srv/recovery"
+        #expect(settings.resolvedKeyFile == "/srv/recovery/master.key")
+        settings.keyFile = "/mnt/keys/clinic.key"
+        #expect(settings.resolvedKeyFile == "/mnt/keys/clinic.key")
+    }
+}

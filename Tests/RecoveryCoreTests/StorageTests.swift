@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+import Testing
+@testable import RecoveryCore
+
+@Suite struct StorageTests {
+    func freshDatabase(_ dir: TemporaryDirectory) throws -> AppDatabase {
+        let database = try AppDatabase(path: dir.file("test.sqlite"))
+        try database.migrate()
+        return database
+    }
+
+    @Test func migrationsApplyInOrderOnceAndAreRecorded() throws {
+        let dir = TemporaryDirectory()
+        let database = try AppDatabase(path: dir.file("test.sqlite"))
+        #expect(try database.schemaVersion() == 0)
+        #expect(try database.pendingMigrations() == Migration.all.map(\.identifier))
+        #expect(try database.migrate() == Migration.all.map(\.identifier))
+        #expect(try database.schemaVersion() == Migration.latestVersion)
+        #expect(try database.migrate() == [])
+        #expect(Migration.all.map(\.number) == Array(1...Migration.all.count))
+    }
+
+    @Test func durabilityAndIntegrityPragmasHold() throws {
+        let dir = TemporaryDirectory()
+        let database = try freshDatabase(dir)
+        #expect(try database.writerSynchronousLevel() == 2)
+        let (journal, foreignKeys) = try database.pool.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
+        }
+        #expect(journal == "wal")
+        #expect(foreignKeys == 1)
+        #expect(throws: (any Error).self) {
+            try database.pool.write { db in
+                try db.execute(sql: "INSERT INTO staff (id, facility_id, role, email_enc, email_bidx, first_name_enc, last_name_enc, password_hash) VALUES ('s', 'no-such-facility', 'admin', x'00', x'00', x'00', x'00', '$argon2id$x')")
+            }
+        }
+    }
+
+    @Test func aSchemaNewerThanTheBinaryIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let database = try freshDatabase(dir)
+        try database.pool.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')") }
+        #expect(throws: StorageError.schemaNewerThanBinary(applied: ["9999_from_the_future"])) { try database.refuseNewerSchema() }
+        #expect(throws: StorageError.self) { try database.migrate() }
+    }
+
+    @Test func everySQLFileInMigrationsIsCompiledIn() throws {
+        let folder = SettingsTests.repositoryRoot.appendingPathComponent("Migrations").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files == Migration.all.map { $0.identifier + ".sql" })
+    }
+
+    /// Every `_enc` column is a BLOB with a frozen field id, every `_bidx`
+    /// column has an index key, and nothing else claims to.
+    @Test func encryptedAndIndexedColumnsMatchTheFrozenTables() throws {
+        let dir = TemporaryDirectory()
+        let database = try freshDatabase(dir)
+        let columns = try database.pool.read { db -> [(table: String, column: String, type: String)] in
+            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            return try tables.flatMap { table in
+                try Row.fetchAll(db, sql: "SELECT name, type FROM pragma_table_info(?)", arguments: [table]).map {
+                    (table, $0["name"] as String, $0["type"] as String)
+                }
+            }
+        }
+        let encrypted = columns.filter { $0.column.hasSuffix("_enc") }
+        #expect(encrypted.allSatisfy { $0.type == "BLOB" })
+        #expect(Set(encrypted.map { "\($0.table).\($0.column)" }) == Set(PHIField.allCases.map { "\($0.table).\($0.column)" }))
+        let indexed = columns.filter { $0.column.hasSuffix("_bidx") }
+        #expect(Set(indexed.map { "\($0.table).\($0.column)" }) == Set(BlindIndexField.allCases.map { "\($0.table).\($0.column)" }))
+    }
+
+    @Test func theSeedViewsExistAndRun() throws {
+        let dir = TemporaryDirectory()
+        let database = try freshDatabase(dir)
+        try database.pool.read { db in
+            for view in ["patient_dashboard_summary", "staff_workload", "facility_weekly_metrics"] {
+                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = ?", arguments: [view]) == 1)
+                _ = try Row.fetchAll(db, sql: "SELECT * FROM \(view)")
+            }
+        }
+    }
+
+    @Test func theAuditLogIsAppendOnly() throws {
+        let dir = TemporaryDirectory()
+        let database = try freshDatabase(dir)
+        try database.pool.write { db in
+            try db.execute(sql: "INSERT INTO audit_logs (id, actor_kind, action, outcome, prev_hash, entry_hash) VALUES ('a1', 'system', 'test.event', 'success', zeroblob(32), randomblob(32))")
+        }
+        #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "UPDATE audit_logs SET action = 'x'") } }
+        #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "DELETE FROM audit_logs") } }
+        #expect(try database.pool.read { db in try String.fetchOne(db, sql: "SELECT action FROM audit_logs") } == "test.event")
+    }
+
+    @Test func timestampsAreRFC3339UTCWithMilliseconds() {
+        let text = Timestamp.string(Date(timeIntervalSince1970: 1_764_086_695.125))
+        #expect(text == "2025-11-25T16:04:55.125Z")
+        #expect(Timestamp.parse(text).map { abs($0.timeIntervalSince1970 - 1_764_086_695.125) < 0.001 } == true)
+    }
+}
