@@ -16,8 +16,11 @@ struct AllowedOriginsMiddleware: RouterMiddleware {
         let allowed = origins.contains(origin)
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
             guard allowed else {
-                throw APIError(.forbidden, code: "origin_not_allowed",
-                               message: "This origin is not in server.cors_origins.")
+                // Rendered here: this middleware sits outside ErrorMiddleware so
+                // that error responses get CORS headers too.
+                return try ErrorMiddleware.render(
+                    APIError(.forbidden, code: "origin_not_allowed", message: "This origin is not in server.cors_origins."),
+                    requestID: context.requestID)
             }
             var headers = HTTPFields()
             headers[.accessControlAllowOrigin] = origin

@@ -14,12 +14,16 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let apiError = translate(error, request: request, context: context)
-            let envelope = ErrorEnvelope(
-                error: .init(code: apiError.code, message: apiError.message, details: apiError.details),
-                requestId: context.requestID)
-            return try JSONBody.response(envelope, status: apiError.status, headers: apiError.headers)
+            return try Self.render(translate(error, request: request, context: context), requestID: context.requestID)
         }
+    }
+
+    /// The response for an error: status, its headers, and the envelope body.
+    static func render(_ apiError: APIError, requestID: String) throws -> Response {
+        let envelope = ErrorEnvelope(
+            error: .init(code: apiError.code, message: apiError.message, details: apiError.details),
+            requestId: requestID)
+        return try JSONBody.response(envelope, status: apiError.status, headers: apiError.headers)
     }
 
     func translate(_ error: any Error, request: Request, context: Context) -> APIError {
