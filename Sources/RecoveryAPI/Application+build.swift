@@ -4,14 +4,18 @@ import RecoveryCore
 
 /// Every endpoint the server answers. The one place controllers are listed.
 public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
-    HealthController(appliance: appliance).endpoints
+    let auth = AuthService(appliance: appliance)
+    return HealthController(appliance: appliance).endpoints
         + OpenAPIController().endpoints
+        + AuthController(auth: auth, settings: appliance.settings).endpoints
+        + PatientController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): request id,
 /// access log, security headers, CORS, error envelope, body limit.
 public func buildRouter(_ appliance: Appliance) -> Router<AppRequestContext> {
     let catalog = RouteCatalog(allEndpoints(appliance))
+    let authenticator = Authenticator(auth: AuthService(appliance: appliance))
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware())
@@ -21,7 +25,8 @@ public func buildRouter(_ appliance: Appliance) -> Router<AppRequestContext> {
     router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes))
     for endpoint in catalog.endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
-            try await endpoint.handler(request, context)
+            let identity = try await authenticator.identity(for: request, access: endpoint.access)
+            return try await endpoint.run(request, context, identity)
         }
     }
     return router

@@ -21,7 +21,7 @@ struct HealthController {
     }
 
     var endpoints: [Endpoint] {
-        [Endpoint(.get, "/api/v1/health", access: .public) { _, _ in try await health() }]
+        [Endpoint(.get, "/api/v1/health", public: { _, _ in try await health() })]
     }
 
     func health() async throws -> Response {

@@ -7,10 +7,10 @@ struct OpenAPIController {
     static let document: [UInt8] = PackageResources.openapi_json
 
     var endpoints: [Endpoint] {
-        [Endpoint(.get, "/api/v1/openapi.json", access: .public) { _, _ in
+        [Endpoint(.get, "/api/v1/openapi.json", public: { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "application/json; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: Self.document)))
-        }]
+        })]
     }
 }

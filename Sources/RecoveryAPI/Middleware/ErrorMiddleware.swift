@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import RecoveryCore
 
 /// Turns every failure into the error envelope of DESIGN.md. Unknown routes
 /// answer 404, a known path with another method 405 with `Allow`; anything
@@ -28,6 +29,8 @@ struct ErrorMiddleware: RouterMiddleware {
 
     func translate(_ error: any Error, request: Request, context: Context) -> APIError {
         if let apiError = error as? APIError { return apiError }
+        if let authError = error as? AuthError { return APIError(authError) }
+        if let keyError = error as? PatientIntake.KeyError { return APIError(keyError) }
         if let httpError = error as? HTTPError {
             switch httpError.status {
             case .notFound:

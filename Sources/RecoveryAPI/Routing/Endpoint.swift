@@ -1,29 +1,70 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
+import RecoveryCore
 
 /// Who may call an endpoint. Every endpoint declares one; there is no default.
 public enum Access: Sendable, Equatable {
     /// Anyone, without a token (health, the OpenAPI document, login).
     case `public`
+    /// Any signed-in staff member or patient.
+    case authenticated
+    /// Staff with one of these roles; an empty list means any staff role.
+    case staff([StaffRole])
+    /// Patients only.
+    case patient
+
+    func permits(_ identity: Identity) -> Bool {
+        switch self {
+        case .public, .authenticated: return true
+        case .patient: return identity.kind == .patient
+        case .staff(let roles):
+            guard identity.kind == .staff, let role = identity.role else { return false }
+            return roles.isEmpty || roles.contains(role)
+        }
+    }
+}
+
+/// A request that passed authentication: it cannot be made without an identity.
+public struct AuthenticatedContext: Sendable {
+    public let request: AppRequestContext
+    public let identity: Identity
+
+    /// Address, request id and device, for audit entries and sessions.
+    public let origin: RequestOrigin
 }
 
 /// One route, declared as data: method, path template in OpenAPI form
 /// (`/api/v1/patients/{id}`), the access it requires, and its handler.
 /// Declaring routes this way lets tests compare the running routes with the
-/// OpenAPI document and check that none lacks an access rule.
+/// OpenAPI document and check that every route states its access rule.
 public struct Endpoint: Sendable {
-    public typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
+    typealias Run = @Sendable (Request, AppRequestContext, Identity?) async throws -> Response
 
     public let method: HTTPRequest.Method
     public let path: String
     public let access: Access
-    public let handler: Handler
+    let run: Run
 
-    public init(_ method: HTTPRequest.Method, _ path: String, access: Access, handler: @escaping Handler) {
+    /// A public endpoint: its handler sees no identity.
+    public init(_ method: HTTPRequest.Method, _ path: String, public handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response) {
+        self.method = method
+        self.path = path
+        self.access = .public
+        self.run = { request, context, _ in try await handler(request, context) }
+    }
+
+    /// An endpoint behind authentication and `access`.
+    public init(_ method: HTTPRequest.Method, _ path: String, access: Access,
+                handler: @escaping @Sendable (Request, AuthenticatedContext) async throws -> Response) {
+        precondition(access != .public, "use init(_:_:public:) for public endpoints")
         self.method = method
         self.path = path
         self.access = access
-        self.handler = handler
+        self.run = { request, context, identity in
+            guard let identity else { throw APIError.unauthenticated }
+            return try await handler(request, AuthenticatedContext(request: context, identity: identity, origin: context.origin(request)))
+        }
     }
 
     /// The path in Hummingbird's router syntax: `{id}` becomes `:id`.
@@ -56,3 +97,22 @@ public struct RouteCatalog: Sendable {
         path.split(separator: "/")
     }
 }
+
+extension AppRequestContext {
+    /// Where this request came from (address, request id, user agent).
+    func origin(_ request: Request) -> RequestOrigin {
+        RequestOrigin(ipAddress: remoteAddress, requestID: requestID, device: request.headers[.userAgent])
+    }
+}
+
+extension Request {
+    /// A path parameter that must be a UUID; anything else is a 404, as an
+    /// id that does not exist would be.
+    func uuidParameter(_ name: String, context: AppRequestContext) throws -> String {
+        guard let value = context.parameters.get(name), let uuid = UUID(uuidString: value) else {
+            throw APIError.notFound()
+        }
+        return uuid.uuidString.lowercased()
+    }
+}
+

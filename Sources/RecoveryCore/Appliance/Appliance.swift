@@ -10,6 +10,10 @@ public final class Appliance: Sendable {
     public let cipher: FieldCipher
     public let blindIndex: BlindIndex
     public let passwords: PasswordHasher
+    public let audit: AuditLog
+    public let accessTokens: AccessTokens
+    /// Sessions ended while their access tokens may still be unexpired.
+    public let revokedSessions = RevokedSessions()
     public let startedAt: Date
 
     init(settings: Settings, database: AppDatabase, masterKey: MasterKey, passwordCost: PasswordHasher.Cost) {
@@ -18,6 +22,8 @@ public final class Appliance: Sendable {
         self.cipher = FieldCipher(masterKey: masterKey)
         self.blindIndex = BlindIndex(masterKey: masterKey)
         self.passwords = PasswordHasher(cost: passwordCost)
+        self.audit = AuditLog(masterKey: masterKey, cipher: cipher)
+        self.accessTokens = AccessTokens(masterKey: masterKey, lifetimeSeconds: settings.accessTokenTTLSeconds)
         self.startedAt = Date()
     }
 
@@ -38,8 +44,18 @@ public final class Appliance: Sendable {
             throw ApplianceError.wrongMasterKey(keyFile: settings.resolvedKeyFile)
         }
         let applied = try database.migrate()
-        return (Appliance(settings: settings, database: database, masterKey: key, passwordCost: passwordCost), applied)
+        let appliance = Appliance(settings: settings, database: database, masterKey: key, passwordCost: passwordCost)
+        appliance.revokedSessions.insert(try database.pool.read { db in
+            try SessionStore.recentlyRevoked(withinSeconds: settings.accessTokenTTLSeconds, in: db)
+        })
+        return (appliance, applied)
     }
+
+    public var staffStore: StaffStore { StaffStore(cipher: cipher, blindIndex: blindIndex) }
+    public var patientStore: PatientStore { PatientStore(cipher: cipher, blindIndex: blindIndex) }
+    public var sessionStore: SessionStore { SessionStore(cipher: cipher, blindIndex: blindIndex, settings: settings) }
+    public var registrationKeys: RegistrationKeyStore { RegistrationKeyStore(blindIndex: blindIndex, lifetimeHours: settings.registrationKeyTTLHours) }
+    public var throttle: LoginThrottle { LoginThrottle(blindIndex: blindIndex, settings: settings) }
 
     /// Seconds since this process opened the appliance.
     public var uptimeSeconds: Int { Int(Date().timeIntervalSince(startedAt)) }

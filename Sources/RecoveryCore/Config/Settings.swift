@@ -38,6 +38,21 @@ public struct Settings: Sendable, Equatable {
     public var logFormat: LogFormat = .json
 
     public var registrationKeyTTLHours: Int = 48
+    /// Lifetime of an access token (JWT).
+    public var accessTokenTTLSeconds: Int = 900
+    /// Staff sessions end after this long without use (HIPAA automatic logoff).
+    public var staffIdleTimeoutMinutes: Int = 30
+    /// ... and after this long whatever the use.
+    public var staffSessionMaxHours: Int = 12
+    /// Patients' phones stay signed in longer: 30 days idle, 90 days at most.
+    public var patientIdleTimeoutMinutes: Int = 43_200
+    public var patientSessionMaxHours: Int = 2_160
+    /// Failed logins or registrations for one account within the window before it is locked.
+    public var accountFailureLimit: Int = 5
+    /// Failed attempts from one client address within the window before it is refused.
+    public var addressFailureLimit: Int = 20
+    /// The sliding window (and lockout length) for both limits.
+    public var failureWindowMinutes: Int = 15
     public var passwordMinLength: Int = 12
     public var passwordMaxLength: Int = 128
 

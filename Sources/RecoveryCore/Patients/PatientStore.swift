@@ -41,12 +41,14 @@ public struct PatientStore: Sendable {
         }
     }
 
-    /// Inserts the patient with the facility's next patient number
+    /// Inserts the patient with the box's next patient number
     /// (`P-000001`, ...) and returns (id, patient number).
     @discardableResult
     public func insert(_ patient: NewPatient, in db: Database) throws -> (id: String, patientNumber: String) {
         let id = UUID().uuidString.lowercased()
-        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM patients WHERE facility_id = ?", arguments: [patient.facilityID]) ?? 0
+        // Numbered across the box, not per facility, so a patient number alone
+        // identifies a patient at login even when the box hosts several facilities.
+        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM patients") ?? 0
         let number = String(format: "P-%06d", count + 1)
         try db.execute(sql: """
             INSERT INTO patients (id, facility_id, patient_number, first_name_enc, first_name_bidx, last_name_enc, last_name_bidx,

@@ -1,0 +1,150 @@
+import Hummingbird
+import RecoveryCore
+
+/// `/api/v1/auth/...`: staff and patient sign-in, patient registration with a
+/// one-time key, token refresh, sign-out, own sessions, password change.
+struct AuthController {
+    let auth: AuthService
+    let settings: Settings
+
+    var bodyLimit: Int { settings.maxBodyBytes }
+
+    var endpoints: [Endpoint] {
+        [
+            Endpoint(.post, "/api/v1/auth/staff/login", public: staffLogin),
+            Endpoint(.post, "/api/v1/auth/patient/register", public: patientRegister),
+            Endpoint(.post, "/api/v1/auth/patient/login", public: patientLogin),
+            Endpoint(.post, "/api/v1/auth/refresh", public: refresh),
+            Endpoint(.post, "/api/v1/auth/logout", access: .authenticated, handler: logout),
+            Endpoint(.get, "/api/v1/auth/me", access: .authenticated, handler: me),
+            Endpoint(.get, "/api/v1/auth/sessions", access: .authenticated, handler: sessions),
+            Endpoint(.delete, "/api/v1/auth/sessions/{id}", access: .authenticated, handler: endSession),
+            Endpoint(.post, "/api/v1/auth/change-password", access: .authenticated, handler: changePassword),
+        ]
+    }
+
+    // MARK: Bodies
+
+    struct StaffLogin: Decodable { var email: String; var password: String }
+    struct PatientRegister: Decodable { var registrationKey: String; var password: String; var email: String? }
+    struct PatientLogin: Decodable { var identifier: String; var password: String }
+    struct Refresh: Decodable { var refreshToken: String }
+    struct ChangePassword: Decodable { var currentPassword: String; var newPassword: String }
+
+    struct TokenResponse: Encodable {
+        var accessToken: String
+        var refreshToken: String
+        var tokenType = "Bearer"
+        var expiresIn: Int
+        var user: StaffUser?
+        var patient: PatientSelf?
+
+        init(_ tokens: AuthService.Tokens, user: StaffUser? = nil, patient: PatientSelf? = nil) {
+            accessToken = tokens.accessToken
+            refreshToken = tokens.refreshToken
+            expiresIn = tokens.expiresIn
+            self.user = user
+            self.patient = patient
+        }
+    }
+
+    struct StaffUser: Encodable {
+        var id: String, email: String, role: String, facilityId: String?, firstName: String, lastName: String
+        init(_ account: StaffAccount) {
+            id = account.id; email = account.email; role = account.role.rawValue
+            facilityId = account.facilityID; firstName = account.firstName; lastName = account.lastName
+        }
+    }
+
+    struct PatientSelf: Encodable {
+        var id: String, patientNumber: String, facilityId: String, firstName: String, lastName: String, email: String?, status: String
+        init(_ account: PatientAccount) {
+            id = account.id; patientNumber = account.patientNumber; facilityId = account.facilityID
+            firstName = account.firstName; lastName = account.lastName; email = account.email; status = account.status
+        }
+    }
+
+    struct Me: Encodable {
+        var kind: String
+        var sessionId: String
+        var user: StaffUser?
+        var patient: PatientSelf?
+    }
+
+    struct SessionView: Encodable {
+        var id: String, device: String?, ipAddress: String?, createdAt: String, lastUsedAt: String?, current: Bool
+    }
+
+    struct SessionList: Encodable { var data: [SessionView] }
+
+    /// Passwords beyond this are refused before any hashing work.
+    static let passwordCeiling = 1_024
+
+    static func checkPassword(_ value: String, field: String) throws {
+        if value.count > passwordCeiling { throw APIError.validation(field: field, "must be at most \(passwordCeiling) characters") }
+    }
+
+    // MARK: Handlers
+
+    @Sendable func staffLogin(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(StaffLogin.self, from: request, limit: bodyLimit)
+        try Self.checkPassword(body.password, field: "password")
+        let signedIn = try await auth.staffLogin(email: body.email, password: body.password, origin: context.origin(request))
+        return try JSONBody.response(TokenResponse(signedIn.tokens, user: StaffUser(signedIn.account)))
+    }
+
+    @Sendable func patientRegister(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(PatientRegister.self, from: request, limit: bodyLimit)
+        try Self.checkPassword(body.password, field: "password")
+        let signedIn = try await auth.registerPatient(key: body.registrationKey, password: body.password, email: body.email,
+                                                      origin: context.origin(request))
+        return try JSONBody.response(TokenResponse(signedIn.tokens, patient: PatientSelf(signedIn.account)), status: .created)
+    }
+
+    @Sendable func patientLogin(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(PatientLogin.self, from: request, limit: bodyLimit)
+        try Self.checkPassword(body.password, field: "password")
+        let signedIn = try await auth.patientLogin(identifier: body.identifier, password: body.password, origin: context.origin(request))
+        return try JSONBody.response(TokenResponse(signedIn.tokens, patient: PatientSelf(signedIn.account)))
+    }
+
+    @Sendable func refresh(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(Refresh.self, from: request, limit: bodyLimit)
+        let tokens = try await auth.refresh(body.refreshToken, origin: context.origin(request))
+        return try JSONBody.response(TokenResponse(tokens))
+    }
+
+    @Sendable func logout(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        try await auth.logout(context.identity, origin: context.origin)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func me(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let identity = context.identity
+        let profile = try await auth.profile(of: identity)
+        return try JSONBody.response(Me(kind: identity.kind.rawValue, sessionId: identity.sessionID,
+                                        user: profile.staff.map(StaffUser.init), patient: profile.patient.map(PatientSelf.init)))
+    }
+
+    @Sendable func sessions(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let list = try await auth.sessions(of: context.identity).map {
+            SessionView(id: $0.id, device: $0.device, ipAddress: $0.ipAddress, createdAt: $0.createdAt,
+                        lastUsedAt: $0.lastUsedAt, current: $0.id == context.identity.sessionID)
+        }
+        return try JSONBody.response(SessionList(data: list))
+    }
+
+    @Sendable func endSession(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        try await auth.endSession(id, of: context.identity, origin: context.origin)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func changePassword(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let body = try await JSONBody.decode(ChangePassword.self, from: request, limit: bodyLimit)
+        try Self.checkPassword(body.currentPassword, field: "current_password")
+        try Self.checkPassword(body.newPassword, field: "new_password")
+        try await auth.changePassword(context.identity, current: body.currentPassword, new: body.newPassword, origin: context.origin)
+        return Response(status: .noContent)
+    }
+}

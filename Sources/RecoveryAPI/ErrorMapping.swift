@@ -1,0 +1,47 @@
+import HTTPTypes
+import RecoveryCore
+
+/// How domain failures answer over HTTP.
+extension APIError {
+    init(_ error: AuthError) {
+        switch error {
+        case .invalidCredentials:
+            self.init(.unauthorized, code: "invalid_credentials", message: "The email, patient number or password is wrong.")
+        case .invalidRegistrationKey:
+            // Wrong, expired, revoked and used keys all answer exactly this.
+            self.init(.badRequest, code: "invalid_registration_key",
+                      message: "This registration key cannot be used. Ask the clinic for a new one.",
+                      details: [Detail(field: "registration_key", issue: "is not valid")])
+        case .invalidRefreshToken:
+            self.init(.unauthorized, code: "invalid_refresh_token", message: "The session has ended. Sign in again.")
+        case .throttled(let seconds):
+            var headers = HTTPFields()
+            headers[.retryAfter] = String(seconds)
+            self.init(.tooManyRequests, code: "too_many_attempts",
+                      message: "Too many failed attempts. Try again in \(seconds) seconds.", headers: headers)
+        case .invalid(let field, let issue):
+            self = .validation(field: field, issue)
+        case .emailInUse:
+            self.init(.conflict, code: "email_in_use", message: "Another account already signs in with this email.",
+                      details: [Detail(field: "email", issue: "is already in use")])
+        case .alreadyRegistered:
+            self.init(.conflict, code: "already_registered", message: "This patient has already registered.")
+        case .sessionNotFound:
+            self = .notFound("session")
+        case .mfaRequired:
+            self.init(.unauthorized, code: "mfa_required", message: "Enter the code from your authenticator app.")
+        case .mfaInvalid:
+            self.init(.unauthorized, code: "invalid_mfa_code", message: "The code is wrong or has expired.")
+        }
+    }
+
+    init(_ error: PatientIntake.KeyError) {
+        switch error {
+        case .patientNotFound: self = .notFound("patient")
+        case .alreadyRegistered:
+            self.init(.conflict, code: "already_registered", message: "The patient has registered; a key cannot be issued any more.")
+        case .noUnusedKey:
+            self.init(.notFound, code: "no_unused_key", message: "The patient has no unused registration key to revoke.")
+        }
+    }
+}

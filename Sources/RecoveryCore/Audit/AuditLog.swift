@@ -1,0 +1,147 @@
+import CSodium
+import Foundation
+import GRDB
+
+/// The append-only, tamper-evident audit trail. Each entry's hash is a keyed
+/// BLAKE2b (audit sub-key of the master key) over the previous entry's hash
+/// and every stored column, so altering, removing or inserting a row breaks
+/// the chain at that point, and forging a consistent chain needs the key.
+/// The database itself refuses UPDATE and DELETE and any insert that does
+/// not continue the chain (see 0001_initial_schema.sql).
+///
+/// Entries are written in the same transaction as the change they record,
+/// so a committed change always has its entry.
+public struct AuditLog: Sendable {
+    static let zeroHash = Data(repeating: 0, count: 32)
+    private let chainKey: [UInt8]
+    private let cipher: FieldCipher
+
+    public init(masterKey: MasterKey, cipher: FieldCipher) {
+        self.chainKey = masterKey.derive(.auditChain, id: 1)
+        self.cipher = cipher
+    }
+
+    public func append(_ event: AuditEvent, in db: Database) throws {
+        let id = UUID().uuidString.lowercased()
+        let previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM audit_logs ORDER BY seq DESC LIMIT 1") ?? Self.zeroHash
+        let row = StoredEntry(
+            id: id, occurredAt: Timestamp.now(), facilityID: event.facilityID, actorKind: event.actorKind.rawValue,
+            actorID: event.actorID, action: event.action, resourceType: event.resourceType, resourceID: event.resourceID,
+            patientID: event.patientID, patientIDs: event.patientIDs.map(Self.jsonArray),
+            outcome: event.outcome.rawValue,
+            ipAddressEnc: event.ipAddress.map { cipher.seal($0, field: .auditLogsIpAddress, rowID: id) },
+            requestID: event.requestID, details: Self.jsonObject(event.details))
+        try db.execute(sql: """
+            INSERT INTO audit_logs (id, occurred_at, facility_id, actor_kind, actor_id, action, resource_type, resource_id,
+                                    patient_id, patient_ids, outcome, ip_address_enc, request_id, details, prev_hash, entry_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [row.id, row.occurredAt, row.facilityID, row.actorKind, row.actorID, row.action, row.resourceType,
+                             row.resourceID, row.patientID, row.patientIDs, row.outcome, row.ipAddressEnc, row.requestID,
+                             row.details, previous, hash(row, previous: previous)])
+    }
+
+    public enum Verification: Equatable, Sendable {
+        case intact(entries: Int)
+        case broken(seq: Int64, reason: String)
+    }
+
+    /// Walks the whole chain and reports the first entry that does not fit.
+    public func verify(in db: Database) throws -> Verification {
+        var previous = Self.zeroHash
+        var count = 0
+        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_logs ORDER BY seq")
+        while let row = try cursor.next() {
+            let seq: Int64 = row["seq"]
+            let stored = StoredEntry(row: row)
+            let prevHash: Data = row["prev_hash"]
+            let entryHash: Data = row["entry_hash"]
+            if prevHash != previous {
+                return .broken(seq: seq, reason: "does not follow the entry before it (an entry was removed, inserted or altered)")
+            }
+            if !ConstantTime.equals(entryHash, hash(stored, previous: prevHash)) {
+                return .broken(seq: seq, reason: "its content does not match its hash (the entry was altered)")
+            }
+            previous = entryHash
+            count += 1
+        }
+        return .intact(entries: count)
+    }
+
+    func hash(_ entry: StoredEntry, previous: Data) -> Data {
+        var message = [UInt8](previous)
+        for field in entry.hashedFields {
+            switch field {
+            case .none: message.append(0)
+            case .some(let bytes):
+                message.append(1)
+                withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { message.append(contentsOf: $0) }
+                message.append(contentsOf: bytes)
+            }
+        }
+        var out = [UInt8](repeating: 0, count: 32)
+        crypto_generichash(&out, 32, message, UInt64(message.count), chainKey, chainKey.count)
+        return Data(out)
+    }
+
+    static func jsonArray(_ values: [String]) -> String {
+        String(decoding: try! JSONEncoder().encode(values), as: UTF8.self)
+    }
+
+    static func jsonObject(_ values: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try! encoder.encode(values), as: UTF8.self)
+    }
+}
+
+/// The columns of one audit row as stored, in the order they are hashed.
+struct StoredEntry {
+    var id: String
+    var occurredAt: String
+    var facilityID: String?
+    var actorKind: String
+    var actorID: String?
+    var action: String
+    var resourceType: String?
+    var resourceID: String?
+    var patientID: String?
+    var patientIDs: String?
+    var outcome: String
+    var ipAddressEnc: Data?
+    var requestID: String?
+    var details: String
+
+    init(id: String, occurredAt: String, facilityID: String?, actorKind: String, actorID: String?, action: String,
+         resourceType: String?, resourceID: String?, patientID: String?, patientIDs: String?, outcome: String,
+         ipAddressEnc: Data?, requestID: String?, details: String) {
+        self.id = id
+        self.occurredAt = occurredAt
+        self.facilityID = facilityID
+        self.actorKind = actorKind
+        self.actorID = actorID
+        self.action = action
+        self.resourceType = resourceType
+        self.resourceID = resourceID
+        self.patientID = patientID
+        self.patientIDs = patientIDs
+        self.outcome = outcome
+        self.ipAddressEnc = ipAddressEnc
+        self.requestID = requestID
+        self.details = details
+    }
+
+    init(row: Row) {
+        self.init(id: row["id"], occurredAt: row["occurred_at"], facilityID: row["facility_id"], actorKind: row["actor_kind"],
+                  actorID: row["actor_id"], action: row["action"], resourceType: row["resource_type"],
+                  resourceID: row["resource_id"], patientID: row["patient_id"], patientIDs: row["patient_ids"],
+                  outcome: row["outcome"], ipAddressEnc: row["ip_address_enc"], requestID: row["request_id"],
+                  details: row["details"])
+    }
+
+    var hashedFields: [[UInt8]?] {
+        let texts: [String?] = [id, occurredAt, facilityID, actorKind, actorID, action, resourceType, resourceID,
+                                patientID, patientIDs, outcome]
+        return texts.map { $0.map { Array($0.utf8) } }
+            + [ipAddressEnc.map { [UInt8]($0) }, requestID.map { Array($0.utf8) }, Array(details.utf8)]
+    }
+}

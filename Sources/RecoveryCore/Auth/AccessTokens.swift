@@ -1,0 +1,56 @@
+import Foundation
+import JWTKit
+
+/// Short-lived JWT access tokens (HS256 with a key derived from the master
+/// key). A token names its subject, kind, role, facility and session; a
+/// session that was ended is refused at once through `RevokedSessions`.
+public final class AccessTokens: Sendable {
+    struct Claims: JWTPayload {
+        var sub: SubjectClaim
+        var exp: ExpirationClaim
+        var iat: IssuedAtClaim
+        var iss: IssuerClaim
+        var knd: String
+        var rol: String?
+        var fid: String?
+        var sid: String
+
+        func verify(using algorithm: some JWTAlgorithm) throws {
+            try exp.verifyNotExpired()
+            guard iss.value == AccessTokens.issuer else { throw JWTError.claimVerificationFailure(failedClaim: iss, reason: "issuer") }
+        }
+    }
+
+    static let issuer = "recovery-appliance"
+    public let lifetimeSeconds: Int
+    private let keys = JWTKeyCollection()
+    private let ready: Task<Void, Never>
+
+    public init(masterKey: MasterKey, lifetimeSeconds: Int) {
+        self.lifetimeSeconds = lifetimeSeconds
+        let secret = masterKey.derive(.tokens, id: 1)
+        let keys = self.keys
+        ready = Task { await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256) }
+    }
+
+    /// A signed token for `identity`, valid for `lifetimeSeconds`.
+    public func issue(for identity: Identity) async throws -> String {
+        await ready.value
+        let now = Date()
+        let claims = Claims(
+            sub: .init(value: identity.subjectID), exp: .init(value: now.addingTimeInterval(TimeInterval(lifetimeSeconds))),
+            iat: .init(value: now), iss: .init(value: Self.issuer), knd: identity.kind.rawValue,
+            rol: identity.role?.rawValue, fid: identity.facilityID, sid: identity.sessionID)
+        return try await keys.sign(claims)
+    }
+
+    /// The identity in a valid, unexpired token; nil for anything else.
+    public func verify(_ token: String) async -> Identity? {
+        await ready.value
+        guard let claims = try? await keys.verify(token, as: Claims.self),
+              let kind = Identity.Kind(rawValue: claims.knd) else { return nil }
+        let role = claims.rol.flatMap(StaffRole.init(rawValue:))
+        if kind == .staff && role == nil { return nil }
+        return Identity(kind: kind, subjectID: claims.sub.value, role: role, facilityID: claims.fid, sessionID: claims.sid)
+    }
+}

@@ -1,0 +1,14 @@
+/// Why an authentication request was refused. The API maps each to one
+/// status and code; wrong password and unknown account are one case.
+public enum AuthError: Error, Equatable, Sendable {
+    case invalidCredentials
+    case invalidRegistrationKey
+    case invalidRefreshToken
+    case throttled(retryAfterSeconds: Int)
+    case invalid(field: String, issue: String)
+    case emailInUse
+    case alreadyRegistered
+    case sessionNotFound
+    case mfaRequired(challenge: String)
+    case mfaInvalid
+}

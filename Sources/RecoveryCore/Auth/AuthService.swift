@@ -1,0 +1,328 @@
+import Foundation
+import GRDB
+
+/// Sign-in, registration, token refresh, sign-out and password changes for
+/// staff and patients. Every outcome is audited (never with the password or
+/// a token); failures are counted by `LoginThrottle`; unknown accounts cost
+/// the same password verification as wrong passwords.
+public struct AuthService: Sendable {
+    public struct Tokens: Sendable, Equatable {
+        public var accessToken: String
+        public var refreshToken: String
+        public var expiresIn: Int
+        public var sessionID: String
+    }
+
+    public struct SignedInStaff: Sendable {
+        public var tokens: Tokens
+        public var account: StaffAccount
+    }
+
+    public struct SignedInPatient: Sendable {
+        public var tokens: Tokens
+        public var account: PatientAccount
+    }
+
+    let appliance: Appliance
+
+    public init(appliance: Appliance) {
+        self.appliance = appliance
+    }
+
+    var database: DatabasePool { appliance.database.pool }
+
+    // MARK: Access tokens
+
+    /// The identity behind a bearer token: valid signature, unexpired, and
+    /// its session not ended.
+    public func authenticate(bearer token: String) async -> Identity? {
+        guard token.count < 4_096, let identity = await appliance.accessTokens.verify(token),
+              !appliance.revokedSessions.contains(identity.sessionID) else { return nil }
+        return identity
+    }
+
+    func issueTokens(_ identity: Identity, refreshToken: String) async throws -> Tokens {
+        Tokens(accessToken: try await appliance.accessTokens.issue(for: identity), refreshToken: refreshToken,
+               expiresIn: appliance.accessTokens.lifetimeSeconds, sessionID: identity.sessionID)
+    }
+
+    // MARK: Staff
+
+    public func staffLogin(email: String, password: String, origin: RequestOrigin) async throws -> SignedInStaff {
+        let accountKey = LoginThrottle.accountKey(email)
+        try await refuseIfThrottled(.login, account: accountKey, origin: origin)
+        let account = try await database.read { db in try appliance.staffStore.account(email: email, in: db) }
+        let matches = try await appliance.passwords.verify(password, against: account?.passwordHash)
+        guard let account, matches, account.isActive else {
+            try await recordFailure(.login, account: accountKey, origin: origin, event: AuditEvent(
+                action: "auth.login_failed", outcome: .failure, actorKind: account == nil ? .anonymous : .staff,
+                actorID: account?.id, facilityID: account?.facilityID,
+                details: ["kind": "staff", "reason": account?.isActive == false ? "inactive" : "invalid_credentials"]))
+            throw AuthError.invalidCredentials
+        }
+        let upgraded = appliance.passwords.needsRehash(account.passwordHash) ? try await appliance.passwords.hash(password) : nil
+        let subject = SessionStore.Subject(kind: .staff, id: account.id, facilityID: account.facilityID)
+        let issued = try await database.write { db -> SessionStore.Issued in
+            try appliance.throttle.recordSuccess(.login, account: accountKey, in: db)
+            if let upgraded {
+                try db.execute(sql: "UPDATE staff SET password_hash = ? WHERE id = ?", arguments: [upgraded, account.id])
+            }
+            try db.execute(sql: "UPDATE staff SET last_login_at = ? WHERE id = ?", arguments: [Timestamp.now(), account.id])
+            let issued = try appliance.sessionStore.start(subject, origin: origin, in: db)
+            try appliance.audit.append(event("auth.login", .success, staff: account, origin: origin,
+                                             details: ["kind": "staff", "session_id": issued.sessionID]), in: db)
+            return issued
+        }
+        let identity = Identity(kind: .staff, subjectID: account.id, role: account.role, facilityID: account.facilityID,
+                                sessionID: issued.sessionID)
+        return SignedInStaff(tokens: try await issueTokens(identity, refreshToken: issued.refreshToken), account: account)
+    }
+
+    // MARK: Patients
+
+    public func registerPatient(key: String, password: String, email: String?, origin: RequestOrigin) async throws -> SignedInPatient {
+        try await refuseIfThrottled(.registration, account: nil, origin: origin)
+        if let email, !StaffProfile.isPlausibleEmail(email) {
+            throw AuthError.invalid(field: "email", issue: "must be an email address like name@example.org")
+        }
+        if let problem = PasswordPolicy(settings: appliance.settings).problem(with: password, email: email) {
+            throw AuthError.invalid(field: "password", issue: problem)
+        }
+        let hash = try await appliance.passwords.hash(password)
+        enum Outcome { case registered(PatientAccount, SessionStore.Issued), wrongKey }
+        let outcome = try await database.write { db -> Outcome in
+            guard let (patientID, facilityID) = try appliance.registrationKeys.consume(key, in: db),
+                  let patient = try appliance.patientStore.account(id: patientID, in: db), !patient.isDeleted
+            else {
+                try appliance.throttle.recordFailure(.registration, account: nil, address: origin.ipAddress, in: db)
+                try appliance.audit.append(AuditEvent(
+                    action: "auth.registration_failed", outcome: .failure, actorKind: .anonymous,
+                    ipAddress: origin.ipAddress, requestID: origin.requestID, details: ["reason": "invalid_registration_key"]), in: db)
+                return .wrongKey
+            }
+            // Throwing below rolls the transaction back, so the key stays usable.
+            if patient.passwordHash != nil { throw AuthError.alreadyRegistered }
+            if let email, try appliance.patientStore.emailInUse(email, exceptPatient: patientID, in: db) { throw AuthError.emailInUse }
+            let now = Timestamp.now()
+            try db.execute(sql: """
+                UPDATE patients SET password_hash = ?, registered_at = ?, password_changed_at = ?, updated_at = ?,
+                       status = CASE status WHEN 'pending_registration' THEN 'active' ELSE status END
+                WHERE id = ?
+                """, arguments: [hash, now, now, now, patientID])
+            if let email {
+                try db.execute(sql: "UPDATE patients SET email_enc = ?, email_bidx = ? WHERE id = ?", arguments: [
+                    appliance.cipher.seal(email, field: .patientsEmail, rowID: patientID),
+                    appliance.blindIndex.index(email, for: .patientsEmail), patientID])
+            }
+            let issued = try appliance.sessionStore.start(.init(kind: .patient, id: patientID, facilityID: facilityID), origin: origin, in: db)
+            try appliance.audit.append(AuditEvent(
+                action: "auth.patient_registered", outcome: .success, actorKind: .patient, actorID: patientID,
+                facilityID: facilityID, resourceType: "patient", resourceID: patientID, patientID: patientID,
+                ipAddress: origin.ipAddress, requestID: origin.requestID, details: ["session_id": issued.sessionID]), in: db)
+            return .registered(try appliance.patientStore.account(id: patientID, in: db)!, issued)
+        }
+        guard case .registered(let account, let issued) = outcome else { throw AuthError.invalidRegistrationKey }
+        let identity = Identity(kind: .patient, subjectID: account.id, role: nil, facilityID: account.facilityID, sessionID: issued.sessionID)
+        return SignedInPatient(tokens: try await issueTokens(identity, refreshToken: issued.refreshToken), account: account)
+    }
+
+    public func patientLogin(identifier: String, password: String, origin: RequestOrigin) async throws -> SignedInPatient {
+        let accountKey = LoginThrottle.accountKey(identifier)
+        try await refuseIfThrottled(.login, account: accountKey, origin: origin)
+        let account = try await database.read { db in try appliance.patientStore.account(identifier: identifier, in: db) }
+        let matches = try await appliance.passwords.verify(password, against: account?.passwordHash)
+        guard let account, matches, account.canSignIn else {
+            try await recordFailure(.login, account: accountKey, origin: origin, event: AuditEvent(
+                action: "auth.login_failed", outcome: .failure, actorKind: account == nil ? .anonymous : .patient,
+                actorID: account?.id, facilityID: account?.facilityID, patientID: account?.id,
+                details: ["kind": "patient", "reason": "invalid_credentials"]))
+            throw AuthError.invalidCredentials
+        }
+        let upgraded = appliance.passwords.needsRehash(account.passwordHash!) ? try await appliance.passwords.hash(password) : nil
+        let issued = try await database.write { db -> SessionStore.Issued in
+            try appliance.throttle.recordSuccess(.login, account: accountKey, in: db)
+            if let upgraded {
+                try db.execute(sql: "UPDATE patients SET password_hash = ? WHERE id = ?", arguments: [upgraded, account.id])
+            }
+            try db.execute(sql: "UPDATE patients SET last_login_at = ? WHERE id = ?", arguments: [Timestamp.now(), account.id])
+            let issued = try appliance.sessionStore.start(.init(kind: .patient, id: account.id, facilityID: account.facilityID),
+                                                          origin: origin, in: db)
+            try appliance.audit.append(AuditEvent(
+                action: "auth.login", outcome: .success, actorKind: .patient, actorID: account.id, facilityID: account.facilityID,
+                patientID: account.id, ipAddress: origin.ipAddress, requestID: origin.requestID,
+                details: ["kind": "patient", "session_id": issued.sessionID]), in: db)
+            return issued
+        }
+        let identity = Identity(kind: .patient, subjectID: account.id, role: nil, facilityID: account.facilityID, sessionID: issued.sessionID)
+        return SignedInPatient(tokens: try await issueTokens(identity, refreshToken: issued.refreshToken), account: account)
+    }
+
+    // MARK: Sessions
+
+    /// Rotates a refresh token. A token used twice ends its whole session.
+    public func refresh(_ refreshToken: String, origin: RequestOrigin) async throws -> Tokens {
+        enum Outcome { case rotated(Identity, String), reused(String), invalid }
+        let outcome = try await database.write { db -> Outcome in
+            switch try appliance.sessionStore.rotate(refreshToken, origin: origin, in: db) {
+            case .invalid:
+                return .invalid
+            case .reuseDetected(let sessionID, let subject):
+                try appliance.audit.append(AuditEvent(
+                    action: "auth.refresh_reuse_detected", outcome: .denied, actorKind: subject.kind == .staff ? .staff : .patient,
+                    actorID: subject.id, facilityID: subject.facilityID, patientID: subject.kind == .patient ? subject.id : nil,
+                    ipAddress: origin.ipAddress, requestID: origin.requestID, details: ["session_id": sessionID]), in: db)
+                return .reused(sessionID)
+            case .rotated(let issued, let subject):
+                guard let identity = try currentIdentity(subject, sessionID: issued.sessionID, in: db) else {
+                    try appliance.sessionStore.revoke(sessionID: issued.sessionID, reason: "account_disabled", in: db)
+                    return .reused(issued.sessionID)
+                }
+                return .rotated(identity, issued.refreshToken)
+            }
+        }
+        switch outcome {
+        case .invalid:
+            throw AuthError.invalidRefreshToken
+        case .reused(let sessionID):
+            appliance.revokedSessions.insert([sessionID])
+            throw AuthError.invalidRefreshToken
+        case .rotated(let identity, let token):
+            return try await issueTokens(identity, refreshToken: token)
+        }
+    }
+
+    /// The identity a session's owner has now (role changes apply at the
+    /// next refresh); nil when the account may no longer sign in.
+    func currentIdentity(_ subject: SessionStore.Subject, sessionID: String, in db: Database) throws -> Identity? {
+        switch subject.kind {
+        case .staff:
+            guard let staff = try appliance.staffStore.account(id: subject.id, in: db), staff.isActive else { return nil }
+            return Identity(kind: .staff, subjectID: staff.id, role: staff.role, facilityID: staff.facilityID, sessionID: sessionID)
+        case .patient:
+            guard let patient = try appliance.patientStore.account(id: subject.id, in: db), patient.canSignIn else { return nil }
+            return Identity(kind: .patient, subjectID: patient.id, role: nil, facilityID: patient.facilityID, sessionID: sessionID)
+        }
+    }
+
+    public func logout(_ identity: Identity, origin: RequestOrigin) async throws {
+        try await endSession(identity.sessionID, of: identity, action: "auth.logout", origin: origin)
+    }
+
+    public func sessions(of identity: Identity) async throws -> [SessionStore.Summary] {
+        try await database.read { db in try appliance.sessionStore.active(of: subject(identity), in: db) }
+    }
+
+    /// Ends one of the caller's own sessions (e.g. a lost phone).
+    public func endSession(_ sessionID: String, of identity: Identity, action: String = "auth.session_ended", origin: RequestOrigin) async throws {
+        let ended = try await database.write { db -> Bool in
+            guard try appliance.sessionStore.belongs(sessionID, to: subject(identity), in: db) else { return false }
+            try appliance.sessionStore.revoke(sessionID: sessionID, reason: action == "auth.logout" ? "logout" : "ended_by_user", in: db)
+            try appliance.audit.append(event(action, .success, identity: identity, origin: origin, details: ["session_id": sessionID]), in: db)
+            return true
+        }
+        guard ended else { throw AuthError.sessionNotFound }
+        appliance.revokedSessions.insert([sessionID])
+    }
+
+    /// Changes the caller's password and ends their other sessions.
+    public func changePassword(_ identity: Identity, current: String, new: String, origin: RequestOrigin) async throws {
+        let accountKey = "id:" + identity.subjectID
+        try await refuseIfThrottled(.login, account: accountKey, origin: origin)
+        let (hash, email): (String?, String?) = try await database.read { db in
+            switch identity.kind {
+            case .staff:
+                let account = try appliance.staffStore.account(id: identity.subjectID, in: db)
+                return (account?.passwordHash, account?.email)
+            case .patient:
+                let account = try appliance.patientStore.account(id: identity.subjectID, in: db)
+                return (account?.passwordHash, account?.email)
+            }
+        }
+        guard try await appliance.passwords.verify(current, against: hash) else {
+            try await recordFailure(.login, account: accountKey, origin: origin,
+                                    event: event("auth.password_change_failed", .failure, identity: identity, origin: origin))
+            throw AuthError.invalid(field: "current_password", issue: "is not your current password")
+        }
+        if let problem = PasswordPolicy(settings: appliance.settings).problem(with: new, email: email) {
+            throw AuthError.invalid(field: "new_password", issue: problem)
+        }
+        if new == current { throw AuthError.invalid(field: "new_password", issue: "must differ from the current password") }
+        let newHash = try await appliance.passwords.hash(new)
+        let ended = try await database.write { db -> [String] in
+            let table = identity.kind == .staff ? "staff" : "patients"
+            let now = Timestamp.now()
+            try db.execute(sql: "UPDATE \(table) SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?",
+                           arguments: [newHash, now, now, identity.subjectID])
+            let ended = try appliance.sessionStore.revokeAll(of: subject(identity), reason: "password_changed",
+                                                             keeping: identity.sessionID, in: db)
+            try appliance.throttle.recordSuccess(.login, account: accountKey, in: db)
+            try appliance.audit.append(event("auth.password_changed", .success, identity: identity, origin: origin,
+                                             details: ["sessions_ended": String(ended.count)]), in: db)
+            return ended
+        }
+        appliance.revokedSessions.insert(ended)
+    }
+
+    /// Ends every session of a staff member (deactivation, role removal).
+    public func endAllSessions(ofStaff staffID: String, reason: String, in db: Database) throws -> [String] {
+        try appliance.sessionStore.revokeAll(of: .init(kind: .staff, id: staffID, facilityID: nil), reason: reason, in: db)
+    }
+
+    // MARK: Helpers
+
+    func subject(_ identity: Identity) -> SessionStore.Subject {
+        SessionStore.Subject(kind: identity.kind, id: identity.subjectID, facilityID: identity.facilityID)
+    }
+
+    func refuseIfThrottled(_ kind: LoginThrottle.Kind, account: String?, origin: RequestOrigin) async throws {
+        let wait = try await database.read { db in
+            try appliance.throttle.retryAfter(kind, account: account, address: origin.ipAddress, in: db)
+        }
+        if let wait { throw AuthError.throttled(retryAfterSeconds: wait) }
+    }
+
+    func recordFailure(_ kind: LoginThrottle.Kind, account: String, origin: RequestOrigin, event failure: AuditEvent) async throws {
+        try await database.write { db in
+            var failure = failure
+            failure.ipAddress = origin.ipAddress
+            failure.requestID = origin.requestID
+            try appliance.audit.append(failure, in: db)
+            if try appliance.throttle.recordFailure(kind, account: account, address: origin.ipAddress, in: db) {
+                var locked = failure
+                locked.action = "auth.account_locked"
+                locked.outcome = .denied
+                try appliance.audit.append(locked, in: db)
+            }
+        }
+    }
+
+    func event(_ action: String, _ outcome: AuditEvent.Outcome, staff: StaffAccount, origin: RequestOrigin,
+               details: [String: String] = [:]) -> AuditEvent {
+        AuditEvent(action: action, outcome: outcome, actorKind: .staff, actorID: staff.id, facilityID: staff.facilityID,
+                   ipAddress: origin.ipAddress, requestID: origin.requestID, details: details)
+    }
+
+    func event(_ action: String, _ outcome: AuditEvent.Outcome, identity: Identity, origin: RequestOrigin,
+               details: [String: String] = [:]) -> AuditEvent {
+        AuditEvent(action: action, outcome: outcome, actorKind: identity.auditActor, actorID: identity.subjectID,
+                   facilityID: identity.facilityID, patientID: identity.kind == .patient ? identity.subjectID : nil,
+                   ipAddress: origin.ipAddress, requestID: origin.requestID, details: details)
+    }
+}
+
+extension AuthService {
+    public struct Profile: Sendable {
+        public var staff: StaffAccount?
+        public var patient: PatientAccount?
+    }
+
+    /// The caller's own account.
+    public func profile(of identity: Identity) async throws -> Profile {
+        try await database.read { db in
+            switch identity.kind {
+            case .staff: return Profile(staff: try appliance.staffStore.account(id: identity.subjectID, in: db))
+            case .patient: return Profile(patient: try appliance.patientStore.account(id: identity.subjectID, in: db))
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+
+/// Brute-force limits on logins, registrations and second-factor codes, per
+/// account identifier and per client address, over a sliding window. Counts
+/// live in `auth_attempts` (keyed hashes only), so they survive a restart and
+/// apply alike to accounts that exist and ones that do not — a lockout does
+/// not reveal whether an account exists.
+public struct LoginThrottle: Sendable {
+    public enum Kind: String, Sendable { case login, registration, mfa }
+
+    let blindIndex: BlindIndex
+    let accountLimit: Int
+    let addressLimit: Int
+    let window: TimeInterval
+
+    public init(blindIndex: BlindIndex, settings: Settings) {
+        self.blindIndex = blindIndex
+        self.accountLimit = settings.accountFailureLimit
+        self.addressLimit = settings.addressFailureLimit
+        self.window = TimeInterval(settings.failureWindowMinutes * 60)
+    }
+
+    func subject(_ scope: String, _ value: String) -> Data {
+        blindIndex.index(scope + ":" + value, for: .authAttemptsSubject)
+    }
+
+    /// Seconds to wait when the account or address is over its limit, else nil.
+    public func retryAfter(_ kind: Kind, account: String?, address: String?, in db: Database) throws -> Int? {
+        var waits: [Int] = []
+        if let account, let wait = try wait("account", subject("account", account), kind, limit: accountLimit, in: db) {
+            waits.append(wait)
+        }
+        if let address, let wait = try wait("address", subject("address", address), kind, limit: addressLimit, in: db) {
+            waits.append(wait)
+        }
+        return waits.max()
+    }
+
+    private func wait(_ scope: String, _ subject: Data, _ kind: Kind, limit: Int, in db: Database) throws -> Int? {
+        let now = Date()
+        var since = Timestamp.string(now.addingTimeInterval(-window))
+        if scope == "account", let success = try String.fetchOne(db, sql: """
+            SELECT max(attempted_at) FROM auth_attempts WHERE scope = 'account' AND subject_bidx = ? AND kind = ? AND succeeded = 1
+            """, arguments: [subject, kind.rawValue]), success > since {
+            since = success
+        }
+        let failures = try String.fetchAll(db, sql: """
+            SELECT attempted_at FROM auth_attempts
+            WHERE scope = ? AND subject_bidx = ? AND kind = ? AND succeeded = 0 AND attempted_at > ?
+            ORDER BY attempted_at DESC LIMIT ?
+            """, arguments: [scope, subject, kind.rawValue, since, limit])
+        guard failures.count >= limit, let oldest = failures.last.flatMap(Timestamp.parse) else { return nil }
+        return max(1, Int((oldest.addingTimeInterval(window).timeIntervalSince(now)).rounded(.up)))
+    }
+
+    /// Records a failure; returns true when it just locked the account.
+    @discardableResult
+    public func recordFailure(_ kind: Kind, account: String?, address: String?, in db: Database) throws -> Bool {
+        let now = Timestamp.now()
+        try db.execute(sql: "DELETE FROM auth_attempts WHERE attempted_at < ?",
+                       arguments: [Timestamp.string(Date().addingTimeInterval(-max(window, 86_400)))])
+        for (scope, value) in [("account", account), ("address", address)] {
+            guard let value else { continue }
+            try db.execute(sql: "INSERT INTO auth_attempts (id, scope, subject_bidx, kind, succeeded, attempted_at) VALUES (?, ?, ?, ?, 0, ?)",
+                           arguments: [UUID().uuidString.lowercased(), scope, subject(scope, value), kind.rawValue, now])
+        }
+        guard let account else { return false }
+        return try wait("account", subject("account", account), kind, limit: accountLimit, in: db) != nil
+    }
+
+    /// A success (or an administrator's unlock) clears the account's failures.
+    public func recordSuccess(_ kind: Kind, account: String, in db: Database) throws {
+        try db.execute(sql: "INSERT INTO auth_attempts (id, scope, subject_bidx, kind, succeeded, attempted_at) VALUES (?, 'account', ?, ?, 1, ?)",
+                       arguments: [UUID().uuidString.lowercased(), subject("account", account), kind.rawValue, Timestamp.now()])
+    }
+
+    /// The form an account identifier is counted under (emails and patient
+    /// numbers are case-insensitive).
+    public static func accountKey(_ identifier: String) -> String { BlindIndex.normalise(identifier) }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+
+/// A patient as authentication sees them, decrypted.
+public struct PatientAccount: Sendable, Equatable {
+    public var id: String
+    public var facilityID: String
+    public var patientNumber: String
+    public var firstName: String
+    public var lastName: String
+    public var email: String?
+    public var status: String
+    public var passwordHash: String?
+    public var isDeleted: Bool
+
+    init(row: Row, cipher: FieldCipher) throws {
+        id = row["id"]
+        facilityID = row["facility_id"]
+        patientNumber = row["patient_number"]
+        firstName = try cipher.openString(row["first_name_enc"], field: .patientsFirstName, rowID: id)
+        lastName = try cipher.openString(row["last_name_enc"], field: .patientsLastName, rowID: id)
+        email = try cipher.openString(optional: row["email_enc"], field: .patientsEmail, rowID: id)
+        status = row["status"]
+        passwordHash = row["password_hash"]
+        isDeleted = (row["deleted_at"] as String?) != nil
+    }
+
+    /// Registered, not deleted, not made inactive: may sign in.
+    public var canSignIn: Bool { passwordHash != nil && !isDeleted && status != "inactive" }
+}
+
+extension PatientStore {
+    /// The patient signing in with an email or a patient number.
+    public func account(identifier: String, in db: Database) throws -> PatientAccount? {
+        if identifier.contains("@") {
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE email_bidx = ? AND deleted_at IS NULL",
+                                        arguments: [blindIndex.index(identifier, for: .patientsEmail)])
+            return try rows.map { try PatientAccount(row: $0, cipher: cipher) }
+                .first { $0.email.map(BlindIndex.normalise) == BlindIndex.normalise(identifier) }
+        }
+        let number = identifier.trimmingCharacters(in: .whitespaces).uppercased()
+        return try Row.fetchOne(db, sql: "SELECT * FROM patients WHERE patient_number = ? AND deleted_at IS NULL", arguments: [number])
+            .map { try PatientAccount(row: $0, cipher: cipher) }
+    }
+
+    public func account(id: String, in db: Database) throws -> PatientAccount? {
+        try Row.fetchOne(db, sql: "SELECT * FROM patients WHERE id = ?", arguments: [id]).map { try PatientAccount(row: $0, cipher: cipher) }
+    }
+
+    /// True when another live patient already signs in with this email.
+    public func emailInUse(_ email: String, exceptPatient patientID: String, in db: Database) throws -> Bool {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE email_bidx = ? AND deleted_at IS NULL AND id <> ?",
+                                    arguments: [blindIndex.index(email, for: .patientsEmail), patientID])
+        return try rows.contains { try PatientAccount(row: $0, cipher: cipher).email.map(BlindIndex.normalise) == BlindIndex.normalise(email) }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import GRDB
+
+/// A staff member as authentication sees them, decrypted.
+public struct StaffAccount: Sendable, Equatable {
+    public var id: String
+    public var facilityID: String?
+    public var role: StaffRole
+    public var email: String
+    public var firstName: String
+    public var lastName: String
+    public var isActive: Bool
+    public var passwordHash: String
+    public var mfaEnabled: Bool
+
+    init(row: Row, cipher: FieldCipher) throws {
+        id = row["id"]
+        facilityID = row["facility_id"]
+        role = StaffRole(rawValue: row["role"]) ?? .staff
+        email = try cipher.openString(row["email_enc"], field: .staffEmail, rowID: id)
+        firstName = try cipher.openString(row["first_name_enc"], field: .staffFirstName, rowID: id)
+        lastName = try cipher.openString(row["last_name_enc"], field: .staffLastName, rowID: id)
+        isActive = row["is_active"]
+        passwordHash = row["password_hash"]
+        mfaEnabled = row["mfa_enabled"]
+    }
+}
+
+extension StaffStore {
+    /// The account with this email (case-insensitive), if any.
+    public func account(email: String, in db: Database) throws -> StaffAccount? {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM staff WHERE email_bidx = ?",
+                                    arguments: [blindIndex.index(email, for: .staffEmail)])
+        return try rows.map { try StaffAccount(row: $0, cipher: cipher) }
+            .first { BlindIndex.normalise($0.email) == BlindIndex.normalise(email) }
+    }
+
+    public func account(id: String, in db: Database) throws -> StaffAccount? {
+        try Row.fetchOne(db, sql: "SELECT * FROM staff WHERE id = ?", arguments: [id]).map { try StaffAccount(row: $0, cipher: cipher) }
+    }
+}

@@ -1,0 +1,113 @@
+"""The OpenAPI document is the contract (DESIGN.md "API conventions"): it must be
+valid OpenAPI 3.1, cover only /api/v1, and the running server must conform to it.
+
+The conformance run uses the schemathesis CLI, pinned to 4.32.x in requirements.txt:
+  --checks all          every check: not_a_server_error, status_code_conformance,
+                        content_type_conformance, response_headers_conformance,
+                        response_schema_conformance, negative_data_rejection,
+                        positive_data_acceptance, missing_required_header,
+                        unsupported_method, allow_header_conformance, use_after_free,
+                        ensure_resource_availability, ignored_auth, object_level_authorization
+  --max-examples N      per operation (RECOVERY_E2E_MAX_EXAMPLES, default 50)
+  warnings.fail-on      schemathesis warnings (e.g. every request answered 401/404/405)
+                        fail the run, so it cannot pass by testing nothing.
+In 4.32 --max-time is a budget that fuzzing always spends in full, so it is only
+passed when RECOVERY_E2E_SCHEMATHESIS_MAX_TIME is set; the hard bound is the
+subprocess timeout below.
+
+The schema is loaded from a file fetched from the running server (with --url for
+the base) rather than from the URL: loaded from a URL, schemathesis 4.32 leaves
+out the operation that serves the schema itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+
+from conftest import REPO_ROOT
+
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+MAX_EXAMPLES = int(os.environ.get("RECOVERY_E2E_MAX_EXAMPLES", "50"))
+MAX_TIME = os.environ.get("RECOVERY_E2E_SCHEMATHESIS_MAX_TIME")
+RUN_TIMEOUT = 150  # seconds
+
+
+def _operations(document: dict) -> list[tuple[str, str]]:
+    return [(method.upper(), path) for path, item in document["paths"].items()
+            for method in item if method in HTTP_METHODS]
+
+
+def test_served_document_is_valid_openapi_31_under_api_v1(server):
+    response = server.get("/api/v1/openapi.json")
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/json"), response.headers
+    document = response.json()
+
+    assert document.get("openapi", "").startswith("3.1."), document.get("openapi")
+    validate(document, cls=OpenAPIV31SpecValidator)  # raises with the first violation
+
+    assert document["paths"], "the document lists no paths"
+    outside = [path for path in document["paths"] if not path.startswith("/api/v1/")]
+    assert not outside, f"paths outside /api/v1: {outside}"
+    missing_ids = [f"{m} {p}" for m, p in _operations(document)
+                   if not document["paths"][p][m.lower()].get("operationId")]
+    assert not missing_ids, f"operations without operationId: {missing_ids}"
+
+    # The binary serves the document in the source tree (it is compiled in).
+    source = json.loads((REPO_ROOT / "Sources" / "RecoveryAPI" / "openapi.json").read_text())
+    assert document == source, "served openapi.json differs from Sources/RecoveryAPI/openapi.json (stale build?)"
+
+
+def test_server_conforms_to_its_openapi_document(server, tmp_path):
+    response = server.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    schema_file = tmp_path / "openapi.json"
+    schema_file.write_text(json.dumps(document))
+    config_file = tmp_path / "schemathesis.toml"
+    config_file.write_text("[warnings]\nfail-on = true\n")
+    events_file = tmp_path / "schemathesis-events.ndjson"
+
+    command = [
+        sys.executable, "-m", "schemathesis.cli",
+        "--config-file", str(config_file), "--no-color",
+        "run", str(schema_file),
+        "--url", server.base_url,
+        "--checks", "all",
+        "--max-examples", str(MAX_EXAMPLES),
+        "--request-timeout", "10",
+        "--workers", "1",
+        "--generation-database", "none",
+        "--report", "ndjson", "--report-ndjson-path", str(events_file),
+    ]
+    if MAX_TIME:
+        command += ["--max-time", MAX_TIME]
+    try:
+        result = subprocess.run(command, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True,
+                                text=True, timeout=RUN_TIMEOUT, env={**os.environ, "NO_COLOR": "1"})
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"schemathesis did not finish within {RUN_TIMEOUT}s\n{exc.stdout}\n{exc.stderr}")
+    output = f"$ {' '.join(command)}\n{result.stdout}\n{result.stderr}"
+
+    assert result.returncode == 0, f"schemathesis found problems (exit {result.returncode}):\n{output}"
+
+    # It must actually have tested every documented operation.
+    loaded = [json.loads(line)["LoadingFinished"] for line in events_file.read_text().splitlines()
+              if line.startswith('{"LoadingFinished"')]
+    assert loaded, f"no LoadingFinished event in {events_file}\n{output}"
+    statistic = loaded[0]["statistic"]["operations"]
+    expected = len(_operations(document))
+    assert statistic == {"total": expected, "selected": expected}, (statistic, output)
+    assert "No issues found" in result.stdout, output
+
+    server.assert_still_serving()
+    server.stop()
+    assert "unhandled error" not in server.log(), server.log()
