@@ -28,10 +28,12 @@ extension APIError {
             self.init(.conflict, code: "already_registered", message: "This patient has already registered.")
         case .sessionNotFound:
             self = .notFound("session")
-        case .mfaRequired:
-            self.init(.unauthorized, code: "mfa_required", message: "Enter the code from your authenticator app.")
         case .mfaInvalid:
-            self.init(.unauthorized, code: "invalid_mfa_code", message: "The code is wrong or has expired.")
+            self.init(.unauthorized, code: "invalid_mfa_code", message: "The code or the sign-in step is wrong or has expired.")
+        case .mfaAlreadyEnabled:
+            self.init(.conflict, code: "mfa_already_enabled", message: "A second factor is already set up for this account.")
+        case .mfaNotStarted:
+            self.init(.conflict, code: "mfa_not_started", message: "Start the set-up first (POST .../setup).")
         }
     }
 

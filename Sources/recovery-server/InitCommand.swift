@@ -41,13 +41,18 @@ struct InitCommand: AsyncParsableCommand {
                                discussion: "Prefer leaving it out: a password on the command line can end up in shell history."))
     var adminPassword: String?
 
+    @Option(help: ArgumentHelp("Who must use an authenticator app at sign-in: none, admins or all_staff.",
+                               discussion: "With admins (the default) the first administrator sets it up at first sign-in."))
+    var mfaPolicy: String = "admins"
+
     func run() async throws {
         restrictNewFiles()
         try await explained {
             let settings = try common.settings()
             let outcome = try await ApplianceSetup.initialise(settings: settings, request: .init(
                 facilityName: facilityName, timezone: timezone, adminEmail: adminEmail,
-                adminFirstName: adminFirstName, adminLastName: adminLastName, adminPassword: adminPassword))
+                adminFirstName: adminFirstName, adminLastName: adminLastName, adminPassword: adminPassword,
+                mfaPolicy: mfaPolicy))
             switch outcome {
             case .alreadyInitialised:
                 print("\(settings.dataDirectory) is already initialised; nothing was changed.")

@@ -16,14 +16,15 @@ final class TestAppliance: @unchecked Sendable {
     let facilityID: String
     let adminID: String
 
-    init(configure: (inout Settings) -> Void = { _ in }) async throws {
+    init(mfaPolicy: String = "none", configure: (inout Settings) -> Void = { _ in }) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("recovery-api-\(UUID().uuidString.prefix(8))").path
         var settings = Settings()
         settings.dataDirectory = directory + "/data"
         configure(&settings)
         let outcome = try await ApplianceSetup.initialise(settings: settings, request: .init(
             facilityName: "Harbor Light Clinic", timezone: "America/Chicago", adminEmail: Self.adminEmail,
-            adminFirstName: "Rosalind", adminLastName: "Featherstonehaugh", adminPassword: Self.adminPassword),
+            adminFirstName: "Rosalind", adminLastName: "Featherstonehaugh", adminPassword: Self.adminPassword,
+            mfaPolicy: mfaPolicy),
             passwordCost: .minimum)
         guard case .created(let created) = outcome else { fatalError("test appliance already existed") }
         facilityID = created.facilityID

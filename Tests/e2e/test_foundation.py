@@ -415,8 +415,12 @@ def test_no_secrets_or_phi_at_rest_or_in_logs(tmp_path, make_server):
     server.get("/api/v1/openapi.json")
     server.get("/api/v1/patients", params={"last_name": "Gonzalez", "email": DISTINCT_EMAIL})
     server.get(f"/api/v1/patients/Maria%20Gonzalez/{DISTINCT_EMAIL}")
-    server.request("POST", "/api/v1/auth/login", json={"email": DISTINCT_EMAIL, "password": DISTINCT_PASSWORD})
-    server.request("POST", "/api/v1/auth/login", json={"email": DEMO_SUPER_ADMIN, "password": DEMO_SUPER_PASSWORD})
+    # Logins (right and wrong) write sessions and attempt records; a 404 on builds without auth.
+    for email, password in [(DISTINCT_EMAIL, DISTINCT_PASSWORD), (DISTINCT_EMAIL, DISTINCT_PASSWORD + "x"),
+                            (DEMO_SUPER_ADMIN, DEMO_SUPER_PASSWORD), (DEMO_STAFF_EMAILS[1], DEMO_STAFF_PASSWORD)]:
+        login = server.request("POST", "/api/v1/auth/staff/login", json={"email": email, "password": password})
+        if login.status_code == 200 and "access_token" in login.json():
+            server.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
     server.request("POST", "/api/v1/health", headers={"Authorization": f"Bearer {DISTINCT_PASSWORD}",
                                                       "X-Patient": "Tyrone Jackson 1979-11-30"})
     snapshots.append(("while serving", _at_rest(directory)))

@@ -20,6 +20,11 @@ struct AuthController {
             Endpoint(.get, "/api/v1/auth/sessions", access: .authenticated, handler: sessions),
             Endpoint(.delete, "/api/v1/auth/sessions/{id}", access: .authenticated, handler: endSession),
             Endpoint(.post, "/api/v1/auth/change-password", access: .authenticated, handler: changePassword),
+            Endpoint(.post, "/api/v1/auth/mfa/verify", public: verifySecondFactor),
+            Endpoint(.post, "/api/v1/auth/mfa/totp/setup", access: .staff([]), handler: totpSetup),
+            Endpoint(.post, "/api/v1/auth/mfa/totp/confirm", access: .staff([]), handler: totpConfirm),
+            Endpoint(.post, "/api/v1/auth/mfa/enrol/setup", public: enrolSetup),
+            Endpoint(.post, "/api/v1/auth/mfa/enrol/confirm", public: enrolConfirm),
         ]
     }
 
@@ -30,6 +35,20 @@ struct AuthController {
     struct PatientLogin: Decodable { var identifier: String; var password: String }
     struct Refresh: Decodable { var refreshToken: String }
     struct ChangePassword: Decodable { var currentPassword: String; var newPassword: String }
+    struct SecondFactor: Decodable { var mfaToken: String; var code: String }
+    struct Challenge: Decodable { var mfaToken: String }
+    struct Code: Decodable { var code: String }
+
+    /// A correct password when a second factor is needed.
+    struct SecondFactorRequired: Encodable {
+        var mfaRequired = true
+        var mfaEnrolmentRequired: Bool
+        var mfaToken: String
+        var expiresIn = MFAChallengeStore.lifetimeSeconds
+    }
+
+    struct EnrolmentView: Encodable { var secret: String; var otpauthUri: String }
+    struct RecoveryCodes: Encodable { var recoveryCodes: [String] }
 
     struct TokenResponse: Encodable {
         var accessToken: String
@@ -38,6 +57,8 @@ struct AuthController {
         var expiresIn: Int
         var user: StaffUser?
         var patient: PatientSelf?
+        /// Only when enrolment completes at sign-in: shown once.
+        var recoveryCodes: [String]?
 
         init(_ tokens: AuthService.Tokens, user: StaffUser? = nil, patient: PatientSelf? = nil) {
             accessToken = tokens.accessToken
@@ -89,8 +110,43 @@ struct AuthController {
     @Sendable func staffLogin(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(StaffLogin.self, from: request, limit: bodyLimit)
         try Self.checkPassword(body.password, field: "password")
-        let signedIn = try await auth.staffLogin(email: body.email, password: body.password, origin: context.origin(request))
+        switch try await auth.staffLogin(email: body.email, password: body.password, origin: context.origin(request)) {
+        case .signedIn(let signedIn):
+            return try JSONBody.response(TokenResponse(signedIn.tokens, user: StaffUser(signedIn.account)))
+        case .secondFactor(let challenge, let enrolment):
+            return try JSONBody.response(SecondFactorRequired(mfaEnrolmentRequired: enrolment, mfaToken: challenge))
+        }
+    }
+
+    @Sendable func verifySecondFactor(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(SecondFactor.self, from: request, limit: bodyLimit)
+        let signedIn = try await auth.verifySecondFactor(challenge: body.mfaToken, code: body.code, origin: context.origin(request))
         return try JSONBody.response(TokenResponse(signedIn.tokens, user: StaffUser(signedIn.account)))
+    }
+
+    @Sendable func totpSetup(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let enrolment = try await auth.beginEnrolment(context.identity, origin: context.origin)
+        return try JSONBody.response(EnrolmentView(secret: enrolment.secret, otpauthUri: enrolment.uri))
+    }
+
+    @Sendable func totpConfirm(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let body = try await JSONBody.decode(Code.self, from: request, limit: bodyLimit)
+        let codes = try await auth.confirmEnrolment(context.identity, code: body.code, origin: context.origin)
+        return try JSONBody.response(RecoveryCodes(recoveryCodes: codes))
+    }
+
+    @Sendable func enrolSetup(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(Challenge.self, from: request, limit: bodyLimit)
+        let enrolment = try await auth.beginEnrolment(challenge: body.mfaToken, origin: context.origin(request))
+        return try JSONBody.response(EnrolmentView(secret: enrolment.secret, otpauthUri: enrolment.uri))
+    }
+
+    @Sendable func enrolConfirm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.decode(SecondFactor.self, from: request, limit: bodyLimit)
+        let (signedIn, codes) = try await auth.confirmEnrolment(challenge: body.mfaToken, code: body.code, origin: context.origin(request))
+        var response = TokenResponse(signedIn.tokens, user: StaffUser(signedIn.account))
+        response.recoveryCodes = codes
+        return try JSONBody.response(response)
     }
 
     @Sendable func patientRegister(_ request: Request, _ context: AppRequestContext) async throws -> Response {

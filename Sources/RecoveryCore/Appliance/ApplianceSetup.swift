@@ -12,9 +12,12 @@ public enum ApplianceSetup {
         public var adminLastName: String
         /// nil: generate one and report it once.
         public var adminPassword: String?
+        /// Who must use a second factor: none, admins, all_staff.
+        public var mfaPolicy: String
 
         public init(facilityName: String, timezone: String, adminEmail: String,
-                    adminFirstName: String, adminLastName: String, adminPassword: String?) {
+                    adminFirstName: String, adminLastName: String, adminPassword: String?, mfaPolicy: String = "admins") {
+            self.mfaPolicy = mfaPolicy
             self.facilityName = facilityName
             self.timezone = timezone
             self.adminEmail = adminEmail
@@ -43,6 +46,9 @@ public enum ApplianceSetup {
         if FileManager.default.fileExists(atPath: settings.databasePath) { return .alreadyInitialised }
 
         try Facility.validate(name: request.facilityName, timezone: request.timezone)
+        guard Facility.mfaPolicies.contains(request.mfaPolicy) else {
+            throw ApplianceError.invalidInput(field: "mfa_policy", reason: "must be one of: " + Facility.mfaPolicies.joined(separator: ", "))
+        }
         try StaffProfile.validate(email: request.adminEmail, firstName: request.adminFirstName, lastName: request.adminLastName)
         let password = request.adminPassword ?? PasswordPolicy.generate()
         if let problem = PasswordPolicy(settings: settings).problem(with: password, email: request.adminEmail) {
@@ -53,7 +59,8 @@ public enum ApplianceSetup {
         let hasher = PasswordHasher(cost: passwordCost, threads: 1)
         let hash = try await hasher.hash(password)
         let staffStore = StaffStore(cipher: FieldCipher(masterKey: key), blindIndex: BlindIndex(masterKey: key))
-        let facility = Facility(name: request.facilityName.trimmingCharacters(in: .whitespacesAndNewlines), timezone: request.timezone)
+        let facility = Facility(name: request.facilityName.trimmingCharacters(in: .whitespacesAndNewlines), timezone: request.timezone,
+                                mfaPolicy: request.mfaPolicy)
         let adminID = try await database.pool.write { db -> String in
             try facility.insert(db)
             try FacilityDefaults.install(for: facility.id, in: db)

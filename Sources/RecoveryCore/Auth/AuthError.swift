@@ -9,6 +9,7 @@ public enum AuthError: Error, Equatable, Sendable {
     case emailInUse
     case alreadyRegistered
     case sessionNotFound
-    case mfaRequired(challenge: String)
     case mfaInvalid
+    case mfaAlreadyEnabled
+    case mfaNotStarted
 }

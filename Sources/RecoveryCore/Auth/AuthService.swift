@@ -48,7 +48,14 @@ public struct AuthService: Sendable {
 
     // MARK: Staff
 
-    public func staffLogin(email: String, password: String, origin: RequestOrigin) async throws -> SignedInStaff {
+    /// A correct password either signs in or asks for the second factor.
+    public enum StaffLoginOutcome: Sendable {
+        case signedIn(SignedInStaff)
+        /// Enter a code (`enrolment` false) or set up an authenticator first (true).
+        case secondFactor(challenge: String, enrolment: Bool)
+    }
+
+    public func staffLogin(email: String, password: String, origin: RequestOrigin) async throws -> StaffLoginOutcome {
         let accountKey = LoginThrottle.accountKey(email)
         try await refuseIfThrottled(.login, account: accountKey, origin: origin)
         let account = try await database.read { db in try appliance.staffStore.account(email: email, in: db) }
@@ -61,22 +68,48 @@ public struct AuthService: Sendable {
             throw AuthError.invalidCredentials
         }
         let upgraded = appliance.passwords.needsRehash(account.passwordHash) ? try await appliance.passwords.hash(password) : nil
-        let subject = SessionStore.Subject(kind: .staff, id: account.id, facilityID: account.facilityID)
-        let issued = try await database.write { db -> SessionStore.Issued in
+        enum Step { case session(SessionStore.Issued), challenge(String, enrolment: Bool) }
+        let step = try await database.write { db -> Step in
             try appliance.throttle.recordSuccess(.login, account: accountKey, in: db)
             if let upgraded {
                 try db.execute(sql: "UPDATE staff SET password_hash = ? WHERE id = ?", arguments: [upgraded, account.id])
             }
-            try db.execute(sql: "UPDATE staff SET last_login_at = ? WHERE id = ?", arguments: [Timestamp.now(), account.id])
-            let issued = try appliance.sessionStore.start(subject, origin: origin, in: db)
-            try appliance.audit.append(event("auth.login", .success, staff: account, origin: origin,
-                                             details: ["kind": "staff", "session_id": issued.sessionID]), in: db)
-            return issued
+            let required = try MFAPolicy.requires(account, in: db)
+            if account.mfaEnabled || required {
+                let purpose: MFAChallengeStore.Purpose = account.mfaEnabled ? .login : .enrol
+                let token = try mfaChallenges.create(staffID: account.id, purpose: purpose, in: db)
+                try appliance.audit.append(event("auth.mfa_challenge", .success, staff: account, origin: origin,
+                                                 details: ["purpose": purpose.rawValue]), in: db)
+                return .challenge(token, enrolment: purpose == .enrol)
+            }
+            return .session(try startStaffSession(account, origin: origin, mfa: nil, in: db))
         }
+        switch step {
+        case .challenge(let token, let enrolment):
+            return .secondFactor(challenge: token, enrolment: enrolment)
+        case .session(let issued):
+            return .signedIn(try await signedIn(account, issued))
+        }
+    }
+
+    /// Opens a staff session and audits the sign-in (`mfa` names the factor used).
+    func startStaffSession(_ account: StaffAccount, origin: RequestOrigin, mfa: String?, in db: Database) throws -> SessionStore.Issued {
+        try db.execute(sql: "UPDATE staff SET last_login_at = ? WHERE id = ?", arguments: [Timestamp.now(), account.id])
+        let subject = SessionStore.Subject(kind: .staff, id: account.id, facilityID: account.facilityID)
+        let issued = try appliance.sessionStore.start(subject, origin: origin, mfaVerified: mfa != nil, in: db)
+        var details = ["kind": "staff", "session_id": issued.sessionID]
+        if let mfa { details["mfa"] = mfa }
+        try appliance.audit.append(event("auth.login", .success, staff: account, origin: origin, details: details), in: db)
+        return issued
+    }
+
+    func signedIn(_ account: StaffAccount, _ issued: SessionStore.Issued) async throws -> SignedInStaff {
         let identity = Identity(kind: .staff, subjectID: account.id, role: account.role, facilityID: account.facilityID,
                                 sessionID: issued.sessionID)
         return SignedInStaff(tokens: try await issueTokens(identity, refreshToken: issued.refreshToken), account: account)
     }
+
+    var mfaChallenges: MFAChallengeStore { MFAChallengeStore(blindIndex: appliance.blindIndex) }
 
     // MARK: Patients
 

@@ -9,6 +9,8 @@ public struct Facility: Codable, Sendable, Equatable, FetchableRecord, Persistab
     public var name: String
     public var timezone: String
     public var capacity: Int?
+    /// Who must use a second factor: `none`, `admins` or `all_staff`.
+    public var mfaPolicy: String = "admins"
     public var createdAt: String
     public var updatedAt: String
 
@@ -20,7 +22,8 @@ public struct Facility: Codable, Sendable, Equatable, FetchableRecord, Persistab
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
-    public init(id: String = UUID().uuidString.lowercased(), name: String, timezone: String, capacity: Int? = nil) {
+    public init(id: String = UUID().uuidString.lowercased(), name: String, timezone: String, capacity: Int? = nil, mfaPolicy: String = "admins") {
+        self.mfaPolicy = mfaPolicy
         let now = Timestamp.now()
         self.id = id
         self.name = name
@@ -29,6 +32,8 @@ public struct Facility: Codable, Sendable, Equatable, FetchableRecord, Persistab
         self.createdAt = now
         self.updatedAt = now
     }
+
+    public static let mfaPolicies = ["none", "admins", "all_staff"]
 
     /// Checks name and time zone; the field named in the error is the API's.
     public static func validate(name: String, timezone: String) throws {
