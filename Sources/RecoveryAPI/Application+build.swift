@@ -9,6 +9,7 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + OpenAPIController().endpoints
         + AuthController(auth: auth, settings: appliance.settings).endpoints
         + PatientController(appliance: appliance).endpoints
+        + StaffController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): request id,

@@ -46,4 +46,12 @@ extension APIError {
             self.init(.notFound, code: "no_unused_key", message: "The patient has no unused registration key to revoke.")
         }
     }
+
+    init(_ error: AccountAdministration.Failure) {
+        switch error {
+        case .notFound: self = .notFound("account")
+        case .cannotDeactivateSelf:
+            self.init(.conflict, code: "cannot_deactivate_self", message: "You cannot deactivate your own account.")
+        }
+    }
 }

@@ -69,7 +69,11 @@ def test_served_document_is_valid_openapi_31_under_api_v1(server):
 
     # The binary serves the document in the source tree (it is compiled in).
     source = json.loads((REPO_ROOT / "Sources" / "RecoveryAPI" / "openapi.json").read_text())
-    assert document == source, "served openapi.json differs from Sources/RecoveryAPI/openapi.json (stale build?)"
+    differing = sorted(key for key in set(document) | set(source) if document.get(key) != source.get(key))
+    differing_paths = sorted(path for path in set(document.get("paths", {})) | set(source.get("paths", {}))
+                             if document["paths"].get(path) != source.get("paths", {}).get(path))
+    assert document == source, ("served openapi.json differs from Sources/RecoveryAPI/openapi.json "
+                                f"(stale build?): top-level {differing}, paths {differing_paths}")
 
 
 LOGIN_PATH = "/api/v1/auth/staff/login"

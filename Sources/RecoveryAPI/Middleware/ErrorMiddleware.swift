@@ -31,6 +31,7 @@ struct ErrorMiddleware: RouterMiddleware {
         if let apiError = error as? APIError { return apiError }
         if let authError = error as? AuthError { return APIError(authError) }
         if let keyError = error as? PatientIntake.KeyError { return APIError(keyError) }
+        if let adminError = error as? AccountAdministration.Failure { return APIError(adminError) }
         if let httpError = error as? HTTPError {
             switch httpError.status {
             case .notFound:
