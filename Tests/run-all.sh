@@ -24,10 +24,10 @@ swift build || fail "swift build"
 step "swift test"
 swift test || fail "swift test"
 
-export RECOVERY_SERVER_BIN="$PWD/.build/debug/recovery-server"
-[[ -x "$RECOVERY_SERVER_BIN" ]] || fail "swift build produced no $RECOVERY_SERVER_BIN"
+export E2E_SERVER_BIN="$PWD/.build/debug/recovery-server"
+[[ -x "$E2E_SERVER_BIN" ]] || fail "swift build produced no $E2E_SERVER_BIN"
 
-step "end-to-end tests against $RECOVERY_SERVER_BIN"
+step "end-to-end tests against $E2E_SERVER_BIN"
 status=0
 python3 -m pytest Tests/e2e -q -p no:cacheprovider || status=$?
 case $status in

@@ -57,7 +57,15 @@ struct ServeCommand: AsyncParsableCommand {
                 "mode": .string(settings.mode.rawValue),
                 "version": .string(RecoveryVersion.current),
             ])
-            try await ApplianceServer.run(appliance, logger: logger)
+            do {
+                try await ApplianceServer.run(appliance, logger: logger)
+            } catch {
+                let text = String(describing: error)
+                if text.contains("Address already in use") {
+                    throw Failure(message: "cannot listen on \(settings.serverHost):\(settings.serverPort): the address is already in use (another server running?)")
+                }
+                throw Failure(message: "the server stopped: \(text)")
+            }
             logger.notice("stopped")
         }
     }

@@ -42,6 +42,7 @@ import Testing
         (["RECOVERY_DATABASE_SYNCHRONOUS": "off"], "database.synchronous"),
         (["RECOVERY_AUTH_PASSWORD_MIN_LENGTH": "4"], "auth.password_min_length"),
         (["RECOVERY_DATA_DIR": "  "], "data_dir"),
+        (["RECOVERY_SERVER_PROT": "3000"], "RECOVERY_SERVER_PROT"),
     ])
     func badEnvironmentValuesNameTheSetting(environment: [String: String], setting: String) {
         #expect(throws: ConfigurationError.self) { try SettingsLoader.load(file: nil, environment: environment) }

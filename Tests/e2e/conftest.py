@@ -1,7 +1,7 @@
 """Fixtures for the end-to-end tests: the real `recovery-server` binary, started
 on a free loopback port with a fresh data directory, talked to over real sockets.
 
-The binary comes from $RECOVERY_SERVER_BIN (default: <repo>/.build/debug/recovery-server).
+The binary comes from $E2E_SERVER_BIN (default: <repo>/.build/debug/recovery-server).
 A missing binary is an error, never a skip: a green run must mean the server was tested.
 
 Every wait is bounded; every process started here is stopped here (SIGTERM, then
@@ -25,7 +25,7 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BIN = REPO_ROOT / ".build" / "debug" / "recovery-server"
-SERVER_BIN = Path(os.environ.get("RECOVERY_SERVER_BIN") or DEFAULT_BIN)
+SERVER_BIN = Path(os.environ.get("E2E_SERVER_BIN") or DEFAULT_BIN)
 
 HOST = "127.0.0.1"
 ADMIN_EMAIL = "e2e.admin@example.org"
@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not SERVER_BIN.is_file() or not os.access(SERVER_BIN, os.X_OK):
         raise pytest.UsageError(
             f"recovery-server binary not found or not executable: {SERVER_BIN}\n"
-            "Build it (swift build) or set RECOVERY_SERVER_BIN to its path. "
+            "Build it (swift build) or set E2E_SERVER_BIN to its path. "
             "The end-to-end tests never skip for a missing binary.")
 
 

@@ -11,6 +11,8 @@ public final class Appliance: Sendable {
     public let blindIndex: BlindIndex
     public let passwords: PasswordHasher
     public let audit: AuditLog
+    /// Group commit for the audit entries of reads.
+    public let auditWriter: AuditWriter
     public let accessTokens: AccessTokens
     /// Sessions ended while their access tokens may still be unexpired.
     public let revokedSessions = RevokedSessions()
@@ -23,6 +25,7 @@ public final class Appliance: Sendable {
         self.blindIndex = BlindIndex(masterKey: masterKey)
         self.passwords = PasswordHasher(cost: passwordCost)
         self.audit = AuditLog(masterKey: masterKey, cipher: cipher)
+        self.auditWriter = AuditWriter(database: database, log: audit)
         self.accessTokens = AccessTokens(masterKey: masterKey, lifetimeSeconds: settings.accessTokenTTLSeconds)
         self.startedAt = Date()
     }

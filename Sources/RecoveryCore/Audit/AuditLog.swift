@@ -22,8 +22,17 @@ public struct AuditLog: Sendable {
     }
 
     public func append(_ event: AuditEvent, in db: Database) throws {
+        try append([event], in: db)
+    }
+
+    /// Appends events in order, chaining each to the one before.
+    public func append(_ events: [AuditEvent], in db: Database) throws {
+        var previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM audit_logs ORDER BY seq DESC LIMIT 1") ?? Self.zeroHash
+        for event in events { previous = try insert(event, after: previous, in: db) }
+    }
+
+    private func insert(_ event: AuditEvent, after previous: Data, in db: Database) throws -> Data {
         let id = UUID().uuidString.lowercased()
-        let previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM audit_logs ORDER BY seq DESC LIMIT 1") ?? Self.zeroHash
         let row = StoredEntry(
             id: id, occurredAt: Timestamp.now(), facilityID: event.facilityID, actorKind: event.actorKind.rawValue,
             actorID: event.actorID, action: event.action, resourceType: event.resourceType, resourceID: event.resourceID,
@@ -31,13 +40,15 @@ public struct AuditLog: Sendable {
             outcome: event.outcome.rawValue,
             ipAddressEnc: event.ipAddress.map { cipher.seal($0, field: .auditLogsIpAddress, rowID: id) },
             requestID: event.requestID, details: Self.jsonObject(event.details))
+        let entryHash = hash(row, previous: previous)
         try db.execute(sql: """
             INSERT INTO audit_logs (id, occurred_at, facility_id, actor_kind, actor_id, action, resource_type, resource_id,
                                     patient_id, patient_ids, outcome, ip_address_enc, request_id, details, prev_hash, entry_hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [row.id, row.occurredAt, row.facilityID, row.actorKind, row.actorID, row.action, row.resourceType,
                              row.resourceID, row.patientID, row.patientIDs, row.outcome, row.ipAddressEnc, row.requestID,
-                             row.details, previous, hash(row, previous: previous)])
+                             row.details, previous, entryHash])
+        return entryHash
     }
 
     public enum Verification: Equatable, Sendable {

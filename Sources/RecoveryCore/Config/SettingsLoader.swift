@@ -27,6 +27,10 @@ public enum SettingsLoader {
                 }
             }
         }
+        let knownVariables = Set(SettingDescriptor.all.map(\.environmentName) + ["RECOVERY_CONFIG"])
+        for name in environment.keys.sorted() where name.hasPrefix("RECOVERY_") && !knownVariables.contains(name) {
+            throw ConfigurationError(setting: name, message: "unknown environment variable (typo?); see README.md for the settings")
+        }
         for descriptor in SettingDescriptor.all {
             if let value = environment[descriptor.environmentName] {
                 try descriptor.apply(.text(value), &settings)
