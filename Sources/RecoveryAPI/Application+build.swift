@@ -10,6 +10,8 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + AuthController(auth: auth, settings: appliance.settings).endpoints
         + PatientController(appliance: appliance).endpoints
         + StaffController(appliance: appliance).endpoints
+        + FacilityController(appliance: appliance).endpoints
+        + AuditController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): request id,

@@ -54,4 +54,45 @@ extension APIError {
             self.init(.conflict, code: "cannot_deactivate_self", message: "You cannot deactivate your own account.")
         }
     }
+
+    init(_ error: AccessError) {
+        switch error {
+        case .notFound: self = .notFound("patient")
+        case .forbidden(let permission):
+            self.init(.forbidden, code: "forbidden", message: "Your role does not have the permission \(permission.rawValue).")
+        case .notOnCareTeam:
+            self.init(.forbidden, code: "not_on_care_team",
+                      message: "This patient is not on your caseload. In an emergency, request emergency access (it is audited).")
+        case .restricted:
+            self.init(.forbidden, code: "restricted_patient",
+                      message: "Access to this patient is restricted to named staff. In an emergency, request emergency access (it is audited).")
+        case .patientsOnly:
+            self = .forbidden
+        }
+    }
+
+    init(_ error: CareTeam.Failure) {
+        switch error {
+        case .invalid(let field, let issue): self = .validation(field: field, issue)
+        case .notFound: self = .notFound()
+        }
+    }
+
+    init(_ error: StaffDirectory.Failure) {
+        switch error {
+        case .invalid(let problems): self = .validation(problems.sorted { $0.key < $1.key }.map { Detail(field: $0.key, issue: $0.value) })
+        case .notFound: self = .notFound("staff member")
+        case .emailInUse:
+            self.init(.conflict, code: "email_in_use", message: "Another staff account already uses this email.",
+                      details: [Detail(field: "email", issue: "is already in use")])
+        case .forbidden: self = .forbidden
+        }
+    }
+
+    init(_ error: FacilityDirectory.Failure) {
+        switch error {
+        case .invalid(let problems): self = .validation(problems.sorted { $0.key < $1.key }.map { Detail(field: $0.key, issue: $0.value) })
+        case .notFound: self = .notFound("facility")
+        }
+    }
 }

@@ -2,20 +2,39 @@ import Foundation
 import Hummingbird
 import RecoveryCore
 
-/// `/api/v1/patients`: patient intake by staff and registration-key
-/// management (the rest of patient management builds on this).
+/// `/api/v1/patients`: intake, registration keys, the record, its dashboard,
+/// care team, restriction and emergency access. Every route goes through
+/// `PatientGate` inside the core services; patients get 403 here.
 struct PatientController {
     let appliance: Appliance
 
     var intake: PatientIntake { PatientIntake(appliance: appliance) }
+    var directory: PatientDirectory { PatientDirectory(appliance: appliance) }
+    var careTeam: CareTeam { CareTeam(appliance: appliance) }
+    var limit: Int { appliance.settings.maxBodyBytes }
 
     var endpoints: [Endpoint] {
         [
             Endpoint(.post, "/api/v1/patients", access: .staff([]), handler: create),
+            Endpoint(.get, "/api/v1/patients", access: .staff([]), handler: list),
+            Endpoint(.get, "/api/v1/patients/{id}", access: .staff([]), handler: show),
+            Endpoint(.patch, "/api/v1/patients/{id}", access: .staff([]), handler: update),
+            Endpoint(.delete, "/api/v1/patients/{id}", access: .staff([]), handler: delete),
+            Endpoint(.post, "/api/v1/patients/{id}/restore", access: .staff([]), handler: restore),
+            Endpoint(.get, "/api/v1/patients/{id}/dashboard", access: .staff([]), handler: dashboard),
+            Endpoint(.post, "/api/v1/patients/{id}/sobriety-reset", access: .staff([]), handler: resetSobriety),
+            Endpoint(.get, "/api/v1/patients/{id}/care-team", access: .staff([]), handler: listCareTeam),
+            Endpoint(.post, "/api/v1/patients/{id}/care-team", access: .staff([]), handler: assign),
+            Endpoint(.delete, "/api/v1/patients/{id}/care-team/{assignment_id}", access: .staff([]), handler: endAssignment),
+            Endpoint(.post, "/api/v1/patients/{id}/access-grants", access: .staff([]), handler: grantAccess),
+            Endpoint(.delete, "/api/v1/patients/{id}/access-grants/{staff_id}", access: .staff([]), handler: revokeAccess),
+            Endpoint(.post, "/api/v1/patients/{id}/emergency-access", access: .staff([]), handler: emergencyAccess),
             Endpoint(.post, "/api/v1/patients/{id}/registration-key", access: .staff([]), handler: regenerateKey),
             Endpoint(.delete, "/api/v1/patients/{id}/registration-key", access: .staff([]), handler: revokeKey),
         ]
     }
+
+    // MARK: Bodies and views
 
     struct CreatePatient: Decodable {
         var facilityId: String?
@@ -29,6 +48,26 @@ struct PatientController {
         var admissionDate: String?
         var sobrietyDate: String?
     }
+
+    struct UpdatePatient: Decodable {
+        var firstName: String?
+        var lastName: String?
+        var dateOfBirth: String?
+        var email: String?
+        var phone: String?
+        var program: String?
+        var status: String?
+        var levelOfCare: String?
+        var levelOfCareReason: String?
+        var admissionDate: String?
+        var dischargeDate: String?
+        var isRestricted: Bool?
+    }
+
+    struct SobrietyReset: Decodable { var sobrietyDate: String; var reason: String? }
+    struct Assignment: Decodable { var staffId: String; var role: String; var startsOn: String? }
+    struct Grant: Decodable { var staffId: String }
+    struct Emergency: Decodable { var reason: String }
 
     struct PatientView: Encodable {
         var id: String, facilityId: String, patientNumber: String, firstName: String, lastName: String, dateOfBirth: String
@@ -44,11 +83,96 @@ struct PatientController {
         }
     }
 
+    /// The detail view: always every key, null where there is no value.
+    struct DetailView: Encodable {
+        var patient: PatientView
+        var isRestricted: Bool
+        var dischargeDate: String?
+        var daysSober: Int?
+        var lengthOfStayDays: Int?
+
+        init(_ detail: PatientDirectory.Detail) {
+            patient = PatientView(detail.record)
+            isRestricted = detail.isRestricted
+            dischargeDate = detail.dischargeDate
+            daysSober = detail.daysSober
+            lengthOfStayDays = detail.lengthOfStayDays
+        }
+
+        enum CodingKeys: String, CodingKey { case patient, isRestricted, dischargeDate, daysSober, lengthOfStayDays }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(patient, forKey: .patient)
+            try c.encode(isRestricted, forKey: .isRestricted)
+            try c.encode(dischargeDate, forKey: .dischargeDate)
+            try c.encode(daysSober, forKey: .daysSober)
+            try c.encode(lengthOfStayDays, forKey: .lengthOfStayDays)
+        }
+    }
+
+    struct DashboardView: Encodable {
+        struct Point: Encodable { var date: String; var mood: Int }
+        struct Goals: Encodable { var active: Int; var completed: Int }
+        struct LatestCheckIn: Encodable { var at: String; var mood: Int? }
+        struct Risk: Encodable { var score: Double; var level: String? }
+        var patientId: String, status: String, levelOfCare: String?, daysSober: Int?
+        var latestCheckIn: LatestCheckIn?
+        var averageMood7d: Double?, averageCraving7d: Double?, checkIns7d: Int
+        var moodTrend: [Point]
+        var cravingsThisWeek: Int
+        var goals: Goals
+        var meetings30d: Int
+        var medicationAdherence: Double?
+        var openFlags: Int, openCrisisAlerts: Int
+        var risk: Risk?
+
+        init(_ d: PatientDashboard) {
+            patientId = d.patientID; status = d.status; levelOfCare = d.levelOfCare; daysSober = d.daysSober
+            latestCheckIn = d.lastCheckInAt.map { LatestCheckIn(at: $0, mood: d.latestMood) }
+            averageMood7d = d.averageMood7Days; averageCraving7d = d.averageCraving7Days; checkIns7d = d.checkIns7Days
+            moodTrend = d.moodTrend.map { Point(date: $0.date, mood: $0.mood) }
+            cravingsThisWeek = d.cravingsThisWeek; goals = Goals(active: d.activeGoals, completed: d.completedGoals)
+            meetings30d = d.meetings30Days; medicationAdherence = d.medicationAdherence
+            openFlags = d.openFlags; openCrisisAlerts = d.openCrisisAlerts
+            risk = d.riskScore.map { Risk(score: $0, level: d.riskLevel) }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case patientId, status, levelOfCare, daysSober, latestCheckIn, averageMood7d, averageCraving7d, checkIns7d, moodTrend
+            case cravingsThisWeek, goals, meetings30d, medicationAdherence, openFlags, openCrisisAlerts, risk
+        }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(patientId, forKey: .patientId); try c.encode(status, forKey: .status)
+            try c.encode(levelOfCare, forKey: .levelOfCare); try c.encode(daysSober, forKey: .daysSober)
+            try c.encode(latestCheckIn, forKey: .latestCheckIn); try c.encode(averageMood7d, forKey: .averageMood7d)
+            try c.encode(averageCraving7d, forKey: .averageCraving7d); try c.encode(checkIns7d, forKey: .checkIns7d)
+            try c.encode(moodTrend, forKey: .moodTrend); try c.encode(cravingsThisWeek, forKey: .cravingsThisWeek)
+            try c.encode(goals, forKey: .goals); try c.encode(meetings30d, forKey: .meetings30d)
+            try c.encode(medicationAdherence, forKey: .medicationAdherence); try c.encode(openFlags, forKey: .openFlags)
+            try c.encode(openCrisisAlerts, forKey: .openCrisisAlerts); try c.encode(risk, forKey: .risk)
+        }
+    }
+
+    struct MemberView: Encodable {
+        var assignmentId: String, staffId: String, firstName: String, lastName: String, staffRole: String
+        var role: String, startsOn: String, endsOn: String?
+        init(_ m: CareTeam.Member) {
+            assignmentId = m.assignmentID; staffId = m.staffID; firstName = m.firstName; lastName = m.lastName
+            staffRole = m.staffRole; role = m.role; startsOn = m.startsOn; endsOn = m.endsOn
+        }
+    }
+
+    struct CareTeamView: Encodable { var data: [MemberView] }
     struct Created: Encodable { var patient: PatientView; var registrationKey: String; var keyExpiresAt: String }
     struct KeyIssued: Encodable { var registrationKey: String; var keyExpiresAt: String }
+    struct EmergencyGranted: Encodable { var expiresAt: String }
+
+    // MARK: Handlers
 
     @Sendable func create(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
-        let body = try await JSONBody.decode(CreatePatient.self, from: request, limit: appliance.settings.maxBodyBytes)
+        let body = try await JSONBody.decode(CreatePatient.self, from: request, limit: limit)
+        guard let role = context.identity.role, RolePermissions.allows(role, .patientsCreate) else { throw APIError.forbidden }
         let facilityID = try await facility(for: context.identity, requested: body.facilityId)
         let fields = PatientIntake.Request(
             firstName: body.firstName, lastName: body.lastName, dateOfBirth: body.dateOfBirth, email: body.email, phone: body.phone,
@@ -60,21 +184,129 @@ struct PatientController {
                                              keyExpiresAt: created.key.expiresAt), status: .created)
     }
 
+    @Sendable func list(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let q = Query(request: request)
+        var query = PatientDirectory.ListQuery()
+        query.page = try q.integer("page", default: 1, range: 1...100_000)
+        query.limit = try q.integer("limit", default: 20, range: 1...100)
+        query.status = try q.oneOf("status", PatientDirectory.statuses)
+        query.counselorID = try q.uuid("counselor_id")
+        query.program = try q.string("program", maxLength: 100)
+        query.admittedFrom = try q.date("admitted_from")
+        query.admittedTo = try q.date("admitted_to")
+        query.search = try q.string("search", maxLength: 200)
+        let page = try await directory.list(context.identity, query, origin: context.origin)
+        return try JSONBody.response(ListResponse(data: page.items.map(PatientView.init), page: page.page, limit: page.limit, total: page.total))
+    }
+
+    @Sendable func show(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        return try JSONBody.response(DetailView(try await directory.detail(context.identity, patientID: id, origin: context.origin)))
+    }
+
+    @Sendable func update(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        let body = try await JSONBody.decode(UpdatePatient.self, from: request, limit: limit)
+        var changes = PatientDirectory.Changes()
+        changes.firstName = body.firstName; changes.lastName = body.lastName; changes.dateOfBirth = body.dateOfBirth
+        changes.email = body.email; changes.phone = body.phone; changes.program = body.program; changes.status = body.status
+        changes.levelOfCare = body.levelOfCare; changes.levelOfCareReason = body.levelOfCareReason
+        changes.admissionDate = body.admissionDate; changes.dischargeDate = body.dischargeDate; changes.isRestricted = body.isRestricted
+        let problems = PatientDirectory.problems(changes)
+        if !problems.isEmpty { throw APIError.validation(problems.map { .init(field: $0.field, issue: $0.issue) }) }
+        return try JSONBody.response(DetailView(try await directory.update(context.identity, patientID: id, changes: changes, origin: context.origin)))
+    }
+
+    @Sendable func delete(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        try await directory.delete(context.identity, patientID: id, origin: context.origin)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func restore(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        return try JSONBody.response(DetailView(try await directory.restore(context.identity, patientID: id, origin: context.origin)))
+    }
+
+    @Sendable func dashboard(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        return try JSONBody.response(DashboardView(try await directory.dashboard(context.identity, patientID: id, origin: context.origin)))
+    }
+
+    @Sendable func resetSobriety(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        let body = try await JSONBody.decode(SobrietyReset.self, from: request, limit: limit)
+        var problems: [APIError.Detail] = []
+        if !CalendarDate.isValid(body.sobrietyDate) {
+            problems.append(.init(field: "sobriety_date", issue: "must be a real date as YYYY-MM-DD"))
+        } else if body.sobrietyDate > String(Timestamp.now().prefix(10)) {
+            problems.append(.init(field: "sobriety_date", issue: "must not be in the future"))
+        }
+        if let reason = body.reason, reason.count > 500 { problems.append(.init(field: "reason", issue: "must be at most 500 characters")) }
+        if !problems.isEmpty { throw APIError.validation(problems) }
+        return try JSONBody.response(DetailView(try await directory.resetSobriety(context.identity, patientID: id, date: body.sobrietyDate,
+                                                                                  reason: body.reason, origin: context.origin)))
+    }
+
+    @Sendable func listCareTeam(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        let members = try await careTeam.members(context.identity, patientID: id, origin: context.origin)
+        return try JSONBody.response(CareTeamView(data: members.map(MemberView.init)))
+    }
+
+    @Sendable func assign(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        let body = try await JSONBody.decode(Assignment.self, from: request, limit: limit)
+        guard let staffID = UUID(uuidString: body.staffId)?.uuidString.lowercased() else { throw APIError.validation(field: "staff_id", "must be a UUID") }
+        let members = try await careTeam.assign(context.identity, patientID: id, staffID: staffID, role: body.role,
+                                                startsOn: body.startsOn, origin: context.origin)
+        return try JSONBody.response(CareTeamView(data: members.map(MemberView.init)), status: .created)
+    }
+
+    @Sendable func endAssignment(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        let assignment = try request.uuidParameter("assignment_id", context: context.request)
+        try await careTeam.end(context.identity, patientID: id, assignmentID: assignment, origin: context.origin)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func grantAccess(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        let body = try await JSONBody.decode(Grant.self, from: request, limit: limit)
+        guard let staffID = UUID(uuidString: body.staffId)?.uuidString.lowercased() else { throw APIError.validation(field: "staff_id", "must be a UUID") }
+        try await careTeam.grantNamedAccess(context.identity, patientID: id, staffID: staffID, origin: context.origin)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func revokeAccess(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        let staffID = try request.uuidParameter("staff_id", context: context.request)
+        try await careTeam.revokeNamedAccess(context.identity, patientID: id, staffID: staffID, origin: context.origin)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func emergencyAccess(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        let body = try await JSONBody.decode(Emergency.self, from: request, limit: limit)
+        let expires = try await careTeam.grantEmergencyAccess(context.identity, patientID: id, reason: body.reason, origin: context.origin)
+        return try JSONBody.response(EmergencyGranted(expiresAt: expires), status: .created)
+    }
+
     @Sendable func regenerateKey(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let patientID = try request.uuidParameter("id", context: context.request)
-        let facilityID = try await facility(ofPatient: patientID, for: context.identity)
-        let key = try await intake.regenerateKey(patientID: patientID, facilityID: facilityID, by: context.identity.subjectID, origin: context.origin)
+        let granted = try await directory.authorize(context.identity, patientID, .registrationKeysManage, action: "registration_key.regenerate", origin: context.origin)
+        let key = try await intake.regenerateKey(patientID: patientID, facilityID: granted.facilityID, by: context.identity.subjectID, origin: context.origin)
         return try JSONBody.response(KeyIssued(registrationKey: key.key, keyExpiresAt: key.expiresAt), status: .created)
     }
 
     @Sendable func revokeKey(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let patientID = try request.uuidParameter("id", context: context.request)
-        let facilityID = try await facility(ofPatient: patientID, for: context.identity)
-        try await intake.revokeKey(patientID: patientID, facilityID: facilityID, by: context.identity.subjectID, origin: context.origin)
+        let granted = try await directory.authorize(context.identity, patientID, .registrationKeysManage, action: "registration_key.revoke", origin: context.origin)
+        try await intake.revokeKey(patientID: patientID, facilityID: granted.facilityID, by: context.identity.subjectID, origin: context.origin)
         return Response(status: .noContent)
     }
 
-    /// The facility a staff member acts in: their own; a super admin names one.
+    /// The facility a staff member creates in: their own; a super admin names one.
     func facility(for identity: Identity, requested: String?) async throws -> String {
         if let own = identity.facilityID {
             if let requested, requested.lowercased() != own { throw APIError.forbidden }
@@ -90,15 +322,4 @@ struct PatientController {
         guard exists else { throw APIError.validation(field: "facility_id", "does not name a facility") }
         return id
     }
-
-    /// The facility of a patient the caller may act on; 404 otherwise.
-    func facility(ofPatient patientID: String, for identity: Identity) async throws -> String {
-        if let own = identity.facilityID { return own }
-        let facility = try await appliance.database.pool.read { db in
-            try String.fetchOne(db, sql: "SELECT facility_id FROM patients WHERE id = ? AND deleted_at IS NULL", arguments: [patientID])
-        }
-        guard let facility else { throw APIError.notFound("patient") }
-        return facility
-    }
 }
-

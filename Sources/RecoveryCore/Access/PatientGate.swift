@@ -3,7 +3,8 @@ import GRDB
 
 /// The one door to a patient's records for staff. It checks, in order: the
 /// role's permission, that the patient is in the caller's facility (else
-/// 404, as if it did not exist), restriction (named staff only), and the
+/// 404, as if it did not exist), restriction (named staff only, besides the
+/// administrators who manage the restriction), and the
 /// care team for roles whose reach is their caseload. Emergency access
 /// ("break the glass") opens the last two for a limited time. Every refusal
 /// is audited by the caller with the reason.
@@ -34,7 +35,7 @@ public struct PatientGate: Sendable {
         let emergency = try Bool.fetchOne(db, sql: """
             SELECT EXISTS (SELECT 1 FROM emergency_access_grants WHERE patient_id = ? AND staff_id = ? AND expires_at > ?)
             """, arguments: [patientID, identity.subjectID, now]) ?? false
-        if row["is_restricted"] as Bool, role != .superAdmin {
+        if row["is_restricted"] as Bool, role != .superAdmin, role != .admin {
             let named = try Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM patient_access_grants WHERE patient_id = ? AND staff_id = ? AND revoked_at IS NULL)
                 """, arguments: [patientID, identity.subjectID]) ?? false
@@ -70,7 +71,7 @@ public struct PatientGate: Sendable {
         var sql = facilitySQL
         var arguments = facilityArguments
         let today = String(Timestamp.now().prefix(10))
-        if role != .superAdmin {
+        if role != .superAdmin && role != .admin {
             sql += """
                  AND (p.is_restricted = 0 OR EXISTS (SELECT 1 FROM patient_access_grants g
                       WHERE g.patient_id = p.id AND g.staff_id = ? AND g.revoked_at IS NULL))

@@ -113,3 +113,21 @@ public enum ApplianceSetup {
         return (database, key)
     }
 }
+
+extension ApplianceSetup {
+    /// Walks the audit chain of a data directory without changing anything
+    /// (no migration is applied). Needs the master key: the chain is keyed.
+    public static func verifyAudit(settings: Settings) throws -> AuditLog.Verification {
+        guard FileManager.default.fileExists(atPath: settings.databasePath) else {
+            throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
+        }
+        let key = try MasterKey.load(from: settings.resolvedKeyFile)
+        let database = try AppDatabase(settings: settings)
+        defer { try? database.pool.close() }
+        guard try database.pool.read({ db in try KeyCheck.matches(key, in: db) }) else {
+            throw ApplianceError.wrongMasterKey(keyFile: settings.resolvedKeyFile)
+        }
+        let log = AuditLog(masterKey: key, cipher: FieldCipher(masterKey: key))
+        return try database.pool.read { db in try log.verify(in: db) }
+    }
+}

@@ -47,9 +47,13 @@ public struct AccountAdministration: Sendable {
     }
 
     public func unlockPatient(_ patientID: String, by admin: Identity, origin: RequestOrigin) async throws {
+        do {
+            _ = try await PatientDirectory(appliance: appliance).authorize(admin, patientID, .staffManage, action: "auth.account_unlock", origin: origin)
+        } catch AccessError.notFound {
+            throw Failure.notFound
+        }
         try await appliance.database.pool.write { db in
-            guard let patient = try appliance.patientStore.account(id: patientID, in: db), !patient.isDeleted,
-                  admin.facilityID == nil || admin.facilityID == patient.facilityID else { throw Failure.notFound }
+            guard let patient = try appliance.patientStore.account(id: patientID, in: db), !patient.isDeleted else { throw Failure.notFound }
             for identifier in [patient.patientNumber] + (patient.email.map { [$0] } ?? []) {
                 try appliance.throttle.recordSuccess(.login, account: LoginThrottle.accountKey(identifier), in: db)
             }

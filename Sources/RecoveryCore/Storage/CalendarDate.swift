@@ -13,3 +13,27 @@ public enum CalendarDate {
         return day <= days
     }
 }
+
+extension CalendarDate {
+    /// Today's date in an IANA time zone (UTC when unknown).
+    public static func today(in timeZone: String) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: Date())
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    }
+
+    /// Whole days from `start` to `end` (both YYYY-MM-DD).
+    public static func days(from start: String, to end: String) -> Int? {
+        guard let a = julianDay(start), let b = julianDay(end) else { return nil }
+        return b - a
+    }
+
+    static func julianDay(_ text: String) -> Int? {
+        guard isValid(text) else { return nil }
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        let (y, m, d) = (parts[0], parts[1], parts[2])
+        let a = (14 - m) / 12, yy = y + 4800 - a, mm = m + 12 * a - 3
+        return d + (153 * mm + 2) / 5 + 365 * yy + yy / 4 - yy / 100 + yy / 400 - 32045
+    }
+}

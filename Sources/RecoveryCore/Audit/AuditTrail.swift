@@ -1,0 +1,90 @@
+import Foundation
+import GRDB
+
+/// Reading the audit trail: administrators filter it; a patient's access
+/// history shows who looked at them. There is no path that changes it.
+public struct AuditTrail: Sendable {
+    public struct Filter: Sendable {
+        public var patientID: String?
+        public var actorID: String?
+        public var action: String?
+        public var from: String?
+        public var to: String?
+        public var page = 1
+        public var limit = 50
+        public init() {}
+    }
+
+    public struct Entry: Sendable, Equatable {
+        public var id: String
+        public var seq: Int64
+        public var occurredAt: String
+        public var facilityID: String?
+        public var actorKind: String
+        public var actorID: String?
+        public var action: String
+        public var resourceType: String?
+        public var resourceID: String?
+        public var patientID: String?
+        public var patientIDs: [String]?
+        public var outcome: String
+        public var ipAddress: String?
+        public var requestID: String?
+        public var details: [String: String]
+    }
+
+    let appliance: Appliance
+
+    public init(appliance: Appliance) {
+        self.appliance = appliance
+    }
+
+    public func list(_ identity: Identity, _ filter: Filter, origin: RequestOrigin) async throws -> (entries: [Entry], total: Int) {
+        guard let role = identity.role, RolePermissions.allows(role, .auditRead) else { throw AccessError.forbidden(.auditRead) }
+        var (sql, arguments) = FacilityScope(identity).sql("a")
+        var join = ""
+        if let patient = filter.patientID {
+            join = " JOIN audit_log_patients ap ON ap.audit_seq = a.seq AND ap.patient_id = ?"
+            arguments = [patient] + arguments
+        }
+        if let actor = filter.actorID { sql += " AND a.actor_id = ?"; arguments += [actor] }
+        if let action = filter.action { sql += " AND a.action = ?"; arguments += [action] }
+        if let from = filter.from { sql += " AND a.occurred_at >= ?"; arguments += [from] }
+        if let to = filter.to { sql += " AND a.occurred_at <= ?"; arguments += [to] }
+        let (where_, args, joinSQL) = (sql, arguments, join)
+        let result = try await appliance.database.pool.read { db -> ([Entry], Int) in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_logs a\(joinSQL) WHERE \(where_)", arguments: args) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT a.* FROM audit_logs a\(joinSQL) WHERE \(where_) ORDER BY a.seq DESC LIMIT ? OFFSET ?",
+                                        arguments: args + [filter.limit, (filter.page - 1) * filter.limit])
+            return (try rows.map(entry), total)
+        }
+        try await appliance.auditWriter.record(AuditEvent(
+            action: "audit.read", outcome: .success, actorKind: .staff, actorID: identity.subjectID, facilityID: identity.facilityID,
+            resourceType: "audit_log", patientID: filter.patientID, ipAddress: origin.ipAddress, requestID: origin.requestID))
+        return result
+    }
+
+    /// Who read or changed this patient's records.
+    public func accessHistory(_ identity: Identity, patientID: String, page: Int, limit: Int, origin: RequestOrigin) async throws -> (entries: [Entry], total: Int) {
+        _ = try await PatientDirectory(appliance: appliance).authorize(identity, patientID, .auditRead, action: "patient.access_history", origin: origin)
+        var filter = Filter()
+        filter.patientID = patientID
+        filter.page = page
+        filter.limit = limit
+        return try await list(identity, filter, origin: origin)
+    }
+
+    func entry(_ row: Row) throws -> Entry {
+        let id: String = row["id"]
+        let detailsText: String = row["details"]
+        let patientIDs: String? = row["patient_ids"]
+        return Entry(
+            id: id, seq: row["seq"], occurredAt: row["occurred_at"], facilityID: row["facility_id"], actorKind: row["actor_kind"],
+            actorID: row["actor_id"], action: row["action"], resourceType: row["resource_type"], resourceID: row["resource_id"],
+            patientID: row["patient_id"], patientIDs: patientIDs.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) },
+            outcome: row["outcome"],
+            ipAddress: try appliance.cipher.openString(optional: row["ip_address_enc"], field: .auditLogsIpAddress, rowID: id),
+            requestID: row["request_id"],
+            details: (try? JSONDecoder().decode([String: String].self, from: Data(detailsText.utf8))) ?? [:])
+    }
+}

@@ -1,0 +1,306 @@
+import Foundation
+import GRDB
+
+/// Staff reading and changing patient records, always through `PatientGate`
+/// (permission, facility, restriction, care team) and always audited: reads
+/// through the group-commit `AuditWriter` before any data is returned,
+/// writes in the same transaction as the change, refusals as `denied`.
+public struct PatientDirectory: Sendable {
+    public struct ListQuery: Sendable {
+        public var page = 1
+        public var limit = 20
+        public var status: String?
+        public var counselorID: String?
+        public var program: String?
+        public var admittedFrom: String?
+        public var admittedTo: String?
+        /// Exact normalised first or last name (or "first last"), or a patient number.
+        public var search: String?
+        public init() {}
+    }
+
+    public struct Page<Item: Sendable>: Sendable {
+        public var items: [Item]
+        public var total: Int
+        public var page: Int
+        public var limit: Int
+    }
+
+    /// A patient as shown to staff, with the computed fields.
+    public struct Detail: Sendable {
+        public var record: PatientRecord
+        public var isRestricted: Bool
+        public var dischargeDate: String?
+        public var daysSober: Int?
+        public var lengthOfStayDays: Int?
+    }
+
+    public struct Changes: Sendable {
+        public var firstName: String?
+        public var lastName: String?
+        public var dateOfBirth: String?
+        public var email: String?
+        public var phone: String?
+        public var program: String?
+        public var status: String?
+        public var levelOfCare: String?
+        public var levelOfCareReason: String?
+        public var admissionDate: String?
+        public var dischargeDate: String?
+        public var isRestricted: Bool?
+        public init() {}
+    }
+
+    public static let statuses = ["pending_registration", "active", "discharged", "inactive"]
+
+    let appliance: Appliance
+    let gate = PatientGate()
+
+    public init(appliance: Appliance) {
+        self.appliance = appliance
+    }
+
+    var pool: DatabasePool { appliance.database.pool }
+
+    // MARK: Reads
+
+    public func list(_ identity: Identity, _ query: ListQuery, origin: RequestOrigin) async throws -> Page<PatientRecord> {
+        guard let role = identity.role, RolePermissions.allows(role, .patientsReadDemographics) else {
+            try await deny(identity, action: "patient.list", patientID: nil, reason: "permission", origin: origin)
+            throw AccessError.forbidden(.patientsReadDemographics)
+        }
+        var (sql, arguments) = try gate.listCondition(identity)
+        sql += " AND p.deleted_at IS NULL"
+        if let status = query.status { sql += " AND p.status = ?"; arguments += [status] }
+        if let program = query.program { sql += " AND p.program = ?"; arguments += [program] }
+        if let from = query.admittedFrom { sql += " AND p.admission_date >= ?"; arguments += [from] }
+        if let to = query.admittedTo { sql += " AND p.admission_date <= ?"; arguments += [to] }
+        if let counselor = query.counselorID {
+            let today = String(Timestamp.now().prefix(10))
+            sql += """
+                 AND EXISTS (SELECT 1 FROM care_team_assignments c WHERE c.patient_id = p.id AND c.staff_id = ?
+                             AND c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?))
+                """
+            arguments += [counselor, today, today]
+        }
+        if let search = query.search {
+            let (searchSQL, searchArguments) = searchCondition(search)
+            sql += " AND " + searchSQL
+            arguments += searchArguments
+        }
+        let (where_, args) = (sql, arguments)
+        let (total, records) = try await pool.read { db -> (Int, [PatientRecord]) in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM patients p WHERE \(where_)", arguments: args) ?? 0
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT p.* FROM patients p WHERE \(where_) ORDER BY p.patient_number LIMIT ? OFFSET ?
+                """, arguments: args + [query.limit, (query.page - 1) * query.limit])
+            return (total, try rows.map { try PatientRecord(row: $0, cipher: appliance.cipher) })
+        }
+        try await appliance.auditWriter.record(AuditEvent(
+            action: "patient.list", outcome: .success, actorKind: .staff, actorID: identity.subjectID,
+            facilityID: identity.facilityID, resourceType: "patient", patientIDs: records.map(\.id),
+            ipAddress: origin.ipAddress, requestID: origin.requestID, details: ["count": String(records.count)]))
+        return Page(items: records, total: total, page: query.page, limit: query.limit)
+    }
+
+    /// Name search through the blind indexes: one word matches a first or
+    /// last name exactly (after normalisation), two words a first and last
+    /// name in either order; a patient number matches itself.
+    func searchCondition(_ search: String) -> (String, StatementArguments) {
+        let words = BlindIndex.normalise(search).split(separator: " ").map(String.init)
+        let index = appliance.blindIndex
+        var clauses = ["p.patient_number = ?"]
+        var arguments: StatementArguments = [search.trimmingCharacters(in: .whitespaces).uppercased()]
+        if words.count == 1 {
+            clauses.append("p.first_name_bidx = ? OR p.last_name_bidx = ?")
+            arguments += [index.index(words[0], for: .patientsFirstName), index.index(words[0], for: .patientsLastName)]
+        } else if words.count >= 2 {
+            let first = words[0], last = words[1...].joined(separator: " ")
+            clauses.append("(p.first_name_bidx = ? AND p.last_name_bidx = ?) OR (p.first_name_bidx = ? AND p.last_name_bidx = ?)")
+            arguments += [index.index(first, for: .patientsFirstName), index.index(last, for: .patientsLastName),
+                          index.index(words.last!, for: .patientsFirstName),
+                          index.index(words.dropLast().joined(separator: " "), for: .patientsLastName)]
+        }
+        return ("(" + clauses.joined(separator: " OR ") + ")", arguments)
+    }
+
+    public func detail(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> Detail {
+        let granted = try await authorize(identity, patientID, .patientsReadDemographics, action: "patient.read", origin: origin)
+        let detail = try await pool.read { db in try loadDetail(patientID, facilityID: granted.facilityID, in: db) }
+        try await appliance.auditWriter.record(readEvent("patient.read", identity, granted, origin))
+        return detail
+    }
+
+    func loadDetail(_ patientID: String, facilityID: String, includeDeleted: Bool = false, in db: Database) throws -> Detail {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT p.*, f.timezone AS facility_timezone FROM patients p JOIN facilities f ON f.id = p.facility_id
+            WHERE p.id = ? AND p.facility_id = ?
+            """, arguments: [patientID, facilityID]) else { throw AccessError.notFound }
+        let record = try PatientRecord(row: row, cipher: appliance.cipher)
+        let today = CalendarDate.today(in: row["facility_timezone"])
+        let discharge: String? = row["discharge_date"]
+        return Detail(
+            record: record, isRestricted: row["is_restricted"], dischargeDate: discharge,
+            daysSober: record.sobrietyDate.flatMap { CalendarDate.days(from: $0, to: today) },
+            lengthOfStayDays: record.admissionDate.flatMap { CalendarDate.days(from: $0, to: discharge ?? today) })
+    }
+
+    // MARK: Writes
+
+    /// Every problem with `changes`, each naming its field.
+    public static func problems(_ changes: Changes) -> [(field: String, issue: String)] {
+        // The intake rules, applied to the fields present (absent ones stand in valid).
+        let probe = PatientIntake.Request(firstName: changes.firstName ?? "x", lastName: changes.lastName ?? "x",
+                                          dateOfBirth: changes.dateOfBirth ?? "1990-01-01", email: changes.email, phone: changes.phone,
+                                          program: changes.program, levelOfCare: changes.levelOfCare,
+                                          admissionDate: changes.admissionDate)
+        var problems = PatientIntake.problems(probe)
+        if let discharge = changes.dischargeDate, !CalendarDate.isValid(discharge) {
+            problems.append(("discharge_date", "must be a real date as YYYY-MM-DD"))
+        }
+        if let status = changes.status, !statuses.contains(status) {
+            problems.append(("status", "must be one of: " + statuses.joined(separator: ", ")))
+        }
+        if let reason = changes.levelOfCareReason, reason.count > 500 {
+            problems.append(("level_of_care_reason", "must be at most 500 characters"))
+        }
+        return problems
+    }
+
+    public func update(_ identity: Identity, patientID: String, changes: Changes, origin: RequestOrigin) async throws -> Detail {
+        let needed: Permission = changes.isRestricted != nil ? .patientsRestrict : .patientsUpdate
+        let granted = try await authorize(identity, patientID, needed, action: "patient.update", origin: origin)
+        if changes.isRestricted != nil, changes.firstName ?? changes.lastName ?? changes.dateOfBirth ?? changes.email ?? changes.phone != nil {
+            _ = try await authorize(identity, patientID, .patientsUpdate, action: "patient.update", origin: origin)
+        }
+        return try await pool.write { db in
+            let before = try loadDetail(patientID, facilityID: granted.facilityID, in: db)
+            if let email = changes.email, try appliance.patientStore.emailInUse(email, exceptPatient: patientID, in: db) {
+                throw AuthError.emailInUse
+            }
+            let admission = changes.admissionDate ?? before.record.admissionDate
+            if let discharge = changes.dischargeDate ?? before.dischargeDate, let admission, discharge < admission {
+                throw AuthError.invalid(field: "discharge_date", issue: "must not be before the admission date")
+            }
+            let cipher = appliance.cipher, index = appliance.blindIndex
+            var sets: [String] = [], arguments: StatementArguments = []
+            func set(_ column: String, _ value: (any DatabaseValueConvertible)?) { sets.append("\(column) = ?"); arguments += [value] }
+            var changed: [String] = []
+            if let v = changes.firstName?.trimmingCharacters(in: .whitespacesAndNewlines) {
+                set("first_name_enc", cipher.seal(v, field: .patientsFirstName, rowID: patientID))
+                set("first_name_bidx", index.index(v, for: .patientsFirstName)); changed.append("first_name")
+            }
+            if let v = changes.lastName?.trimmingCharacters(in: .whitespacesAndNewlines) {
+                set("last_name_enc", cipher.seal(v, field: .patientsLastName, rowID: patientID))
+                set("last_name_bidx", index.index(v, for: .patientsLastName)); changed.append("last_name")
+            }
+            if let v = changes.dateOfBirth { set("date_of_birth_enc", cipher.seal(v, field: .patientsDateOfBirth, rowID: patientID)); changed.append("date_of_birth") }
+            if let v = changes.email {
+                set("email_enc", cipher.seal(v, field: .patientsEmail, rowID: patientID))
+                set("email_bidx", index.index(v, for: .patientsEmail)); changed.append("email")
+            }
+            if let v = changes.phone { set("phone_enc", cipher.seal(v, field: .patientsPhone, rowID: patientID)); changed.append("phone") }
+            if let v = changes.program { set("program", v); changed.append("program") }
+            if let v = changes.status { set("status", v); changed.append("status") }
+            if let v = changes.admissionDate { set("admission_date", v); changed.append("admission_date") }
+            if let v = changes.dischargeDate { set("discharge_date", v); changed.append("discharge_date") }
+            if let v = changes.isRestricted { set("is_restricted", v); changed.append("is_restricted") }
+            if let level = changes.levelOfCare, level != before.record.levelOfCare {
+                set("level_of_care", level); changed.append("level_of_care")
+                let historyID = UUID().uuidString.lowercased()
+                try db.execute(sql: """
+                    INSERT INTO patient_level_of_care_history (id, facility_id, patient_id, previous_level, new_level, effective_date, reason_enc, changed_by)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [historyID, granted.facilityID, patientID, before.record.levelOfCare, level,
+                                     String(Timestamp.now().prefix(10)),
+                                     cipher.seal(optional: changes.levelOfCareReason, field: .patientLevelOfCareHistoryReason, rowID: historyID),
+                                     identity.subjectID])
+            }
+            if !sets.isEmpty {
+                set("updated_at", Timestamp.now())
+                try db.execute(sql: "UPDATE patients SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments + [patientID])
+            }
+            try appliance.audit.append(writeEvent("patient.update", identity, granted, origin, details: ["fields": changed.joined(separator: ",")]), in: db)
+            return try loadDetail(patientID, facilityID: granted.facilityID, in: db)
+        }
+    }
+
+    /// Resets the sobriety date, keeping the old one with the reason.
+    public func resetSobriety(_ identity: Identity, patientID: String, date: String, reason: String?, origin: RequestOrigin) async throws -> Detail {
+        let granted = try await authorize(identity, patientID, .patientsUpdate, action: "patient.sobriety_reset", origin: origin)
+        return try await pool.write { db in
+            let before = try loadDetail(patientID, facilityID: granted.facilityID, in: db)
+            let historyID = UUID().uuidString.lowercased()
+            try db.execute(sql: """
+                INSERT INTO patient_sobriety_history (id, facility_id, patient_id, previous_date, new_date, reason_enc, changed_by_kind, changed_by)
+                VALUES (?, ?, ?, ?, ?, ?, 'staff', ?)
+                """, arguments: [historyID, granted.facilityID, patientID, before.record.sobrietyDate, date,
+                                 appliance.cipher.seal(optional: reason, field: .patientSobrietyHistoryReason, rowID: historyID), identity.subjectID])
+            try db.execute(sql: "UPDATE patients SET sobriety_date = ?, updated_at = ? WHERE id = ?", arguments: [date, Timestamp.now(), patientID])
+            try appliance.audit.append(writeEvent("patient.sobriety_reset", identity, granted, origin), in: db)
+            return try loadDetail(patientID, facilityID: granted.facilityID, in: db)
+        }
+    }
+
+    /// Soft delete: the patient leaves lists; nothing is erased.
+    public func delete(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws {
+        let granted = try await authorize(identity, patientID, .patientsDelete, action: "patient.delete", origin: origin)
+        try await pool.write { db in
+            let now = Timestamp.now()
+            try db.execute(sql: "UPDATE patients SET deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, patientID])
+            try appliance.audit.append(writeEvent("patient.delete", identity, granted, origin), in: db)
+        }
+    }
+
+    public func restore(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> Detail {
+        let granted = try await authorize(identity, patientID, .patientsRestore, action: "patient.restore", includeDeleted: true, origin: origin)
+        return try await pool.write { db in
+            try db.execute(sql: "UPDATE patients SET deleted_at = NULL, updated_at = ? WHERE id = ?", arguments: [Timestamp.now(), patientID])
+            try appliance.audit.append(writeEvent("patient.restore", identity, granted, origin), in: db)
+            return try loadDetail(patientID, facilityID: granted.facilityID, in: db)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The gate, with refusals audited as `denied` (and reported as thrown).
+    public func authorize(_ identity: Identity, _ patientID: String, _ permission: Permission, action: String,
+                   includeDeleted: Bool = false, origin: RequestOrigin) async throws -> PatientGate.Granted {
+        do {
+            return try await pool.read { db in
+                try gate.authorize(identity, patientID: patientID, for: permission, includeDeleted: includeDeleted, in: db)
+            }
+        } catch let error as AccessError {
+            let reason: String
+            switch error {
+            case .notFound: reason = "not_found_in_scope"
+            case .forbidden: reason = "permission"
+            case .notOnCareTeam: reason = "not_on_care_team"
+            case .restricted: reason = "restricted"
+            case .patientsOnly: reason = "patient_token"
+            }
+            try await deny(identity, action: action, patientID: patientID, reason: reason, origin: origin)
+            throw error
+        }
+    }
+
+    func deny(_ identity: Identity, action: String, patientID: String?, reason: String, origin: RequestOrigin) async throws {
+        try await appliance.auditWriter.record(AuditEvent(
+            action: action, outcome: .denied, actorKind: identity.auditActor, actorID: identity.subjectID,
+            facilityID: identity.facilityID, resourceType: "patient", resourceID: patientID,
+            patientID: patientID.flatMap { UUID(uuidString: $0) != nil ? $0 : nil },
+            ipAddress: origin.ipAddress, requestID: origin.requestID, details: ["reason": reason]))
+    }
+
+    func readEvent(_ action: String, _ identity: Identity, _ granted: PatientGate.Granted, _ origin: RequestOrigin) -> AuditEvent {
+        writeEvent(action, identity, granted, origin)
+    }
+
+    func writeEvent(_ action: String, _ identity: Identity, _ granted: PatientGate.Granted, _ origin: RequestOrigin,
+                    details: [String: String] = [:]) -> AuditEvent {
+        AuditEvent(action: action, outcome: .success, actorKind: .staff, actorID: identity.subjectID, facilityID: granted.facilityID,
+                   resourceType: "patient", resourceID: granted.patientID, patientID: granted.patientID,
+                   ipAddress: origin.ipAddress, requestID: origin.requestID,
+                   details: details.merging(["access": granted.basis]) { a, _ in a })
+    }
+}

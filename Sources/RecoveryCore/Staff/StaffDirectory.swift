@@ -1,0 +1,186 @@
+import Foundation
+import GRDB
+
+/// Administrators managing staff accounts within their facility (a super
+/// admin: every facility). Accounts are deactivated, never erased; role
+/// changes are audited with the old and new role.
+public struct StaffDirectory: Sendable {
+    public struct NewMember: Sendable {
+        public var facilityID: String?
+        public var email: String
+        public var firstName: String
+        public var lastName: String
+        public var role: String
+        public var password: String
+        public init(facilityID: String?, email: String, firstName: String, lastName: String, role: String, password: String) {
+            self.facilityID = facilityID; self.email = email; self.firstName = firstName
+            self.lastName = lastName; self.role = role; self.password = password
+        }
+    }
+
+    public struct Changes: Sendable {
+        public var email: String?
+        public var firstName: String?
+        public var lastName: String?
+        public var role: String?
+        public init() {}
+    }
+
+    public struct Member: Sendable, Equatable {
+        public var account: StaffAccount
+        public var createdAt: String
+        public var lastLoginAt: String?
+    }
+
+    public enum Failure: Error, Equatable, Sendable {
+        case invalid([String: String])
+        case notFound
+        case emailInUse
+        case forbidden
+    }
+
+    let appliance: Appliance
+
+    public init(appliance: Appliance) {
+        self.appliance = appliance
+    }
+
+    var pool: DatabasePool { appliance.database.pool }
+
+    func require(_ identity: Identity, _ permission: Permission) throws {
+        guard let role = identity.role, RolePermissions.allows(role, permission) else { throw AccessError.forbidden(permission) }
+    }
+
+    static func nameProblems(first: String?, last: String?) -> [String: String] {
+        var problems: [String: String] = [:]
+        for (field, value) in [("first_name", first), ("last_name", last)] {
+            guard let value else { continue }
+            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty || trimmed.count > 100 { problems[field] = "must be 1 to 100 characters" }
+        }
+        return problems
+    }
+
+    public func create(_ identity: Identity, _ new: NewMember, origin: RequestOrigin) async throws -> Member {
+        try require(identity, .staffManage)
+        var problems = Self.nameProblems(first: new.firstName, last: new.lastName)
+        if !StaffProfile.isPlausibleEmail(new.email) { problems["email"] = "must be an email address like name@clinic.org" }
+        let role = StaffRole(rawValue: new.role)
+        if role == nil { problems["role"] = "must be one of: " + StaffRole.allCases.map(\.rawValue).joined(separator: ", ") }
+        if let issue = PasswordPolicy(settings: appliance.settings).problem(with: new.password, email: new.email) { problems["password"] = issue }
+        if role == .superAdmin && identity.role != .superAdmin { throw Failure.forbidden }
+        var facilityID_: String? = nil
+        if role != .superAdmin {
+            if let own = identity.facilityID {
+                if let requested = new.facilityID, requested.lowercased() != own { throw Failure.forbidden }
+                facilityID_ = own
+            } else if let requested = new.facilityID, UUID(uuidString: requested) != nil {
+                facilityID_ = requested.lowercased()
+            } else {
+                problems["facility_id"] = "is required"
+            }
+        }
+        if !problems.isEmpty { throw Failure.invalid(problems) }
+        let hash = try await appliance.passwords.hash(new.password)
+        let facilityID = facilityID_
+        return try await pool.write { db in
+            if let facilityID, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM facilities WHERE id = ?)", arguments: [facilityID]) != true {
+                throw Failure.invalid(["facility_id": "does not name a facility"])
+            }
+            if try appliance.staffStore.account(email: new.email, in: db) != nil { throw Failure.emailInUse }
+            let id = try appliance.staffStore.insert(.init(
+                facilityID: facilityID, role: role!, email: new.email.trimmingCharacters(in: .whitespaces),
+                firstName: new.firstName.trimmingCharacters(in: .whitespacesAndNewlines),
+                lastName: new.lastName.trimmingCharacters(in: .whitespacesAndNewlines), passwordHash: hash), in: db)
+            try db.execute(sql: "UPDATE staff SET created_by = ? WHERE id = ?", arguments: [identity.subjectID, id])
+            try appliance.audit.append(event("staff.create", identity, staffID: id, facilityID: facilityID, origin,
+                                             details: ["role": role!.rawValue]), in: db)
+            return try load(id, in: db)!
+        }
+    }
+
+    public func list(_ identity: Identity, page: Int, limit: Int, role: String?, active: Bool?) async throws -> (members: [Member], total: Int) {
+        try require(identity, .staffRead)
+        var (sql, arguments) = FacilityScope(identity).sql()
+        if identity.role != .superAdmin { sql += " AND role <> 'super_admin'" }
+        if let role { sql += " AND role = ?"; arguments += [role] }
+        if let active { sql += " AND is_active = ?"; arguments += [active] }
+        let (where_, args) = (sql, arguments)
+        return try await pool.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM staff WHERE \(where_)", arguments: args) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM staff WHERE \(where_) ORDER BY created_at, id LIMIT ? OFFSET ?",
+                                        arguments: args + [limit, (page - 1) * limit])
+            return (try rows.map(member), total)
+        }
+    }
+
+    public func get(_ identity: Identity, staffID: String) async throws -> Member {
+        try require(identity, .staffRead)
+        return try await pool.read { db in
+            guard let member = try load(staffID, in: db), visible(member.account, to: identity) else { throw Failure.notFound }
+            return member
+        }
+    }
+
+    public func update(_ identity: Identity, staffID: String, changes: Changes, origin: RequestOrigin) async throws -> Member {
+        try require(identity, .staffManage)
+        var problems = Self.nameProblems(first: changes.firstName, last: changes.lastName)
+        if let email = changes.email, !StaffProfile.isPlausibleEmail(email) { problems["email"] = "must be an email address like name@clinic.org" }
+        let newRole = changes.role.flatMap(StaffRole.init(rawValue:))
+        if changes.role != nil && newRole == nil { problems["role"] = "must be one of: " + StaffRole.allCases.map(\.rawValue).joined(separator: ", ") }
+        if !problems.isEmpty { throw Failure.invalid(problems) }
+        let ended = try await pool.write { db -> [String] in
+            guard let before = try load(staffID, in: db), visible(before.account, to: identity) else { throw Failure.notFound }
+            if let newRole, newRole != before.account.role {
+                if staffID == identity.subjectID { throw Failure.invalid(["role": "you cannot change your own role"]) }
+                if (newRole == .superAdmin) != (before.account.role == .superAdmin) {
+                    throw Failure.invalid(["role": "cannot move an account into or out of super_admin"])
+                }
+            }
+            let cipher = appliance.cipher
+            var sets: [String] = [], arguments: StatementArguments = []
+            if let email = changes.email {
+                if let other = try appliance.staffStore.account(email: email, in: db), other.id != staffID { throw Failure.emailInUse }
+                sets += ["email_enc = ?", "email_bidx = ?"]
+                arguments += [cipher.seal(email, field: .staffEmail, rowID: staffID), appliance.blindIndex.index(email, for: .staffEmail)]
+            }
+            if let first = changes.firstName { sets.append("first_name_enc = ?"); arguments += [cipher.seal(first, field: .staffFirstName, rowID: staffID)] }
+            if let last = changes.lastName { sets.append("last_name_enc = ?"); arguments += [cipher.seal(last, field: .staffLastName, rowID: staffID)] }
+            if let newRole { sets.append("role = ?"); arguments += [newRole.rawValue] }
+            var ended: [String] = []
+            if !sets.isEmpty {
+                sets.append("updated_at = ?"); arguments += [Timestamp.now()]
+                try db.execute(sql: "UPDATE staff SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments + [staffID])
+            }
+            if let newRole, newRole != before.account.role {
+                // A new role takes effect at once: the old tokens carry the old one.
+                ended = try AuthService(appliance: appliance).endAllSessions(ofStaff: staffID, reason: "role_changed", in: db)
+                try appliance.audit.append(event("staff.role_change", identity, staffID: staffID, facilityID: before.account.facilityID, origin,
+                                                 details: ["from": before.account.role.rawValue, "to": newRole.rawValue]), in: db)
+            }
+            try appliance.audit.append(event("staff.update", identity, staffID: staffID, facilityID: before.account.facilityID, origin), in: db)
+            return ended
+        }
+        appliance.revokedSessions.insert(ended)
+        return try await pool.read { db in try load(staffID, in: db)! }
+    }
+
+    func visible(_ account: StaffAccount, to identity: Identity) -> Bool {
+        if identity.role == .superAdmin { return true }
+        return account.facilityID != nil && account.facilityID == identity.facilityID
+    }
+
+    func load(_ id: String, in db: Database) throws -> Member? {
+        try Row.fetchOne(db, sql: "SELECT * FROM staff WHERE id = ?", arguments: [id]).map(member)
+    }
+
+    func member(_ row: Row) throws -> Member {
+        Member(account: try StaffAccount(row: row, cipher: appliance.cipher), createdAt: row["created_at"], lastLoginAt: row["last_login_at"])
+    }
+
+    func event(_ action: String, _ identity: Identity, staffID: String, facilityID: String?, _ origin: RequestOrigin,
+               details: [String: String] = [:]) -> AuditEvent {
+        AuditEvent(action: action, outcome: .success, actorKind: .staff, actorID: identity.subjectID, facilityID: facilityID,
+                   resourceType: "staff", resourceID: staffID, ipAddress: origin.ipAddress, requestID: origin.requestID, details: details)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+@testable import RecoveryAPI
+@testable import RecoveryCore
+
+/// Two facilities on one box with staff of every role and a few patients,
+/// built through the API wherever an endpoint exists. Tokens are fetched by
+/// signing in like a client.
+struct People: Sendable {
+    static let password = "shared staff passphrase 7"
+
+    var facilityA: String
+    var facilityB: String
+    var superAdmin: String
+    var adminA: String
+    var adminB: String
+    var counselorA1: String
+    var counselorA2: String
+    var frontDeskA: String
+    var nurseA: String
+    var counselorA1ID: String
+    var counselorA2ID: String
+    /// On counselor A1's caseload.
+    var patientA: String
+    var patientA2: String
+    var patientB: String
+    var patientToken: String
+
+    static func make(_ box: TestAppliance, _ client: any TestClientProtocol) async throws -> People {
+        let hash = try await box.appliance.passwords.hash(password)
+        try await box.appliance.database.pool.write { db in
+            try box.appliance.staffStore.insert(.init(facilityID: nil, role: .superAdmin, email: "root@box.example",
+                                                      firstName: "Root", lastName: "Admin", passwordHash: hash), in: db)
+            try BoxSetting.set(MFAPolicy.superAdminSetting, to: "false", in: db)
+        }
+        let root = try await client.staffToken("root@box.example", password)
+        let facility = try await client.post("/api/v1/facilities", ["name": "Bayside House", "timezone": "America/Denver", "capacity": 12, "mfa_policy": "none"], token: root)
+        guard let facilityB = (facility.json["facility"] as? [String: Any])?["id"] as? String else { throw TestFailure("facility: \(facility.text)") }
+        let adminA = try await client.staffToken()
+        func staff(_ token: String, _ email: String, _ role: String, facility: String? = nil) async throws -> String {
+            let r = try await client.post("/api/v1/staff", ["email": email, "first_name": "S", "last_name": role.capitalized,
+                                                            "role": role, "password": password, "facility_id": facility], token: token)
+            guard let id = (r.json["staff"] as? [String: Any])?["id"] as? String else { throw TestFailure("staff: \(r.text)") }
+            return id
+        }
+        _ = try await staff(root, "admin@bayside.example", "admin", facility: facilityB)
+        let c1 = try await staff(adminA, "c1@harborlight.org", "counselor")
+        let c2 = try await staff(adminA, "c2@harborlight.org", "counselor")
+        _ = try await staff(adminA, "desk@harborlight.org", "staff")
+        _ = try await staff(adminA, "nurse@harborlight.org", "nurse")
+        let adminB = try await client.staffToken("admin@bayside.example", password)
+        let (patientA, keyA) = try await client.createPatient(token: adminA, first: "Marisol", last: "Quenneville")
+        let (patientA2, _) = try await client.createPatient(token: adminA, first: "Tobias", last: "Wren")
+        let (patientB, _) = try await client.createPatient(token: adminB, first: "Ingrid", last: "Bayside")
+        let assigned = try await client.post("/api/v1/patients/\(patientA)/care-team", ["staff_id": c1, "role": "primary_counselor"], token: adminA)
+        guard assigned.status == .created else { throw TestFailure("assign: \(assigned.text)") }
+        let registered = try await client.post("/api/v1/auth/patient/register", ["registration_key": keyA, "password": "patient phone passphrase"])
+        guard let patientToken = registered.json["access_token"] as? String else { throw TestFailure("register: \(registered.text)") }
+        return People(
+            facilityA: box.facilityID, facilityB: facilityB, superAdmin: root, adminA: adminA, adminB: adminB,
+            counselorA1: try await client.staffToken("c1@harborlight.org", password),
+            counselorA2: try await client.staffToken("c2@harborlight.org", password),
+            frontDeskA: try await client.staffToken("desk@harborlight.org", password),
+            nurseA: try await client.staffToken("nurse@harborlight.org", password),
+            counselorA1ID: c1, counselorA2ID: c2, patientA: patientA, patientA2: patientA2, patientB: patientB, patientToken: patientToken)
+    }
+}
+
+extension TestClientProtocol {
+    @discardableResult
+    func patch(_ uri: String, _ body: [String: Any?], token: String) async throws -> TestResponse {
+        var headers = jsonHeaders
+        headers[.authorization] = "Bearer \(token)"
+        return try await execute(uri: uri, method: .patch, headers: headers, body: jsonBody(body.compactMapValues { $0 }))
+    }
+
+    /// Calls `endpoint` with `{id}` set to `id`, other path parameters random,
+    /// and a body that passes validation, so only access decides the answer.
+    func call(_ endpoint: Endpoint, id: String, token: String) async throws -> TestResponse {
+        var path = endpoint.path.replacingOccurrences(of: "{id}", with: id)
+        while let open = path.firstIndex(of: "{"), let close = path.firstIndex(of: "}") {
+            path.replaceSubrange(open...close, with: UUID().uuidString.lowercased())
+        }
+        var headers = jsonHeaders
+        headers[.authorization] = "Bearer \(token)"
+        let body = ValidBodies.for(endpoint)
+        return try await execute(uri: path, method: endpoint.method, headers: headers, body: body.map { jsonBody($0) })
+    }
+}
+
+enum ValidBodies {
+    static func `for`(_ endpoint: Endpoint) -> [String: Any]? {
+        guard endpoint.method == .post || endpoint.method == .patch else { return nil }
+        switch (endpoint.method, endpoint.path) {
+        case (.patch, "/api/v1/patients/{id}"): return ["program": "Evening IOP"]
+        case (.post, "/api/v1/patients/{id}/sobriety-reset"): return ["sobriety_date": "2026-01-02", "reason": "test"]
+        case (.post, "/api/v1/patients/{id}/care-team"): return ["staff_id": UUID().uuidString, "role": "counselor"]
+        case (.post, "/api/v1/patients/{id}/access-grants"): return ["staff_id": UUID().uuidString]
+        case (.post, "/api/v1/patients/{id}/emergency-access"): return ["reason": "Patient in crisis at the front desk"]
+        case (.post, "/api/v1/patients"): return ["first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01"]
+        case (.post, "/api/v1/staff"): return ["email": "x@y.org", "first_name": "A", "last_name": "B", "role": "staff", "password": People.password]
+        case (.patch, "/api/v1/staff/{id}"): return ["first_name": "A"]
+        case (.post, "/api/v1/facilities"): return ["name": "X", "timezone": "UTC"]
+        case (.patch, "/api/v1/facilities/{id}"): return ["capacity": 3]
+        default: return [:]
+        }
+    }
+}
