@@ -26,7 +26,7 @@ struct HealthController {
 
     func health() async throws -> Response {
         let ok = await appliance.database.isHealthy()
-        let version = ok ? try? appliance.database.schemaVersion() : nil
+        let version = ok ? try? await appliance.database.currentSchemaVersion() : nil
         let body = Health(
             status: ok ? "ok" : "degraded",
             version: RecoveryVersion.current,

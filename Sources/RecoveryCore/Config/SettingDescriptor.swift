@@ -71,7 +71,7 @@ struct SettingDescriptor: Sendable {
         }
     }
 
-    static func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ path: WritableKeyPath<Settings, T> & Sendable) -> SettingDescriptor where T.RawValue == String {
+    static func choice<T: RawRepresentable & CaseIterable & Sendable>(_ key: String, _ path: WritableKeyPath<Settings, T> & Sendable) -> SettingDescriptor where T.RawValue == String {
         SettingDescriptor(key: key) { source, settings in
             let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
             let raw: String?

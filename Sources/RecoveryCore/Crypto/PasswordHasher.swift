@@ -68,7 +68,7 @@ public final class PasswordHasher: Sendable {
                                   cost.opsLimit, cost.memLimit, crypto_pwhash_alg_argon2id13())
         }
         guard rc == 0 else { return nil }
-        return String(cString: out)
+        return String(decoding: out.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func verifyNow(_ password: String, hash: String) -> Bool {

@@ -9,6 +9,12 @@ import GRDB
 /// power cut, which clinical records need; NORMAL could lose the last
 /// commits. GRDB sets NORMAL on a pool's writer when it opens, so the level
 /// is set afterwards and read back.
+///
+/// Request paths must use the `async` forms (`try await pool.read { ... }`,
+/// `isHealthy()`, `currentSchemaVersion()`): a synchronous GRDB call on
+/// Swift's small cooperative thread pool can starve the async reads that
+/// would free a reader, and the server stalls. The synchronous methods here
+/// are for start-up and the command-line tools only.
 public final class AppDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
@@ -80,6 +86,14 @@ public final class AppDatabase: Sendable {
         }
     }
 
+    /// `schemaVersion()` for request paths.
+    public func currentSchemaVersion() async throws -> Int {
+        let migrator = self.migrator
+        return try await pool.read { db -> Int in
+            try migrator.appliedIdentifiers(db).compactMap { Int($0.prefix(while: \.isNumber)) }.max() ?? 0
+        }
+    }
+
     /// The synchronous level on the writer connection (2 = FULL, 3 = EXTRA).
     public func writerSynchronousLevel() throws -> Int {
         try pool.barrierWriteWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
@@ -92,7 +106,7 @@ public final class AppDatabase: Sendable {
 
     /// Checkpoints the WAL and closes every connection. Call once, at shutdown.
     public func close() throws {
-        try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        _ = try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         try pool.close()
     }
 }
