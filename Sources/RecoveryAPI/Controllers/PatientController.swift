@@ -70,6 +70,22 @@ struct PatientController {
     struct Emergency: Decodable { var reason: String }
 
     struct PatientView: Encodable {
+        /// The same object as the Encodable form, written directly (hot path).
+        func write(to out: inout JSONOutput) {
+            out.object { o in
+                o.field("id", id); o.field("facility_id", facilityId); o.field("patient_number", patientNumber)
+                o.field("first_name", firstName); o.field("last_name", lastName); o.field("date_of_birth", dateOfBirth)
+                if let email { o.field("email", email) }
+                if let phone { o.field("phone", phone) }
+                if let program { o.field("program", program) }
+                if let levelOfCare { o.field("level_of_care", levelOfCare) }
+                o.field("status", status)
+                if let admissionDate { o.field("admission_date", admissionDate) }
+                if let sobrietyDate { o.field("sobriety_date", sobrietyDate) }
+                o.field("registered", registered); o.field("created_at", createdAt)
+            }
+        }
+
         var id: String, facilityId: String, patientNumber: String, firstName: String, lastName: String, dateOfBirth: String
         var email: String?, phone: String?, program: String?, levelOfCare: String?, status: String
         var admissionDate: String?, sobrietyDate: String?, registered: Bool, createdAt: String
@@ -196,7 +212,17 @@ struct PatientController {
         query.admittedTo = try q.date("admitted_to")
         query.search = try q.string("search", maxLength: 200)
         let page = try await directory.list(context.identity, query, origin: context.origin)
-        return try JSONBody.response(ListResponse(data: page.items.map(PatientView.init), page: page.page, limit: page.limit, total: page.total))
+        var out = JSONOutput(capacity: 512 * page.items.count + 128)
+        out.object { o in
+            o.key("data")
+            o.array { a in for record in page.items { PatientView(record).write(to: &a) } }
+            o.key("pagination")
+            o.object { p in
+                p.field("page", page.page); p.field("limit", page.limit); p.field("total", page.total)
+                p.field("total_pages", page.total == 0 ? 0 : (page.total + page.limit - 1) / page.limit)
+            }
+        }
+        return out.response()
     }
 
     @Sendable func show(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {

@@ -24,17 +24,17 @@ public struct PatientGate: Sendable {
         guard RolePermissions.allows(role, permission) else { throw AccessError.forbidden(permission) }
         let scope = FacilityScope(identity)
         let (facilitySQL, facilityArguments) = scope.sql()
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT facility_id, is_restricted, deleted_at FROM patients WHERE id = ? AND \(facilitySQL)
-            """, arguments: [patientID] + facilityArguments),
+            """), arguments: [patientID] + facilityArguments),
               includeDeleted || (row["deleted_at"] as String?) == nil
         else { throw AccessError.notFound }
         let facilityID: String = row["facility_id"]
         let today = String(Timestamp.now().prefix(10))
         let now = Timestamp.now()
-        let emergency = try Bool.fetchOne(db, sql: """
+        let emergency = try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM emergency_access_grants WHERE patient_id = ? AND staff_id = ? AND expires_at > ?)
-            """, arguments: [patientID, identity.subjectID, now]) ?? false
+            """), arguments: [patientID, identity.subjectID, now]) ?? false
         if row["is_restricted"] as Bool, role != .superAdmin, role != .admin {
             let named = try Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM patient_access_grants WHERE patient_id = ? AND staff_id = ? AND revoked_at IS NULL)
@@ -56,10 +56,10 @@ public struct PatientGate: Sendable {
     }
 
     static func onCareTeam(_ staffID: String, patientID: String, today: String, in db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: """
+        try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM care_team_assignments
                            WHERE patient_id = ? AND staff_id = ? AND starts_on <= ? AND (ends_on IS NULL OR ends_on >= ?))
-            """, arguments: [patientID, staffID, today, today]) ?? false
+            """), arguments: [patientID, staffID, today, today]) ?? false
     }
 
     /// The condition (on patients aliased `p`) selecting the patients a list

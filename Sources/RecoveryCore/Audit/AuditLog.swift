@@ -27,7 +27,7 @@ public struct AuditLog: Sendable {
 
     /// Appends events in order, chaining each to the one before.
     public func append(_ events: [AuditEvent], in db: Database) throws {
-        var previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM audit_logs ORDER BY seq DESC LIMIT 1") ?? Self.zeroHash
+        var previous = try Data.fetchOne(db.cachedStatement(sql: "SELECT entry_hash FROM audit_logs ORDER BY seq DESC LIMIT 1")) ?? Self.zeroHash
         for event in events { previous = try insert(event, after: previous, in: db) }
     }
 
@@ -41,11 +41,11 @@ public struct AuditLog: Sendable {
             ipAddressEnc: event.ipAddress.map { cipher.seal($0, field: .auditLogsIpAddress, rowID: id) },
             requestID: event.requestID, details: Self.jsonObject(event.details))
         let entryHash = hash(row, previous: previous)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO audit_logs (id, occurred_at, facility_id, actor_kind, actor_id, action, resource_type, resource_id,
                                     patient_id, patient_ids, outcome, ip_address_enc, request_id, details, prev_hash, entry_hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [row.id, row.occurredAt, row.facilityID, row.actorKind, row.actorID, row.action, row.resourceType,
+            """).execute(arguments: [row.id, row.occurredAt, row.facilityID, row.actorKind, row.actorID, row.action, row.resourceType,
                              row.resourceID, row.patientID, row.patientIDs, row.outcome, row.ipAddressEnc, row.requestID,
                              row.details, previous, entryHash])
         return entryHash
@@ -94,14 +94,26 @@ public struct AuditLog: Sendable {
         return Data(out)
     }
 
+    /// JSON for ids and codes (no escaping needed beyond quotes and backslashes).
     static func jsonArray(_ values: [String]) -> String {
-        String(decoding: try! JSONEncoder().encode(values), as: UTF8.self)
+        "[" + values.map(quoted).joined(separator: ",") + "]"
     }
 
     static func jsonObject(_ values: [String: String]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try! encoder.encode(values), as: UTF8.self)
+        "{" + values.sorted { $0.key < $1.key }.map { quoted($0.key) + ":" + quoted($0.value) }.joined(separator: ",") + "}"
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }
 

@@ -90,10 +90,10 @@ public struct PatientDirectory: Sendable {
         }
         let (where_, args) = (sql, arguments)
         let (total, records) = try await pool.read { db -> (Int, [PatientRecord]) in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM patients p WHERE \(where_)", arguments: args) ?? 0
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT p.* FROM patients p WHERE \(where_) ORDER BY p.patient_number LIMIT ? OFFSET ?
-                """, arguments: args + [query.limit, (query.page - 1) * query.limit])
+            let total = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM patients p WHERE \(where_)"), arguments: args) ?? 0
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(PatientRecord.selection) FROM patients p WHERE \(where_) ORDER BY p.patient_number LIMIT ? OFFSET ?
+                """), arguments: args + [query.limit, (query.page - 1) * query.limit])
             return (total, try rows.map { try PatientRecord(row: $0, cipher: appliance.cipher) })
         }
         try await appliance.auditWriter.record(AuditEvent(
@@ -132,15 +132,17 @@ public struct PatientDirectory: Sendable {
     }
 
     func loadDetail(_ patientID: String, facilityID: String, includeDeleted: Bool = false, in db: Database) throws -> Detail {
-        guard let row = try Row.fetchOne(db, sql: """
-            SELECT p.*, f.timezone AS facility_timezone FROM patients p JOIN facilities f ON f.id = p.facility_id
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT \(PatientRecord.selection), f.timezone, p.is_restricted, p.discharge_date
+            FROM patients p JOIN facilities f ON f.id = p.facility_id
             WHERE p.id = ? AND p.facility_id = ?
-            """, arguments: [patientID, facilityID]) else { throw AccessError.notFound }
+            """), arguments: [patientID, facilityID]) else { throw AccessError.notFound }
         let record = try PatientRecord(row: row, cipher: appliance.cipher)
-        let today = CalendarDate.today(in: row["facility_timezone"])
-        let discharge: String? = row["discharge_date"]
+        let extra = PatientRecord.selectionCount
+        let today = CalendarDate.today(in: row[extra])
+        let discharge: String? = row[extra + 2]
         return Detail(
-            record: record, isRestricted: row["is_restricted"], dischargeDate: discharge,
+            record: record, isRestricted: row[extra + 1], dischargeDate: discharge,
             daysSober: record.sobrietyDate.flatMap { CalendarDate.days(from: $0, to: today) },
             lengthOfStayDays: record.admissionDate.flatMap { CalendarDate.days(from: $0, to: discharge ?? today) })
     }

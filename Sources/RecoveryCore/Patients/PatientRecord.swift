@@ -19,22 +19,31 @@ public struct PatientRecord: Sendable, Equatable {
     public var registered: Bool
     public var createdAt: String
 
+    /// The columns `init(row:)` reads, by position (reading by name costs
+    /// more than decrypting). Select `PatientRecord.selection` first; a query
+    /// may add columns after these.
+    public static let selection = """
+        p.id, p.facility_id, p.patient_number, p.first_name_enc, p.last_name_enc, p.date_of_birth_enc, p.email_enc, p.phone_enc, \
+        p.program, p.level_of_care, p.status, p.admission_date, p.sobriety_date, p.password_hash IS NOT NULL, p.created_at
+        """
+    static let selectionCount = 15
+
     init(row: Row, cipher: FieldCipher) throws {
-        id = row["id"]
-        facilityID = row["facility_id"]
-        patientNumber = row["patient_number"]
-        firstName = try cipher.openString(row["first_name_enc"], field: .patientsFirstName, rowID: id)
-        lastName = try cipher.openString(row["last_name_enc"], field: .patientsLastName, rowID: id)
-        dateOfBirth = try cipher.openString(row["date_of_birth_enc"], field: .patientsDateOfBirth, rowID: id)
-        email = try cipher.openString(optional: row["email_enc"], field: .patientsEmail, rowID: id)
-        phone = try cipher.openString(optional: row["phone_enc"], field: .patientsPhone, rowID: id)
-        program = row["program"]
-        levelOfCare = row["level_of_care"]
-        status = row["status"]
-        admissionDate = row["admission_date"]
-        sobrietyDate = row["sobriety_date"]
-        registered = (row["password_hash"] as String?) != nil
-        createdAt = row["created_at"]
+        id = row[0]
+        facilityID = row[1]
+        patientNumber = row[2]
+        firstName = try cipher.openString(row[3], field: .patientsFirstName, rowID: id)
+        lastName = try cipher.openString(row[4], field: .patientsLastName, rowID: id)
+        dateOfBirth = try cipher.openString(row[5], field: .patientsDateOfBirth, rowID: id)
+        email = try cipher.openString(optional: row[6], field: .patientsEmail, rowID: id)
+        phone = try cipher.openString(optional: row[7], field: .patientsPhone, rowID: id)
+        program = row[8]
+        levelOfCare = row[9]
+        status = row[10]
+        admissionDate = row[11]
+        sobrietyDate = row[12]
+        registered = row[13]
+        createdAt = row[14]
     }
 }
 
@@ -42,7 +51,7 @@ extension PatientStore {
     /// The live patient with `id` inside `facilityID`; nil for another
     /// facility's patient, exactly as for one that does not exist.
     public func record(id: String, facilityID: String, in db: Database) throws -> PatientRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM patients WHERE id = ? AND facility_id = ? AND deleted_at IS NULL",
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PatientRecord.selection) FROM patients p WHERE p.id = ? AND p.facility_id = ? AND p.deleted_at IS NULL"),
                          arguments: [id, facilityID]).map { try PatientRecord(row: $0, cipher: cipher) }
     }
 }

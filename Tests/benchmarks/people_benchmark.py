@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Patient reads under load: the list and the dashboard, with 5,000 patients.
+
+Starts the real server (release build) on a loopback port with a fresh data
+directory, creates 5,000 patients through POST /api/v1/patients (PHI
+encrypted, each with a registration key and an audit entry), then runs wrk at
+64 connections against
+  1. GET /api/v1/patients?limit=50   (50 rows decrypted, one durable audit entry)
+  2. GET /api/v1/patients/{id}/dashboard  (random patient per request; one durable audit entry)
+and prints requests/s, latency p50/p99, how many audit entries each commit
+carried (group commit), and the server's memory. Asserts nothing.
+
+Usage: python3 Tests/benchmarks/people_benchmark.py [--binary PATH] [--patients N] [--seconds N]
+Needs: a release build (swift build -c release), wrk, requests.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ADMIN = {"email": "bench.admin@example.org", "password": "bench harbor lantern 42"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wrk(args, seconds, script=None):
+    command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) + args
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    def ms(label):
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": float(rps.group(1)) if rps else float("nan"), "p50": ms("50"), "p99": ms("99"),
+            "non2xx": int(non2xx.group(1)) if non2xx else 0, "errors": errors.group(1) if errors else "none"}
+
+
+def sqlite(db, sql):
+    return subprocess.run(["sqlite3", str(db), sql], capture_output=True, text=True, timeout=60).stdout.strip()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/recovery-server"))
+    parser.add_argument("--patients", type=int, default=5000)
+    parser.add_argument("--seconds", type=int, default=15)
+    args = parser.parse_args()
+    for tool in ("wrk", "sqlite3"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: apt-get install {tool}")
+    if not os.path.exists(args.binary):
+        sys.exit(f"no binary at {args.binary}: run swift build -c release first")
+
+    work = tempfile.mkdtemp(prefix="recovery-people-bench-")
+    data = os.path.join(work, "data")
+    env = dict(os.environ, RECOVERY_LOG_LEVEL="warning")
+    subprocess.run([args.binary, "init", "--data-dir", data, "--admin-email", ADMIN["email"],
+                    "--admin-password", ADMIN["password"], "--mfa-policy", "none"], check=True, capture_output=True, env=env)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(os.path.join(work, "server.log"), "w")
+    server = subprocess.Popen([args.binary, "serve", "--data-dir", data, "--port", str(port)], stdout=log, stderr=log, env=env)
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(base + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        token = requests.post(base + "/api/v1/auth/staff/login", json=ADMIN, timeout=10).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+
+        started = time.perf_counter()
+        def create(i):
+            with requests.Session() as s:
+                ids = []
+                for j in range(i, args.patients, 8):
+                    r = s.post(base + "/api/v1/patients", headers=auth, timeout=30, json={
+                        "first_name": f"Given{j}", "last_name": f"Family{j % 997}", "date_of_birth": f"19{50 + j % 50}-0{1 + j % 9}-1{j % 9}",
+                        "email": f"patient{j}@example.org", "phone": f"+1 555 {j:07d}", "level_of_care": "iop",
+                        "admission_date": "2026-10-01", "sobriety_date": "2026-09-15"})
+                    r.raise_for_status()
+                    ids.append(r.json()["patient"]["id"])
+                return ids
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            ids = [pid for chunk in pool.map(create, range(8)) for pid in chunk]
+        load_seconds = time.perf_counter() - started
+
+        script = os.path.join(work, "dashboard.lua")
+        with open(script, "w") as f:
+            f.write("ids = {" + ",".join(json.dumps(i) for i in ids[:2000]) + "}\n")
+            f.write(f'request = function()\n  local id = ids[math.random(#ids)]\n'
+                    f'  return wrk.format("GET", "/api/v1/patients/" .. id .. "/dashboard", {{["Authorization"] = "Bearer {token}"}})\nend\n')
+        db = os.path.join(data, "recovery.sqlite")
+        before = int(requests.get(base + "/api/v1/health", timeout=5).status_code == 200)
+        audit_before = int(sqlite(db, "SELECT count(*) FROM audit_logs"))
+        listing = wrk(["-H", f"Authorization: Bearer {token}", base + "/api/v1/patients?limit=50"], args.seconds)
+        audit_mid = int(sqlite(db, "SELECT count(*) FROM audit_logs"))
+        dashboard = wrk([base], args.seconds, script)
+        audit_after = int(sqlite(db, "SELECT count(*) FROM audit_logs"))
+        rss = rss_mb(server.pid)
+
+        print(f"recovery-server {args.binary}  cores={os.cpu_count()}  patients={len(ids)} (created in {load_seconds:.1f} s,"
+              f" {len(ids) / load_seconds:.0f}/s through POST /patients)")
+        for name, result, entries in (("GET /patients?limit=50", listing, audit_mid - audit_before),
+                                      ("GET /patients/{id}/dashboard", dashboard, audit_after - audit_mid)):
+            print(f"{name:32s} {result['rps']:8.0f} req/s  p50={result['p50']:6.2f} ms  p99={result['p99']:6.2f} ms"
+                  f"  non-2xx={result['non2xx']}  socket errors: {result['errors']}  audit entries written: {entries}")
+        print(f"server RSS after the runs: {rss:.0f} MB")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
