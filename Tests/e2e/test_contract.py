@@ -43,6 +43,7 @@ from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, REPO_ROOT, init_data_dir, run_cli
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+SELF_INVALIDATING = ("updateStaff", "changePassword")
 MAX_EXAMPLES = int(os.environ.get("E2E_MAX_EXAMPLES", "50"))
 MAX_TIME = os.environ.get("E2E_SCHEMATHESIS_MAX_TIME")
 RUN_TIMEOUT = 150  # seconds
@@ -137,7 +138,15 @@ def test_server_conforms_to_its_openapi_document(contract_server, tmp_path):
         # express (a date in the future, a registration key that does not
         # exist, a wrong current password); those answers are documented 4xx,
         # so this one check does not apply. Every other check does.
-        "--exclude-checks", "positive_data_acceptance",
+        # use_after_free: DELETE /staff/{id} deactivates an account and keeps it
+        # readable (is_active false), as "deactivate, don't erase" requires;
+        # deleted patients do answer 404 and are covered by in-process tests.
+        "--exclude-checks", "positive_data_acceptance,use_after_free",
+        # These rewrite the very account the run signs in with (schemathesis
+        # finds the admin's own id through GET /staff and changes its email or
+        # password), after which it can no longer authenticate. The in-process
+        # tests cover them.
+        *[arg for op in SELF_INVALIDATING for arg in ("--exclude-operation-id", op)],
         "--max-examples", str(MAX_EXAMPLES),
         "--request-timeout", "10",
         "--workers", "1",
@@ -161,7 +170,7 @@ def test_server_conforms_to_its_openapi_document(contract_server, tmp_path):
     assert loaded, f"no LoadingFinished event in {events_file}\n{output}"
     statistic = loaded[0]["statistic"]["operations"]
     expected = len(_operations(document))
-    assert statistic == {"total": expected, "selected": expected}, (statistic, output)
+    assert statistic == {"total": expected, "selected": expected - len(SELF_INVALIDATING)}, (statistic, output)
     counts = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
     assert counts and counts.group(1) == counts.group(2) and int(counts.group(1)) > 0, output
     assert "failed" not in result.stdout.split("Test cases:")[-1].split("Reports:")[0], output

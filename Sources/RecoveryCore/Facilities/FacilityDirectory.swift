@@ -41,7 +41,7 @@ public struct FacilityDirectory: Sendable {
         var problems: [String: String] = [:]
         if let name = fields.name {
             let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.count > 200 { problems["name"] = "must be 1 to 200 characters" }
+            if trimmed.isEmpty || trimmed.count > 200 || TextRules.hasControlCharacters(name) { problems["name"] = "must be 1 to 200 characters, without control characters" }
         } else if creating { problems["name"] = "is required" }
         if let zone = fields.timezone, TimeZone(identifier: zone) == nil { problems["timezone"] = "must be an IANA time zone such as America/Chicago" }
         if creating && fields.timezone == nil { problems["timezone"] = "is required" }

@@ -54,6 +54,7 @@ public struct PatientIntake: Sendable {
         for (field, value) in [("first_name", request.firstName), ("last_name", request.lastName)] {
             let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.count > 100 { problems.append((field, "must be 1 to 100 characters")) }
+            else if TextRules.hasControlCharacters(value) { problems.append((field, "must not contain control characters")) }
         }
         if !CalendarDate.isValid(request.dateOfBirth) {
             problems.append(("date_of_birth", "must be a real date as YYYY-MM-DD"))
@@ -66,7 +67,9 @@ public struct PatientIntake: Sendable {
         if let phone = request.phone, phone.isEmpty || phone.count > 30 || !phone.allSatisfy({ $0.isNumber || " +-().".contains($0) }) {
             problems.append(("phone", "must be up to 30 digits, spaces and + - ( ) ."))
         }
-        if let program = request.program, program.count > 100 { problems.append(("program", "must be at most 100 characters")) }
+        if let program = request.program, program.count > 100 || TextRules.hasControlCharacters(program) {
+            problems.append(("program", "must be at most 100 characters, without control characters"))
+        }
         if let level = request.levelOfCare, !levelsOfCare.contains(level) {
             problems.append(("level_of_care", "must be one of: " + levelsOfCare.joined(separator: ", ")))
         }

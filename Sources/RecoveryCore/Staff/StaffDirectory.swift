@@ -57,6 +57,7 @@ public struct StaffDirectory: Sendable {
             guard let value else { continue }
             let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.count > 100 { problems[field] = "must be 1 to 100 characters" }
+            else if TextRules.hasControlCharacters(value) { problems[field] = "must not contain control characters" }
         }
         return problems
     }

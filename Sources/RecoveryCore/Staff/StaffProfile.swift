@@ -17,7 +17,7 @@ public enum StaffProfile {
     /// One `@`, something before it, a dot-separated domain after it, no
     /// spaces, at most 254 characters (RFC 5321's path limit).
     public static func isPlausibleEmail(_ email: String) -> Bool {
-        guard email.count <= 254, !email.contains(where: { $0.isWhitespace }) else { return false }
+        guard email.count <= 254, !email.contains(where: { $0.isWhitespace }), !TextRules.hasControlCharacters(email) else { return false }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty else { return false }
         let domain = parts[1].split(separator: ".", omittingEmptySubsequences: false)
