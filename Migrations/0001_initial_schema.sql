@@ -279,12 +279,15 @@ BEGIN
     SELECT RAISE(ABORT, 'audit_logs chain broken: prev_hash must equal the latest entry_hash');
 END;
 
+-- The single patient of an entry is indexed at once. The many patients of a
+-- list read (patient_ids) are indexed afterwards by the server's audit indexer
+-- in large batches, off the request path; it records its progress in
+-- settings ('audit_patient_index_seq') and catches up before every
+-- access-history query, so answers are always complete.
 CREATE TRIGGER audit_logs_index_patients AFTER INSERT ON audit_logs
+WHEN NEW.patient_id IS NOT NULL
 BEGIN
-    INSERT OR IGNORE INTO audit_log_patients (patient_id, audit_seq)
-        SELECT NEW.patient_id, NEW.seq WHERE NEW.patient_id IS NOT NULL
-        UNION
-        SELECT value, NEW.seq FROM json_each(coalesce(NEW.patient_ids, '[]')) WHERE value IS NOT NULL;
+    INSERT OR IGNORE INTO audit_log_patients (patient_id, audit_seq) VALUES (NEW.patient_id, NEW.seq);
 END;
 
 CREATE TRIGGER audit_logs_no_update BEFORE UPDATE ON audit_logs

@@ -13,12 +13,32 @@ public enum ApplianceServer {
         var configuration = ServiceGroupConfiguration(
             services: [
                 .init(service: DatabaseService(database: appliance.database, logger: logger)),
+                .init(service: AuditIndexService(index: AuditPatientIndex(database: appliance.database), logger: logger)),
                 .init(service: app),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(appliance.settings.shutdownGraceSeconds)
         try await ServiceGroup(configuration: configuration).run()
+    }
+}
+
+/// Brings the per-patient audit index up to date every few seconds, and
+/// once more at shutdown.
+struct AuditIndexService: Service {
+    let index: AuditPatientIndex
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await index.catchUp()
+            } catch {
+                logger.error("audit index update failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
+            }
+            try? await Task.sleep(for: .seconds(3))
+        }
+        try? await index.catchUp()
     }
 }
 

@@ -124,6 +124,14 @@ import Testing
             let ended = try await client.get("/api/v1/patients/\(p.patientA2)/care-team", token: p.adminA)
             #expect((ended.json["data"] as? [[String: Any]])?.first?["ends_on"] is String)
             #expect(try await client.post("/api/v1/patients/\(p.patientA2)/care-team", ["staff_id": p.counselorA2ID, "role": "chef"], token: p.adminA).errorFields == ["role"])
+            // One primary counselor at a time.
+            let second = try await client.post("/api/v1/patients/\(p.patientA)/care-team", ["staff_id": p.counselorA2ID, "role": "primary_counselor"], token: p.adminA)
+            #expect(second.errorFields == ["role"])
+            // A second live patient cannot take an email already in use.
+            let first = try await client.post("/api/v1/patients", ["first_name": "Ana", "last_name": "Lee", "date_of_birth": "1990-01-01", "email": "ana@example.org"], token: p.adminA)
+            #expect(first.status == .created)
+            let dupe = try await client.post("/api/v1/patients", ["first_name": "Ann", "last_name": "Li", "date_of_birth": "1991-01-01", "email": "ANA@example.org"], token: p.adminA)
+            #expect(dupe.status == .conflict)
             #expect(try await client.post("/api/v1/patients/\(p.patientA2)/care-team", ["staff_id": p.counselorA1ID, "role": "counselor"], token: p.counselorA1).status == .forbidden)
         }
     }

@@ -135,7 +135,9 @@ import Testing
         for member in DemoData.staff { secrets += [member.email, member.last] }
         let raw = databaseBytes(settings)
         #expect(raw.count > 100_000)
-        for secret in secrets {
+        // Strings under 5 bytes turn up in a megabyte of ciphertext by chance
+        // ("Doe" about once in 16 runs), so only longer ones prove anything.
+        for secret in secrets where secret.utf8.count >= 5 {
             #expect(!raw.contains(text: secret), "found \(secret) in the database files")
         }
     }

@@ -52,6 +52,7 @@ public struct AuditTrail: Sendable {
         if let from = filter.from { sql += " AND a.occurred_at >= ?"; arguments += [from] }
         if let to = filter.to { sql += " AND a.occurred_at <= ?"; arguments += [to] }
         let (where_, args, joinSQL) = (sql, arguments, join)
+        if filter.patientID != nil { try await AuditPatientIndex(database: appliance.database).catchUp() }
         let result = try await appliance.database.pool.read { db -> ([Entry], Int) in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_logs a\(joinSQL) WHERE \(where_)", arguments: args) ?? 0
             let rows = try Row.fetchAll(db, sql: "SELECT a.* FROM audit_logs a\(joinSQL) WHERE \(where_) ORDER BY a.seq DESC LIMIT ? OFFSET ?",

@@ -18,12 +18,17 @@ public struct FieldCipher: Sendable {
 
     public let currentKeyVersion: UInt32
     private let keys: [UInt32: [UInt64: [UInt8]]]
+    /// "table\0column\0" per field, the fixed part of the associated data.
+    private let placePrefixes: [UInt64: [UInt8]]
 
     /// `keys` maps key versions to master keys; the newest encrypts.
     public init(masterKeys: [UInt32: MasterKey], currentKeyVersion: UInt32) {
         Sodium.ensureInitialized()
         precondition(masterKeys[currentKeyVersion] != nil, "current key version must be present")
         self.currentKeyVersion = currentKeyVersion
+        self.placePrefixes = Dictionary(uniqueKeysWithValues: PHIField.allCases.map {
+            ($0.rawValue, Array("\($0.table)\u{0}\($0.column)\u{0}".utf8))
+        })
         self.keys = masterKeys.mapValues { master in
             Dictionary(uniqueKeysWithValues: PHIField.allCases.map {
                 ($0.rawValue, master.derive(.fieldEncryption, id: $0.rawValue))
@@ -79,10 +84,34 @@ public struct FieldCipher: Sendable {
         return Data(out.prefix(Int(outLen)))
     }
 
+    /// Decrypts straight into the returned string (no intermediate copies:
+    /// a patient list opens hundreds of these per request).
     public func openString(_ blob: Data, field: PHIField, rowID: String) throws -> String {
-        let data = try open(blob, field: field, rowID: rowID)
-        guard let text = String(data: data, encoding: .utf8) else { throw CryptoError.decryptionFailed }
-        return text
+        let prefixSize = Self.headerSize + Self.nonceSize
+        guard blob.count >= prefixSize + Self.tagSize else { throw CryptoError.ciphertextTooShort }
+        return try blob.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard bytes[0] == Self.formatVersion else { throw CryptoError.unsupportedCiphertextFormat }
+            let version = UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4])
+            guard let key = keys[version]?[field.rawValue] else { throw CryptoError.unknownKeyVersion(version) }
+            var ad = [UInt8]()
+            ad.reserveCapacity(Self.headerSize + 64 + rowID.utf8.count)
+            ad.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[0..<Self.headerSize]))
+            ad.append(contentsOf: placePrefixes[field.rawValue]!)
+            ad.append(contentsOf: rowID.utf8)
+            let cipherLength = bytes.count - prefixSize
+            var failed = false
+            let text = String(unsafeUninitializedCapacity: max(cipherLength - Self.tagSize, 1)) { output in
+                var written: UInt64 = 0
+                let rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+                    output.baseAddress, &written, nil, bytes.baseAddress! + prefixSize, UInt64(cipherLength),
+                    ad, UInt64(ad.count), bytes.baseAddress! + Self.headerSize, key)
+                failed = rc != 0
+                return failed ? 0 : Int(written)
+            }
+            if failed { throw CryptoError.decryptionFailed }
+            return text
+        }
     }
 
     /// Seals an optional value; nil stays nil (an absent value is not PHI).

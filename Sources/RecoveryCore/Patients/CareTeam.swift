@@ -66,6 +66,11 @@ public struct CareTeam: Sendable {
                 SELECT EXISTS (SELECT 1 FROM care_team_assignments WHERE patient_id = ? AND staff_id = ? AND (ends_on IS NULL OR ends_on >= ?))
                 """, arguments: [patientID, staffID, today]) ?? false
             if open { throw Failure.invalid(field: "staff_id", issue: "is already on the care team") }
+            if role == "primary_counselor", try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM care_team_assignments WHERE patient_id = ? AND role = 'primary_counselor' AND ends_on IS NULL)
+                """, arguments: [patientID]) == true {
+                throw Failure.invalid(field: "role", issue: "the patient already has a primary counselor; end that assignment first")
+            }
             try db.execute(sql: """
                 INSERT INTO care_team_assignments (id, facility_id, patient_id, staff_id, role, starts_on, assigned_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -257,6 +257,10 @@ public struct PatientDirectory: Sendable {
     public func restore(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> Detail {
         let granted = try await authorize(identity, patientID, .patientsRestore, action: "patient.restore", includeDeleted: true, origin: origin)
         return try await pool.write { db in
+            if let email = try appliance.patientStore.account(id: patientID, in: db)?.email,
+               try appliance.patientStore.emailInUse(email, exceptPatient: patientID, in: db) {
+                throw AuthError.emailInUse
+            }
             try db.execute(sql: "UPDATE patients SET deleted_at = NULL, updated_at = ? WHERE id = ?", arguments: [Timestamp.now(), patientID])
             try appliance.audit.append(writeEvent("patient.restore", identity, granted, origin), in: db)
             return try loadDetail(patientID, facilityID: granted.facilityID, in: db)

@@ -64,7 +64,7 @@ public struct PatientIntake: Sendable {
         if let email = request.email, !StaffProfile.isPlausibleEmail(email) {
             problems.append(("email", "must be an email address like name@example.org"))
         }
-        if let phone = request.phone, phone.isEmpty || phone.count > 30 || !phone.allSatisfy({ $0.isNumber || " +-().".contains($0) }) {
+        if let phone = request.phone, phone.isEmpty || phone.count > 30 || !phone.allSatisfy({ $0.isASCII && ($0.isNumber || " +-().".contains($0)) }) {
             problems.append(("phone", "must be up to 30 digits, spaces and + - ( ) ."))
         }
         if let program = request.program, program.count > 100 || TextRules.hasControlCharacters(program) {
@@ -84,6 +84,9 @@ public struct PatientIntake: Sendable {
     /// Creates the patient in `facilityID` with a first registration key.
     public func create(_ request: Request, facilityID: String, by staffID: String, origin: RequestOrigin) async throws -> Created {
         try await appliance.database.pool.write { db -> Created in
+            if let email = request.email, try appliance.patientStore.emailInUse(email, exceptPatient: "", in: db) {
+                throw AuthError.emailInUse
+            }
             let (id, _) = try appliance.patientStore.insert(.init(
                 facilityID: facilityID, firstName: request.firstName.trimmingCharacters(in: .whitespacesAndNewlines),
                 lastName: request.lastName.trimmingCharacters(in: .whitespacesAndNewlines), dateOfBirth: request.dateOfBirth,
