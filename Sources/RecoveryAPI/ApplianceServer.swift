@@ -38,7 +38,7 @@ struct AuditIndexService: Service {
             }
             try? await Task.sleep(for: .seconds(3))
         }
-        try? await index.catchUp()
+        _ = try? await index.catchUp()
     }
 }
 

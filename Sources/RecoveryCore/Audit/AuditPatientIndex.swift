@@ -16,12 +16,20 @@ public struct AuditPatientIndex: Sendable {
     }
 
     /// Indexes every entry not yet indexed; returns how many it indexed.
+    /// Works in small transactions with a pause between them, so requests'
+    /// own commits (which wait for the single writer) are never held up long.
     @discardableResult
-    public func catchUp() async throws -> Int {
-        try await database.pool.write { db in try Self.catchUp(in: db) }
+    public func catchUp(batch: Int = 100, pause: Duration = .milliseconds(2)) async throws -> Int {
+        var total = 0
+        while true {
+            let done = try await database.pool.write { db in try Self.catchUp(in: db, batch: batch) }
+            total += done
+            if done < batch { return total }
+            try await Task.sleep(for: pause)
+        }
     }
 
-    static func catchUp(in db: Database, batch: Int = 20_000) throws -> Int {
+    static func catchUp(in db: Database, batch: Int) throws -> Int {
         let done = Int64(try BoxSetting.get(progressKey, in: db) ?? "0") ?? 0
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT seq, patient_ids FROM audit_logs WHERE seq > ? AND patient_ids IS NOT NULL ORDER BY seq LIMIT ?
