@@ -104,6 +104,8 @@ public struct AuditLog: Sendable {
     }
 
     static func quoted(_ text: String) -> String {
+        // Ids and codes (the usual content) need no escaping.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 < 0x80 }) { return "\"" + text + "\"" }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
