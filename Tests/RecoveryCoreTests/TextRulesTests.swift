@@ -12,3 +12,13 @@ import Testing
         #expect(problems.map(\.field) == ["first_name"])
     }
 }
+
+@Suite struct CommonPasswordTests {
+    @Test func shortCommonPasswordsAreRefusedWhenTheMinimumIsLowered() {
+        let policy = PasswordPolicy(minLength: 8, maxLength: 128)
+        for password in ["password", "12345678", "Password1", "iloveyou", "QWERTY123"] {
+            #expect(policy.problem(with: password, email: nil) != nil, "\(password) accepted")
+        }
+        #expect(policy.problem(with: "heron-lake-9", email: nil) == nil)
+    }
+}

@@ -16,10 +16,8 @@ Needs: a release build (swift build -c release), wrk (apt-get install wrk), requ
 """
 import argparse
 import os
-import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,43 +27,16 @@ import time
 
 import requests
 
+from benchlib import free_port, rss_mb, wrk
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOGIN = {"email": "counselor@serenity.example", "password": "SerenityDemo2026!"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values, p):
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1)))))
     return ordered[k]
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def wrk(url, seconds):
-    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url],
-                         capture_output=True, text=True, timeout=seconds + 30).stdout
-    def ms(label):
-        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        if not m:
-            return float("nan")
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(rps.group(1)) if rps else float("nan"), "p50": ms("50"), "p99": ms("99"),
-            "non2xx": int(errors.group(1)) if errors else 0}
 
 
 def login_once(session, base):
@@ -130,11 +101,11 @@ def main():
         for w in workers:
             w.join(timeout=30)
 
-        health_alone = wrk(base + "/api/v1/health", args.seconds)
+        health_alone = wrk([base + "/api/v1/health"], args.seconds)
         stop, during = threading.Event(), []
         workers = login_loops(base, 20, stop, during)
         time.sleep(1)
-        health_loaded = wrk(base + "/api/v1/health", args.seconds)
+        health_loaded = wrk([base + "/api/v1/health"], args.seconds)
         stop.set()
         for w in workers:
             w.join(timeout=30)

@@ -1,9 +1,18 @@
-/// Well-known passwords that meet the length rule but appear in breach
-/// corpora and cracking word lists; compared after normalisation (lower case).
+/// Well-known passwords from breach corpora and cracking word lists, compared
+/// after normalisation (lower case). The shorter ones matter when
+/// `auth.password_min_length` is lowered below 12 (it may go down to 8).
 enum CommonPasswords {
     static func contains(_ normalised: String) -> Bool { list.contains(normalised) }
 
     static let list: Set<String> = [
+        "password", "password1", "password12", "password123", "passw0rd", "p@ssw0rd", "p@ssword", "12345678", "123456789",
+        "1234567890", "12345678910", "87654321", "11111111", "00000000", "88888888", "12341234", "11223344", "123123123",
+        "qwerty123", "qwertyuiop", "qwerty12", "1q2w3e4r", "1q2w3e4r5t", "1qaz2wsx", "zaq12wsx", "asdfghjkl", "zxcvbnm1",
+        "iloveyou", "iloveyou1", "sunshine", "sunshine1", "princess", "princess1", "football", "football1", "baseball",
+        "welcome", "welcome1", "welcome123", "letmein", "letmein1", "trustno1", "superman", "batman123", "dragon123",
+        "monkey123", "shadow123", "master123", "michael1", "jennifer", "charlie1", "abc12345", "abcd1234", "abcdefgh",
+        "aa123456", "admin123", "administrator1", "changeme", "computer", "whatever", "starwars", "pokemon1", "freedom1",
+        "recovery", "recovery1", "sobriety", "serenity", "serenity1", "summer2024", "summer2025", "winter2025", "spring2026",
         "123456789012", "1234567890123", "12345678901234", "123456789123", "1234567891011",
         "111111111111", "000000000000", "123123123123", "121212121212", "987654321098",
         "qwertyuiopas", "qwertyuiop123", "qwerty123456", "qwertyuiopasdfgh", "1q2w3e4r5t6y",
