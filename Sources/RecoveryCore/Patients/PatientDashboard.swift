@@ -63,9 +63,9 @@ public struct PatientDashboard: Sendable, Equatable {
 
 extension PatientDirectory {
     public func dashboard(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> PatientDashboard {
-        let granted = try await authorize(identity, patientID, .patientsReadClinical, action: "patient.dashboard", origin: origin)
-        guard let dashboard = try await pool.read({ db in try PatientDashboard.load(patientID, in: db) }) else { throw AccessError.notFound }
-        try await appliance.auditWriter.record(readEvent("patient.dashboard", identity, granted, origin))
-        return dashboard
+        try await readAuthorized(identity, patientID, .patientsReadClinical, action: "patient.dashboard", origin: origin) { db, _ in
+            guard let dashboard = try PatientDashboard.load(patientID, in: db) else { throw AccessError.notFound }
+            return dashboard
+        }
     }
 }

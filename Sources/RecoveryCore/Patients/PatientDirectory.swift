@@ -125,10 +125,39 @@ public struct PatientDirectory: Sendable {
     }
 
     public func detail(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> Detail {
-        let granted = try await authorize(identity, patientID, .patientsReadDemographics, action: "patient.read", origin: origin)
-        let detail = try await pool.read { db in try loadDetail(patientID, facilityID: granted.facilityID, in: db) }
-        try await appliance.auditWriter.record(readEvent("patient.read", identity, granted, origin))
-        return detail
+        try await readAuthorized(identity, patientID, .patientsReadDemographics, action: "patient.read", origin: origin) { db, granted in
+            try loadDetail(patientID, facilityID: granted.facilityID, in: db)
+        }
+    }
+
+    /// Checks access and reads in one database read (one hop instead of
+    /// two), then records the read durably before returning it. A refusal is
+    /// audited as denied and rethrown.
+    func readAuthorized<T: Sendable>(_ identity: Identity, _ patientID: String, _ permission: Permission, action: String,
+                                     origin: RequestOrigin, _ body: @escaping @Sendable (Database, PatientGate.Granted) throws -> T) async throws -> T {
+        let gate = self.gate
+        let result: (T, PatientGate.Granted)
+        do {
+            result = try await pool.read { db in
+                let granted = try gate.authorize(identity, patientID: patientID, for: permission, in: db)
+                return (try body(db, granted), granted)
+            }
+        } catch let error as AccessError {
+            try await deny(identity, action: action, patientID: patientID, reason: Self.reason(error), origin: origin)
+            throw error
+        }
+        try await appliance.auditWriter.record(readEvent(action, identity, result.1, origin))
+        return result.0
+    }
+
+    static func reason(_ error: AccessError) -> String {
+        switch error {
+        case .notFound: return "not_found_in_scope"
+        case .forbidden: return "permission"
+        case .notOnCareTeam: return "not_on_care_team"
+        case .restricted: return "restricted"
+        case .patientsOnly: return "patient_token"
+        }
     }
 
     func loadDetail(_ patientID: String, facilityID: String, includeDeleted: Bool = false, in db: Database) throws -> Detail {
@@ -277,15 +306,7 @@ public struct PatientDirectory: Sendable {
                 try gate.authorize(identity, patientID: patientID, for: permission, includeDeleted: includeDeleted, in: db)
             }
         } catch let error as AccessError {
-            let reason: String
-            switch error {
-            case .notFound: reason = "not_found_in_scope"
-            case .forbidden: reason = "permission"
-            case .notOnCareTeam: reason = "not_on_care_team"
-            case .restricted: reason = "restricted"
-            case .patientsOnly: reason = "patient_token"
-            }
-            try await deny(identity, action: action, patientID: patientID, reason: reason, origin: origin)
+            try await deny(identity, action: action, patientID: patientID, reason: Self.reason(error), origin: origin)
             throw error
         }
     }
