@@ -23,11 +23,11 @@ import Testing
         #expect(throws: CryptoError.masterKeyMissing(path: missing)) { try MasterKey.load(from: missing) }
 
         let short = dir.file("short.key")
-        FileManager.default.createFile(atPath: short, contents: Data(repeating: 1, count: 16), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: short, contents: Data(repeating: 1, count: 16), attributes: [.posixPermissions: 0o600])
         #expect(throws: CryptoError.masterKeyWrongSize(path: short, size: 16)) { try MasterKey.load(from: short) }
 
         let open = dir.file("open.key")
-        FileManager.default.createFile(atPath: open, contents: Data(repeating: 1, count: 32), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: open, contents: Data(repeating: 1, count: 32), attributes: [.posixPermissions: 0o644])
         #expect(throws: CryptoError.masterKeyTooOpen(path: open, mode: "644")) { try MasterKey.load(from: open) }
     }
 

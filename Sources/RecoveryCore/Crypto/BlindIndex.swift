@@ -13,12 +13,25 @@ public struct BlindIndex: Sendable {
     public static let phiLength = 16
     public static let secretLength = 32
     private let keys: [UInt64: [UInt8]]
+    /// Sub-key ids from 1,000,000 up are reserved for digests that are not
+    /// columns; 1,000,001 fingerprints sync payloads.
+    static let syncPayloadKeyID: UInt64 = 1_000_001
+    private let syncPayloadKey: [UInt8]
 
     public init(masterKey: MasterKey) {
         Sodium.ensureInitialized()
         keys = Dictionary(uniqueKeysWithValues: BlindIndexField.allCases.map {
             ($0.rawValue, masterKey.derive(.blindIndex, id: $0.rawValue))
         })
+        syncPayloadKey = masterKey.derive(.blindIndex, id: Self.syncPayloadKeyID)
+    }
+
+    /// A keyed fingerprint of a sync item (which may hold PHI), to tell a
+    /// replay from a changed item without storing the payload.
+    public func syncPayloadDigest(_ bytes: [UInt8]) -> Data {
+        var out = [UInt8](repeating: 0, count: 32)
+        crypto_generichash(&out, 32, bytes, UInt64(bytes.count), syncPayloadKey, syncPayloadKey.count)
+        return Data(out)
     }
 
     /// Index of a human-entered value (name, email): normalised first.

@@ -1,6 +1,6 @@
 /// A parsed JSON value that keeps booleans, integers and other numbers
 /// apart (JSONSerialization on Linux does not), for strict config reading.
-enum JSONValue: Decodable, Equatable {
+public enum JSONValue: Decodable, Equatable, Sendable {
     case bool(Bool)
     case integer(Int)
     case number(Double)
@@ -9,7 +9,7 @@ enum JSONValue: Decodable, Equatable {
     case object([String: JSONValue])
     case null
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
@@ -18,5 +18,22 @@ enum JSONValue: Decodable, Equatable {
         else if let value = try? container.decode(String.self) { self = .string(value) }
         else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
         else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+}
+
+extension JSONValue {
+    /// The value as the JSON text a client sent, for hashing and storage of
+    /// replies (keys sorted so equal values give equal text).
+    public var canonicalText: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let value): return value ? "true" : "false"
+        case .integer(let value): return String(value)
+        case .number(let value): return String(value)
+        case .string(let value): return AuditLog.quoted(value)
+        case .array(let values): return "[" + values.map(\.canonicalText).joined(separator: ",") + "]"
+        case .object(let members):
+            return "{" + members.sorted { $0.key < $1.key }.map { AuditLog.quoted($0.key) + ":" + $0.value.canonicalText }.joined(separator: ",") + "}"
+        }
     }
 }
