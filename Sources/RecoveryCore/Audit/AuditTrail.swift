@@ -40,8 +40,14 @@ public struct AuditTrail: Sendable {
     }
 
     public func list(_ identity: Identity, _ filter: Filter, origin: RequestOrigin) async throws -> (entries: [Entry], total: Int) {
+        try await list(identity, filter, scopedToFacility: true, origin: origin)
+    }
+
+    /// `scopedToFacility` false only for one authorised patient's history: it
+    /// must include attempts from other facilities and by super admins.
+    func list(_ identity: Identity, _ filter: Filter, scopedToFacility: Bool, origin: RequestOrigin) async throws -> (entries: [Entry], total: Int) {
         guard let role = identity.role, RolePermissions.allows(role, .auditRead) else { throw AccessError.forbidden(.auditRead) }
-        var (sql, arguments) = FacilityScope(identity).sql("a")
+        var (sql, arguments) = scopedToFacility ? FacilityScope(identity).sql("a") : ("1", [])
         var join = ""
         if let patient = filter.patientID {
             join = " JOIN audit_log_patients ap ON ap.audit_seq = a.seq AND ap.patient_id = ?"
@@ -72,7 +78,7 @@ public struct AuditTrail: Sendable {
         filter.patientID = patientID
         filter.page = page
         filter.limit = limit
-        return try await list(identity, filter, origin: origin)
+        return try await list(identity, filter, scopedToFacility: false, origin: origin)
     }
 
     func entry(_ row: Row) throws -> Entry {

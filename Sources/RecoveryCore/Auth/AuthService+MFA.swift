@@ -14,21 +14,24 @@ extension AuthService {
         let found = try await database.read { db in try mfaChallenges.find(challenge, purpose: .login, in: db) }
         guard let found else { throw AuthError.mfaInvalid }
         let accountKey = "mfa:" + found.staffID
-        try await refuseIfThrottled(.mfa, account: accountKey, origin: origin)
+        // Counted before the code is checked, so parallel guesses are limited too.
+        let reservation = try await reserve(.mfa, account: accountKey, origin: origin)
         enum Outcome { case signedIn(StaffAccount, SessionStore.Issued), wrong }
         let outcome = try await database.write { db -> Outcome in
-            guard let account = try appliance.staffStore.account(id: found.staffID, in: db), account.isActive,
-                  let factor = try checkFactor(code, staffID: found.staffID, in: db),
-                  try mfaChallenges.consume(found.id, in: db)
+            // Re-checked inside the transaction: still live, under five tries, not expired.
+            guard let live = try mfaChallenges.find(challenge, purpose: .login, in: db), live.id == found.id,
+                  let account = try appliance.staffStore.account(id: found.staffID, in: db), account.isActive,
+                  let factor = try checkFactor(code, staffID: found.staffID, in: db)
             else {
                 try mfaChallenges.recordWrongCode(found.id, in: db)
-                try appliance.throttle.recordFailure(.mfa, account: accountKey, address: origin.ipAddress, in: db)
                 try appliance.audit.append(AuditEvent(
                     action: "auth.mfa_failed", outcome: .failure, actorKind: .staff, actorID: found.staffID,
                     ipAddress: origin.ipAddress, requestID: origin.requestID), in: db)
                 return .wrong
             }
-            try appliance.throttle.recordSuccess(.mfa, account: accountKey, in: db)
+            // Spent by a racing request: roll back, so this code is not used up for nothing.
+            guard try mfaChallenges.consume(found.id, in: db) else { throw AuthError.mfaInvalid }
+            try appliance.throttle.release(reservation, in: db)
             return .signedIn(account, try startStaffSession(account, origin: origin, mfa: factor, in: db))
         }
         guard case .signedIn(let account, let issued) = outcome else { throw AuthError.mfaInvalid }

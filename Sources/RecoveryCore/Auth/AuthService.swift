@@ -57,7 +57,7 @@ public struct AuthService: Sendable {
 
     public func staffLogin(email: String, password: String, origin: RequestOrigin) async throws -> StaffLoginOutcome {
         let accountKey = LoginThrottle.accountKey(email)
-        try await refuseIfThrottled(.login, account: accountKey, origin: origin)
+        let reservation = try await reserve(.login, account: accountKey, origin: origin)
         let account = try await database.read { db in try appliance.staffStore.account(email: email, in: db) }
         let matches = try await appliance.passwords.verify(password, against: account?.passwordHash)
         guard let account, matches, account.isActive else {
@@ -68,9 +68,13 @@ public struct AuthService: Sendable {
             throw AuthError.invalidCredentials
         }
         let upgraded = appliance.passwords.needsRehash(account.passwordHash) ? try await appliance.passwords.hash(password) : nil
-        enum Step { case session(SessionStore.Issued), challenge(String, enrolment: Bool) }
+        enum Step { case session(SessionStore.Issued), challenge(String, enrolment: Bool), changed }
         let step = try await database.write { db -> Step in
-            try appliance.throttle.recordSuccess(.login, account: accountKey, in: db)
+            // The account may have changed while the password was checked
+            // (password change, deactivation, role change): then this sign-in fails.
+            guard let current = try appliance.staffStore.account(id: account.id, in: db), current.isActive,
+                  current.passwordHash == account.passwordHash, current.role == account.role else { return .changed }
+            try appliance.throttle.release(reservation, in: db)
             if let upgraded {
                 try db.execute(sql: "UPDATE staff SET password_hash = ? WHERE id = ?", arguments: [upgraded, account.id])
             }
@@ -89,6 +93,8 @@ public struct AuthService: Sendable {
             return .secondFactor(challenge: token, enrolment: enrolment)
         case .session(let issued):
             return .signedIn(try await signedIn(account, issued))
+        case .changed:
+            throw AuthError.invalidCredentials
         }
     }
 
@@ -114,7 +120,7 @@ public struct AuthService: Sendable {
     // MARK: Patients
 
     public func registerPatient(key: String, password: String, email: String?, origin: RequestOrigin) async throws -> SignedInPatient {
-        try await refuseIfThrottled(.registration, account: nil, origin: origin)
+        let reservation = try await reserve(.registration, account: nil, origin: origin)
         if let email, !StaffProfile.isPlausibleEmail(email) {
             throw AuthError.invalid(field: "email", issue: "must be an email address like name@example.org")
         }
@@ -125,9 +131,8 @@ public struct AuthService: Sendable {
         enum Outcome { case registered(PatientAccount, SessionStore.Issued), wrongKey }
         let outcome = try await database.write { db -> Outcome in
             guard let (patientID, facilityID) = try appliance.registrationKeys.consume(key, in: db),
-                  let patient = try appliance.patientStore.account(id: patientID, in: db), !patient.isDeleted
+                  let patient = try appliance.patientStore.account(id: patientID, in: db), !patient.isDeleted, patient.status != "inactive"
             else {
-                try appliance.throttle.recordFailure(.registration, account: nil, address: origin.ipAddress, in: db)
                 try appliance.audit.append(AuditEvent(
                     action: "auth.registration_failed", outcome: .failure, actorKind: .anonymous,
                     ipAddress: origin.ipAddress, requestID: origin.requestID, details: ["reason": "invalid_registration_key"]), in: db)
@@ -136,6 +141,7 @@ public struct AuthService: Sendable {
             // Throwing below rolls the transaction back, so the key stays usable.
             if patient.passwordHash != nil { throw AuthError.alreadyRegistered }
             if let email, try appliance.patientStore.emailInUse(email, exceptPatient: patientID, in: db) { throw AuthError.emailInUse }
+            try appliance.throttle.release(reservation, in: db)
             let now = Timestamp.now()
             try db.execute(sql: """
                 UPDATE patients SET password_hash = ?, registered_at = ?, password_changed_at = ?, updated_at = ?,
@@ -161,7 +167,7 @@ public struct AuthService: Sendable {
 
     public func patientLogin(identifier: String, password: String, origin: RequestOrigin) async throws -> SignedInPatient {
         let accountKey = LoginThrottle.accountKey(identifier)
-        try await refuseIfThrottled(.login, account: accountKey, origin: origin)
+        let reservation = try await reserve(.login, account: accountKey, origin: origin)
         let account = try await database.read { db in try appliance.patientStore.account(identifier: identifier, in: db) }
         let matches = try await appliance.passwords.verify(password, against: account?.passwordHash)
         guard let account, matches, account.canSignIn else {
@@ -172,8 +178,10 @@ public struct AuthService: Sendable {
             throw AuthError.invalidCredentials
         }
         let upgraded = appliance.passwords.needsRehash(account.passwordHash!) ? try await appliance.passwords.hash(password) : nil
-        let issued = try await database.write { db -> SessionStore.Issued in
-            try appliance.throttle.recordSuccess(.login, account: accountKey, in: db)
+        let issued = try await database.write { db -> SessionStore.Issued? in
+            guard let current = try appliance.patientStore.account(id: account.id, in: db), current.canSignIn,
+                  current.passwordHash == account.passwordHash else { return nil }
+            try appliance.throttle.release(reservation, in: db)
             if let upgraded {
                 try db.execute(sql: "UPDATE patients SET password_hash = ? WHERE id = ?", arguments: [upgraded, account.id])
             }
@@ -186,6 +194,7 @@ public struct AuthService: Sendable {
                 details: ["kind": "patient", "session_id": issued.sessionID]), in: db)
             return issued
         }
+        guard let issued else { throw AuthError.invalidCredentials }
         let identity = Identity(kind: .patient, subjectID: account.id, role: nil, facilityID: account.facilityID, sessionID: issued.sessionID)
         return SignedInPatient(tokens: try await issueTokens(identity, refreshToken: issued.refreshToken), account: account)
     }
@@ -260,7 +269,7 @@ public struct AuthService: Sendable {
     /// Changes the caller's password and ends their other sessions.
     public func changePassword(_ identity: Identity, current: String, new: String, origin: RequestOrigin) async throws {
         let accountKey = "id:" + identity.subjectID
-        try await refuseIfThrottled(.login, account: accountKey, origin: origin)
+        let reservation = try await reserve(.login, account: accountKey, origin: origin)
         let (hash, email): (String?, String?) = try await database.read { db in
             switch identity.kind {
             case .staff:
@@ -288,7 +297,7 @@ public struct AuthService: Sendable {
                            arguments: [newHash, now, now, identity.subjectID])
             let ended = try appliance.sessionStore.revokeAll(of: subject(identity), reason: "password_changed",
                                                              keeping: identity.sessionID, in: db)
-            try appliance.throttle.recordSuccess(.login, account: accountKey, in: db)
+            try appliance.throttle.release(reservation, in: db)
             try appliance.audit.append(event("auth.password_changed", .success, identity: identity, origin: origin,
                                              details: ["sessions_ended": String(ended.count)]), in: db)
             return ended
@@ -307,20 +316,21 @@ public struct AuthService: Sendable {
         SessionStore.Subject(kind: identity.kind, id: identity.subjectID, facilityID: identity.facilityID)
     }
 
-    func refuseIfThrottled(_ kind: LoginThrottle.Kind, account: String?, origin: RequestOrigin) async throws {
-        let wait = try await database.read { db in
-            try appliance.throttle.retryAfter(kind, account: account, address: origin.ipAddress, in: db)
+    /// Books the attempt against the limits before any slow verification.
+    func reserve(_ kind: LoginThrottle.Kind, account: String?, origin: RequestOrigin) async throws -> LoginThrottle.Reservation {
+        try await database.write { db in
+            try appliance.throttle.reserve(kind, account: account, address: origin.ipAddress, in: db)
         }
-        if let wait { throw AuthError.throttled(retryAfterSeconds: wait) }
     }
 
+    /// Audits a failed attempt (already counted by `reserve`), and the lockout it caused.
     func recordFailure(_ kind: LoginThrottle.Kind, account: String, origin: RequestOrigin, event failure: AuditEvent) async throws {
         try await database.write { db in
             var failure = failure
             failure.ipAddress = origin.ipAddress
             failure.requestID = origin.requestID
             try appliance.audit.append(failure, in: db)
-            if try appliance.throttle.recordFailure(kind, account: account, address: origin.ipAddress, in: db) {
+            if try appliance.throttle.isLocked(kind, account: account, in: db) {
                 var locked = failure
                 locked.action = "auth.account_locked"
                 locked.outcome = .denied

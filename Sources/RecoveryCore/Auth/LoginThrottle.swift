@@ -69,6 +69,44 @@ public struct LoginThrottle: Sendable {
         return try wait("account", subject("account", account), kind, limit: accountLimit, in: db) != nil
     }
 
+    /// Books an attempt before the (slow) password check: in one write
+    /// transaction it refuses when over a limit and otherwise records the
+    /// attempt as a failure. Parallel attempts are therefore counted before
+    /// any of them is verified. `release` undoes the booking on success.
+    public func reserve(_ kind: Kind, account: String?, address: String?, in db: Database) throws -> Reservation {
+        if let wait = try retryAfter(kind, account: account, address: address, in: db) {
+            throw AuthError.throttled(retryAfterSeconds: wait)
+        }
+        var ids: [String] = []
+        let now = Timestamp.now()
+        for (scope, value) in [("account", account), ("address", address)] {
+            guard let value else { continue }
+            let id = UUID().uuidString.lowercased()
+            try db.execute(sql: "INSERT INTO auth_attempts (id, scope, subject_bidx, kind, succeeded, attempted_at) VALUES (?, ?, ?, ?, 0, ?)",
+                           arguments: [id, scope, subject(scope, value), kind.rawValue, now])
+            ids.append(id)
+        }
+        return Reservation(kind: kind, account: account, ids: ids)
+    }
+
+    public struct Reservation: Sendable {
+        let kind: Kind
+        let account: String?
+        let ids: [String]
+    }
+
+    /// The attempt succeeded: its booked failures are removed and the
+    /// account's count starts again.
+    public func release(_ reservation: Reservation, in db: Database) throws {
+        for id in reservation.ids { try db.execute(sql: "DELETE FROM auth_attempts WHERE id = ?", arguments: [id]) }
+        if let account = reservation.account { try recordSuccess(reservation.kind, account: account, in: db) }
+    }
+
+    /// True when the account is now over its limit (after a failure), for auditing the lockout.
+    public func isLocked(_ kind: Kind, account: String, in db: Database) throws -> Bool {
+        try wait("account", subject("account", account), kind, limit: accountLimit, in: db) != nil
+    }
+
     /// A success (or an administrator's unlock) clears the account's failures.
     public func recordSuccess(_ kind: Kind, account: String, in db: Database) throws {
         try db.execute(sql: "INSERT INTO auth_attempts (id, scope, subject_bidx, kind, succeeded, attempted_at) VALUES (?, 'account', ?, ?, 1, ?)",

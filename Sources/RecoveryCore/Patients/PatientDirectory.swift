@@ -204,7 +204,7 @@ public struct PatientDirectory: Sendable {
         if changes.isRestricted != nil, changes.firstName ?? changes.lastName ?? changes.dateOfBirth ?? changes.email ?? changes.phone != nil {
             _ = try await authorize(identity, patientID, .patientsUpdate, action: "patient.update", origin: origin)
         }
-        return try await pool.write { db in
+        let (detail, ended) = try await pool.write { db -> (Detail, [String]) in
             let before = try loadDetail(patientID, facilityID: granted.facilityID, in: db)
             if let email = changes.email, try appliance.patientStore.emailInUse(email, exceptPatient: patientID, in: db) {
                 throw AuthError.emailInUse
@@ -252,8 +252,12 @@ public struct PatientDirectory: Sendable {
                 try db.execute(sql: "UPDATE patients SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments + [patientID])
             }
             try appliance.audit.append(writeEvent("patient.update", identity, granted, origin, details: ["fields": changed.joined(separator: ",")]), in: db)
-            return try loadDetail(patientID, facilityID: granted.facilityID, in: db)
+            let ended = changes.status == "inactive" && before.record.status != "inactive"
+                ? try endPatientSessions(patientID, facilityID: granted.facilityID, reason: "patient_inactive", in: db) : []
+            return (try loadDetail(patientID, facilityID: granted.facilityID, in: db), ended)
         }
+        appliance.revokedSessions.insert(ended)
+        return detail
     }
 
     /// Resets the sobriety date, keeping the old one with the reason.
@@ -276,11 +280,18 @@ public struct PatientDirectory: Sendable {
     /// Soft delete: the patient leaves lists; nothing is erased.
     public func delete(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws {
         let granted = try await authorize(identity, patientID, .patientsDelete, action: "patient.delete", origin: origin)
-        try await pool.write { db in
+        let ended = try await pool.write { db -> [String] in
             let now = Timestamp.now()
             try db.execute(sql: "UPDATE patients SET deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, patientID])
             try appliance.audit.append(writeEvent("patient.delete", identity, granted, origin), in: db)
+            return try endPatientSessions(patientID, facilityID: granted.facilityID, reason: "patient_deleted", in: db)
         }
+        appliance.revokedSessions.insert(ended)
+    }
+
+    /// A deleted or deactivated patient's app is signed out at once.
+    func endPatientSessions(_ patientID: String, facilityID: String, reason: String, in db: Database) throws -> [String] {
+        try appliance.sessionStore.revokeAll(of: .init(kind: .patient, id: patientID, facilityID: facilityID), reason: reason, in: db)
     }
 
     public func restore(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> Detail {
