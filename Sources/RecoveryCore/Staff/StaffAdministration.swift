@@ -39,6 +39,7 @@ public struct AccountAdministration: Sendable {
         try await appliance.database.pool.write { db in
             guard let staff = try manageableStaff(staffID, by: admin, in: db) else { throw Failure.notFound }
             try appliance.throttle.recordSuccess(.login, account: LoginThrottle.accountKey(staff.email), in: db)
+            try appliance.throttle.recordSuccess(.mfa, account: "mfa:" + staffID, in: db)
             try appliance.audit.append(AuditEvent(
                 action: "auth.account_unlocked", outcome: .success, actorKind: admin.auditActor, actorID: admin.subjectID,
                 facilityID: staff.facilityID, resourceType: "staff", resourceID: staffID, ipAddress: origin.ipAddress,
