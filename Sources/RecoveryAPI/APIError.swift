@@ -33,6 +33,11 @@ public struct APIError: Error, Sendable, Equatable {
                  details: details)
     }
 
+    /// One detail per field, in a stable (alphabetical) order.
+    public static func validation(fields problems: [String: String]) -> APIError {
+        validation(problems.sorted { $0.key < $1.key }.map { Detail(field: $0.key, issue: $0.value) })
+    }
+
     public static func validation(field: String, _ issue: String) -> APIError {
         validation([Detail(field: field, issue: issue)])
     }

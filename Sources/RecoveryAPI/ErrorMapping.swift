@@ -80,7 +80,7 @@ extension APIError {
 
     init(_ error: StaffDirectory.Failure) {
         switch error {
-        case .invalid(let problems): self = .validation(problems.sorted { $0.key < $1.key }.map { Detail(field: $0.key, issue: $0.value) })
+        case .invalid(let problems): self = .validation(fields: problems)
         case .notFound: self = .notFound("staff member")
         case .emailInUse:
             self.init(.conflict, code: "email_in_use", message: "Another staff account already uses this email.",
@@ -91,7 +91,7 @@ extension APIError {
 
     init(_ error: FacilityDirectory.Failure) {
         switch error {
-        case .invalid(let problems): self = .validation(problems.sorted { $0.key < $1.key }.map { Detail(field: $0.key, issue: $0.value) })
+        case .invalid(let problems): self = .validation(fields: problems)
         case .notFound: self = .notFound("facility")
         }
     }

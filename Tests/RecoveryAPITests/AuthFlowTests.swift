@@ -188,7 +188,7 @@ import Testing
         let throttle = box.appliance.throttle
         // The in-process client has no peer address; count under a fixed one as the live server would.
         try await box.appliance.database.pool.write { db in
-            for _ in 0..<3 { try throttle.recordFailure(.registration, account: nil, address: "192.0.2.7", in: db) }
+            for _ in 0..<3 { _ = try throttle.reserve(.registration, account: nil, address: "192.0.2.7", in: db) }
         }
         let wait = try await box.appliance.database.pool.read { db in try throttle.retryAfter(.registration, account: nil, address: "192.0.2.7", in: db) }
         #expect(wait != nil)

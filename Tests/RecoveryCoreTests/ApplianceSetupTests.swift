@@ -31,7 +31,7 @@ import Testing
         }
         #expect(counts == (1, 1, 10))
         let store = StaffStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
-        let account = try await appliance.database.pool.read { db in try store.credentials(email: "director@harborlight.ORG", in: db) }
+        let account = try await appliance.database.pool.read { db in try store.account(email: "director@harborlight.ORG", in: db) }
         #expect(account?.id == created.adminID)
         #expect(try await appliance.passwords.verify("tidal harbor lantern 42", against: account?.passwordHash))
     }
@@ -58,7 +58,7 @@ import Testing
               let password = created.generatedPassword else { Issue.record("no password"); return }
         let (appliance, _) = try Appliance.open(settings: settings, passwordCost: .minimum)
         let store = StaffStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
-        let account = try await appliance.database.pool.read { db in try store.credentials(email: Self.request.adminEmail, in: db) }
+        let account = try await appliance.database.pool.read { db in try store.account(email: Self.request.adminEmail, in: db) }
         #expect(try await appliance.passwords.verify(password, against: account?.passwordHash))
         #expect(!databaseBytes(settings).contains(text: password))
     }

@@ -30,8 +30,8 @@ public struct PatientGate: Sendable {
               includeDeleted || (row["deleted_at"] as String?) == nil
         else { throw AccessError.notFound }
         let facilityID: String = row["facility_id"]
-        let today = String(Timestamp.now().prefix(10))
         let now = Timestamp.now()
+        let today = String(now.prefix(10))
         let emergency = try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM emergency_access_grants WHERE patient_id = ? AND staff_id = ? AND expires_at > ?)
             """), arguments: [patientID, identity.subjectID, now]) ?? false

@@ -54,21 +54,6 @@ public struct LoginThrottle: Sendable {
         return max(1, Int((oldest.addingTimeInterval(window).timeIntervalSince(now)).rounded(.up)))
     }
 
-    /// Records a failure; returns true when it just locked the account.
-    @discardableResult
-    public func recordFailure(_ kind: Kind, account: String?, address: String?, in db: Database) throws -> Bool {
-        let now = Timestamp.now()
-        try db.execute(sql: "DELETE FROM auth_attempts WHERE attempted_at < ?",
-                       arguments: [Timestamp.string(Date().addingTimeInterval(-max(window, 86_400)))])
-        for (scope, value) in [("account", account), ("address", address)] {
-            guard let value else { continue }
-            try db.execute(sql: "INSERT INTO auth_attempts (id, scope, subject_bidx, kind, succeeded, attempted_at) VALUES (?, ?, ?, ?, 0, ?)",
-                           arguments: [UUID().uuidString.lowercased(), scope, subject(scope, value), kind.rawValue, now])
-        }
-        guard let account else { return false }
-        return try wait("account", subject("account", account), kind, limit: accountLimit, in: db) != nil
-    }
-
     /// Books an attempt before the (slow) password check: in one write
     /// transaction it refuses when over a limit and otherwise records the
     /// attempt as a failure. Parallel attempts are therefore counted before
@@ -77,6 +62,9 @@ public struct LoginThrottle: Sendable {
         if let wait = try retryAfter(kind, account: account, address: address, in: db) {
             throw AuthError.throttled(retryAfterSeconds: wait)
         }
+        // Rows older than the window (and a day) no longer count for anything.
+        try db.execute(sql: "DELETE FROM auth_attempts WHERE attempted_at < ?",
+                       arguments: [Timestamp.string(Date().addingTimeInterval(-max(window, 86_400)))])
         var ids: [String] = []
         let now = Timestamp.now()
         for (scope, value) in [("account", account), ("address", address)] {

@@ -36,7 +36,7 @@ public enum DemoData {
     public static func seed(_ appliance: Appliance) async throws -> Outcome {
         let staffStore = StaffStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
         let patientStore = PatientStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
-        if try await appliance.database.pool.read({ db in try staffStore.credentials(email: superAdminEmail, in: db) != nil }) {
+        if try await appliance.database.pool.read({ db in try staffStore.account(email: superAdminEmail, in: db) != nil }) {
             return .alreadySeeded
         }
         let superHash = try await appliance.passwords.hash(superAdminPassword)
@@ -78,7 +78,7 @@ public enum DemoData {
     /// True while the demo super admin exists with its documented password.
     public static func defaultPasswordStillSet(_ appliance: Appliance) async throws -> Bool {
         let staffStore = StaffStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
-        guard let account = try await appliance.database.pool.read({ db in try staffStore.credentials(email: superAdminEmail, in: db) }) else {
+        guard let account = try await appliance.database.pool.read({ db in try staffStore.account(email: superAdminEmail, in: db) }) else {
             return false
         }
         return try await appliance.passwords.verify(superAdminPassword, against: account.passwordHash)

@@ -34,7 +34,7 @@ public struct CareTeam: Sendable {
     public func members(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> [Member] {
         let granted = try await directory.authorize(identity, patientID, .patientsReadDemographics, action: "care_team.read", origin: origin)
         let members = try await appliance.database.pool.read { db in try load(patientID, in: db) }
-        try await appliance.auditWriter.record(directory.readEvent("care_team.read", identity, granted, origin))
+        try await appliance.auditWriter.record(directory.successEvent("care_team.read", identity, granted, origin))
         return members
     }
 
@@ -75,7 +75,7 @@ public struct CareTeam: Sendable {
                 INSERT INTO care_team_assignments (id, facility_id, patient_id, staff_id, role, starts_on, assigned_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [UUID().uuidString.lowercased(), granted.facilityID, patientID, staffID, role, startsOn ?? today, identity.subjectID])
-            try appliance.audit.append(directory.writeEvent("care_team.assign", identity, granted, origin,
+            try appliance.audit.append(directory.successEvent("care_team.assign", identity, granted, origin,
                                                             details: ["staff_id": staffID, "role": role]), in: db)
             return try load(patientID, in: db)
         }
@@ -91,7 +91,7 @@ public struct CareTeam: Sendable {
                 WHERE id = ? AND patient_id = ? AND (ends_on IS NULL OR ends_on > ?)
                 """, arguments: [today, Timestamp.now(), assignmentID, patientID, today])
             guard db.changesCount == 1 else { throw Failure.notFound }
-            try appliance.audit.append(directory.writeEvent("care_team.end", identity, granted, origin,
+            try appliance.audit.append(directory.successEvent("care_team.end", identity, granted, origin,
                                                             details: ["assignment_id": assignmentID]), in: db)
         }
     }
@@ -146,7 +146,7 @@ public struct CareTeam: Sendable {
                 try db.execute(sql: "INSERT INTO patient_access_grants (id, facility_id, patient_id, staff_id, granted_by) VALUES (?, ?, ?, ?, ?)",
                                arguments: [UUID().uuidString.lowercased(), granted.facilityID, patientID, staffID, identity.subjectID])
             }
-            try appliance.audit.append(directory.writeEvent("patient.access_grant", identity, granted, origin, details: ["staff_id": staffID]), in: db)
+            try appliance.audit.append(directory.successEvent("patient.access_grant", identity, granted, origin, details: ["staff_id": staffID]), in: db)
         }
     }
 
@@ -156,7 +156,7 @@ public struct CareTeam: Sendable {
             try db.execute(sql: "UPDATE patient_access_grants SET revoked_at = ?, revoked_by = ? WHERE patient_id = ? AND staff_id = ? AND revoked_at IS NULL",
                            arguments: [Timestamp.now(), identity.subjectID, patientID, staffID])
             guard db.changesCount > 0 else { throw Failure.notFound }
-            try appliance.audit.append(directory.writeEvent("patient.access_revoke", identity, granted, origin, details: ["staff_id": staffID]), in: db)
+            try appliance.audit.append(directory.successEvent("patient.access_revoke", identity, granted, origin, details: ["staff_id": staffID]), in: db)
         }
     }
 }

@@ -146,7 +146,7 @@ public struct PatientDirectory: Sendable {
             try await deny(identity, action: action, patientID: patientID, reason: Self.reason(error), origin: origin)
             throw error
         }
-        try await appliance.auditWriter.record(readEvent(action, identity, result.1, origin))
+        try await appliance.auditWriter.record(successEvent(action, identity, result.1, origin))
         return result.0
     }
 
@@ -251,7 +251,7 @@ public struct PatientDirectory: Sendable {
                 set("updated_at", Timestamp.now())
                 try db.execute(sql: "UPDATE patients SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments + [patientID])
             }
-            try appliance.audit.append(writeEvent("patient.update", identity, granted, origin, details: ["fields": changed.joined(separator: ",")]), in: db)
+            try appliance.audit.append(successEvent("patient.update", identity, granted, origin, details: ["fields": changed.joined(separator: ",")]), in: db)
             let ended = changes.status == "inactive" && before.record.status != "inactive"
                 ? try endPatientSessions(patientID, facilityID: granted.facilityID, reason: "patient_inactive", in: db) : []
             return (try loadDetail(patientID, facilityID: granted.facilityID, in: db), ended)
@@ -272,7 +272,7 @@ public struct PatientDirectory: Sendable {
                 """, arguments: [historyID, granted.facilityID, patientID, before.record.sobrietyDate, date,
                                  appliance.cipher.seal(optional: reason, field: .patientSobrietyHistoryReason, rowID: historyID), identity.subjectID])
             try db.execute(sql: "UPDATE patients SET sobriety_date = ?, updated_at = ? WHERE id = ?", arguments: [date, Timestamp.now(), patientID])
-            try appliance.audit.append(writeEvent("patient.sobriety_reset", identity, granted, origin), in: db)
+            try appliance.audit.append(successEvent("patient.sobriety_reset", identity, granted, origin), in: db)
             return try loadDetail(patientID, facilityID: granted.facilityID, in: db)
         }
     }
@@ -283,7 +283,7 @@ public struct PatientDirectory: Sendable {
         let ended = try await pool.write { db -> [String] in
             let now = Timestamp.now()
             try db.execute(sql: "UPDATE patients SET deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, patientID])
-            try appliance.audit.append(writeEvent("patient.delete", identity, granted, origin), in: db)
+            try appliance.audit.append(successEvent("patient.delete", identity, granted, origin), in: db)
             return try endPatientSessions(patientID, facilityID: granted.facilityID, reason: "patient_deleted", in: db)
         }
         appliance.revokedSessions.insert(ended)
@@ -302,7 +302,7 @@ public struct PatientDirectory: Sendable {
                 throw AuthError.emailInUse
             }
             try db.execute(sql: "UPDATE patients SET deleted_at = NULL, updated_at = ? WHERE id = ?", arguments: [Timestamp.now(), patientID])
-            try appliance.audit.append(writeEvent("patient.restore", identity, granted, origin), in: db)
+            try appliance.audit.append(successEvent("patient.restore", identity, granted, origin), in: db)
             return try loadDetail(patientID, facilityID: granted.facilityID, in: db)
         }
     }
@@ -330,11 +330,7 @@ public struct PatientDirectory: Sendable {
             ipAddress: origin.ipAddress, requestID: origin.requestID, details: ["reason": reason]))
     }
 
-    func readEvent(_ action: String, _ identity: Identity, _ granted: PatientGate.Granted, _ origin: RequestOrigin) -> AuditEvent {
-        writeEvent(action, identity, granted, origin)
-    }
-
-    func writeEvent(_ action: String, _ identity: Identity, _ granted: PatientGate.Granted, _ origin: RequestOrigin,
+    func successEvent(_ action: String, _ identity: Identity, _ granted: PatientGate.Granted, _ origin: RequestOrigin,
                     details: [String: String] = [:]) -> AuditEvent {
         AuditEvent(action: action, outcome: .success, actorKind: .staff, actorID: identity.subjectID, facilityID: granted.facilityID,
                    resourceType: "patient", resourceID: granted.patientID, patientID: granted.patientID,

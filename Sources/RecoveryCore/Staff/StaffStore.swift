@@ -49,19 +49,4 @@ public struct StaffStore: Sendable {
             ])
         return id
     }
-
-    /// The account id and password hash for an email, after decrypting and
-    /// comparing the stored email (a blind index can in theory collide).
-    public func credentials(email: String, in db: Database) throws -> (id: String, passwordHash: String)? {
-        let rows = try Row.fetchAll(db, sql: "SELECT id, email_enc, password_hash FROM staff WHERE email_bidx = ?",
-                                    arguments: [blindIndex.index(email, for: .staffEmail)])
-        for row in rows {
-            let id: String = row["id"]
-            let stored = try cipher.openString(row["email_enc"], field: .staffEmail, rowID: id)
-            if BlindIndex.normalise(stored) == BlindIndex.normalise(email) {
-                return (id, row["password_hash"])
-            }
-        }
-        return nil
-    }
 }
