@@ -14,6 +14,7 @@ public enum ApplianceServer {
             services: [
                 .init(service: DatabaseService(database: appliance.database, logger: logger)),
                 .init(service: AuditIndexService(index: AuditPatientIndex(database: appliance.database), logger: logger)),
+                .init(service: SilenceWatchService(watch: SilenceWatch(appliance: appliance), logger: logger)),
                 .init(service: app),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -55,6 +56,23 @@ struct DatabaseService: Service {
             logger.info("database closed cleanly")
         } catch {
             logger.error("database close failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
+        }
+    }
+}
+
+/// Looks for patients who have gone quiet, at start and then hourly.
+struct SilenceWatchService: Service {
+    let watch: SilenceWatch
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await watch.scan()
+            } catch {
+                logger.error("silence scan failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3_600)) }
         }
     }
 }

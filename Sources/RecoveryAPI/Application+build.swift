@@ -12,6 +12,10 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + StaffController(appliance: appliance).endpoints
         + FacilityController(appliance: appliance).endpoints
         + AuditController(appliance: appliance).endpoints
+        + SyncController(appliance: appliance).endpoints
+        + MyRecordsController(appliance: appliance).endpoints
+        + PatientRecordsController(appliance: appliance).endpoints
+        + FacilityCatalogueController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): request id,

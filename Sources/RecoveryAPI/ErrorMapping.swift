@@ -89,6 +89,16 @@ extension APIError {
         }
     }
 
+    init(_ error: RecordFailure) {
+        switch error {
+        case .invalid(let problems): self = .validation(problems.map { Detail(field: $0.field, issue: $0.issue) })
+        case .notFound(let what): self = .notFound(what)
+        case .conflict(let problem):
+            self.init(.conflict, code: "conflict", message: "\(problem.field) \(problem.issue).",
+                      details: [Detail(field: problem.field, issue: problem.issue)])
+        }
+    }
+
     init(_ error: FacilityDirectory.Failure) {
         switch error {
         case .invalid(let problems): self = .validation(fields: problems)

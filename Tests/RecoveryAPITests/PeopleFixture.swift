@@ -104,6 +104,14 @@ enum ValidBodies {
         case (.patch, "/api/v1/staff/{id}"): return ["first_name": "A"]
         case (.post, "/api/v1/facilities"): return ["name": "X", "timezone": "UTC"]
         case (.patch, "/api/v1/facilities/{id}"): return ["capacity": 3]
+        case (.post, "/api/v1/patients/{id}/medications"): return ["name": "Naltrexone", "dose": "50 mg", "schedule": ["times": ["08:00"]]]
+        case (.patch, "/api/v1/patients/{id}/medications/{medication_id}"): return ["dose": "25 mg"]
+        case (.post, "/api/v1/patients/{id}/goals"): return ["title": "Call my sister every Sunday"]
+        case (.patch, "/api/v1/patients/{id}/goals/{goal_id}"): return ["status": "paused"]
+        case (.patch, "/api/v1/patients/{id}/flags/{flag_id}"): return ["status": "acknowledged"]
+        case (.post, "/api/v1/facilities/{id}/triggers"): return ["code": "work", "label": "Work"]
+        case (.post, "/api/v1/facilities/{id}/meetings"): return ["name": "Tuesday group", "kind": "facility_group"]
+        case (.patch, "/api/v1/facilities/{id}/recovery-settings"): return ["silence_days": 4]
         default: return [:]
         }
     }

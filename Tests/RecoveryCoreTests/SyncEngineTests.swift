@@ -36,16 +36,17 @@ import Testing
         let (dir, appliance, patientID, facilityID) = try await appliance()
         defer { withExtendedLifetime(dir) {} }
         let engine = SyncEngine(appliance: appliance)
+        let patient = SyncEngine.Patient(id: patientID, facilityID: facilityID)
         let items = (0..<500).map { Self.checkIn($0) }
-        let first = try await engine.push(patientID: patientID, facilityID: facilityID, items: items)
+        let first = try await engine.push(patient, items: items, origin: .init())
         #expect(first.results.allSatisfy { $0.status == .stored })
-        let again = try await engine.push(patientID: patientID, facilityID: facilityID, items: items)
+        let again = try await engine.push(patient, items: items, origin: .init())
         #expect(again.results.allSatisfy { $0.status == .duplicate })
         // A batch cut off part-way (the app never saw the answer) and then sent whole.
         let more = (500..<540).map { Self.checkIn($0) }
         let cut = Int.random(in: 1..<more.count)
-        _ = try await engine.push(patientID: patientID, facilityID: facilityID, items: Array(more[..<cut]))
-        let retried = try await engine.push(patientID: patientID, facilityID: facilityID, items: more)
+        _ = try await engine.push(patient, items: Array(more[..<cut]), origin: .init())
+        let retried = try await engine.push(patient, items: more, origin: .init())
         #expect(retried.results.filter { $0.status == .duplicate }.count == cut)
         #expect(retried.results.filter { $0.status == .stored }.count == more.count - cut)
         let stored = try await appliance.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM patient_check_ins")! }
@@ -54,19 +55,20 @@ import Testing
         var seen: [String] = []
         var cursor: String? = nil
         repeat {
-            let page = try await engine.pull(patientID: patientID, since: cursor, limit: 97)
+            let page = try await engine.pull(patient, since: cursor, limit: 97)
             seen += page.changes.map(\.id)
             cursor = page.cursor
             if !page.hasMore { break }
         } while true
         #expect(seen.count == 540 && Set(seen).count == 540)
-        #expect(try await engine.pull(patientID: patientID, since: cursor).changes.isEmpty)
+        #expect(try await engine.pull(patient, since: cursor).changes.isEmpty)
     }
 
     @Test func invalidItemsAreRejectedWithAReasonAndTheRestStored() async throws {
         let (dir, appliance, patientID, facilityID) = try await appliance()
         defer { withExtendedLifetime(dir) {} }
         let engine = SyncEngine(appliance: appliance)
+        let patient = SyncEngine.Patient(id: patientID, facilityID: facilityID)
         var generator = SystemRandomNumberGenerator()
         for round in 0..<20 {
             var items: [SyncEngine.Item] = []
@@ -95,7 +97,7 @@ import Testing
                 items.append(item)
             }
             let before = try await appliance.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM patient_check_ins")! }
-            let results = try await engine.push(patientID: patientID, facilityID: facilityID, items: items).results
+            let results = try await engine.push(patient, items: items, origin: .init()).results
             #expect(results.count == items.count)
             for (index, result) in results.enumerated() {
                 if let field = expectedField[index] {
@@ -114,30 +116,32 @@ import Testing
         let (dir, appliance, patientID, facilityID) = try await appliance()
         defer { withExtendedLifetime(dir) {} }
         let engine = SyncEngine(appliance: appliance)
+        let patient = SyncEngine.Patient(id: patientID, facilityID: facilityID)
         var item = Self.checkIn(3)
-        _ = try await engine.push(patientID: patientID, facilityID: facilityID, items: [item])
+        _ = try await engine.push(patient, items: [item], origin: .init())
         let sameDay = Self.checkIn(3)
-        let refused = try await engine.push(patientID: patientID, facilityID: facilityID, items: [sameDay]).results[0]
+        let refused = try await engine.push(patient, items: [sameDay], origin: .init()).results[0]
         #expect(refused.status == .rejected && refused.reason?.hasPrefix("local_date:") == true)
         item.data["mood"] = .integer(9)
-        #expect(try await engine.push(patientID: patientID, facilityID: facilityID, items: [item]).results[0].status == .stored)
-        let pulled = try await engine.pull(patientID: patientID, since: nil)
+        #expect(try await engine.push(patient, items: [item], origin: .init()).results[0].status == .stored)
+        let pulled = try await engine.pull(patient, since: nil)
         #expect(pulled.changes.count == 1)
         #expect(pulled.changes[0].data?["mood"] == .integer(9))
         let delete = SyncEngine.Item(id: item.id, type: "check_in", op: "delete", clientUpdatedAt: nil, data: [:])
-        #expect(try await engine.push(patientID: patientID, facilityID: facilityID, items: [delete]).results[0].status == .stored)
-        let tombstone = try await engine.pull(patientID: patientID, since: pulled.cursor)
+        #expect(try await engine.push(patient, items: [delete], origin: .init()).results[0].status == .stored)
+        let tombstone = try await engine.pull(patient, since: pulled.cursor)
         #expect(tombstone.changes.map(\.op) == ["delete"] && tombstone.changes[0].data == nil)
-        await #expect(throws: SyncEngine.BadCursor.self) { try await engine.pull(patientID: patientID, since: "garbage!") }
+        await #expect(throws: SyncEngine.BadCursor.self) { try await engine.pull(patient, since: "garbage!") }
     }
 
     @Test func notesNeverReachTheDatabaseInPlainText() async throws {
         let (dir, appliance, patientID, facilityID) = try await appliance()
         defer { withExtendedLifetime(dir) {} }
         let engine = SyncEngine(appliance: appliance)
+        let patient = SyncEngine.Patient(id: patientID, facilityID: facilityID)
         let notes = (0..<30).map { "relapse worry number \($0) about the quarry party" }
-        _ = try await engine.push(patientID: patientID, facilityID: facilityID, items: notes.enumerated().map { Self.checkIn($0.offset, note: $0.element) })
-        let pulled = try await engine.pull(patientID: patientID, since: nil)
+        _ = try await engine.push(patient, items: notes.enumerated().map { Self.checkIn($0.offset, note: $0.element) }, origin: .init())
+        let pulled = try await engine.pull(patient, since: nil)
         #expect(Set(pulled.changes.compactMap { if case .string(let note)? = $0.data?["note"] { return note } else { return nil } }) == Set(notes))
         let raw = databaseBytes(appliance.settings)
         #expect(raw.contains(text: "patient_check_ins"))

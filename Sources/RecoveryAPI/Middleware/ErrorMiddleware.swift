@@ -36,6 +36,7 @@ struct ErrorMiddleware: RouterMiddleware {
         if let careTeamError = error as? CareTeam.Failure { return APIError(careTeamError) }
         if let staffError = error as? StaffDirectory.Failure { return APIError(staffError) }
         if let facilityError = error as? FacilityDirectory.Failure { return APIError(facilityError) }
+        if let recordError = error as? RecordFailure { return APIError(recordError) }
         if let httpError = error as? HTTPError {
             switch httpError.status {
             case .notFound:

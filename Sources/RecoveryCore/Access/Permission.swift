@@ -16,6 +16,7 @@ public enum Permission: String, CaseIterable, Sendable {
     case patientsRestrict = "patients.restrict"            // restricted flag and named staff
     case registrationKeysManage = "registration_keys.manage"
     case careTeamManage = "care_team.manage"
+    case carePlanManage = "care_plan.manage"               // medications, goals, meeting verification, flags
     case emergencyAccess = "emergency_access.use"          // break the glass
     case auditRead = "audit.read"
 }
@@ -32,14 +33,14 @@ public enum PatientReach: String, Sendable {
 public enum RolePermissions {
     public static let matrix: [StaffRole: Set<Permission>] = {
         let clinical: Set<Permission> = [.facilityRead, .staffRead, .patientsCreate, .patientsReadDemographics,
-                                         .patientsReadClinical, .patientsUpdate, .registrationKeysManage, .emergencyAccess]
+                                         .patientsReadClinical, .patientsUpdate, .registrationKeysManage, .carePlanManage, .emergencyAccess]
         let admin = Set(Permission.allCases).subtracting([.facilitiesManageAll])
         return [
             .superAdmin: Set(Permission.allCases),
             .admin: admin,
             .counselor: clinical,
             .therapist: clinical,
-            .nurse: [.facilityRead, .staffRead, .patientsReadDemographics, .patientsReadClinical, .emergencyAccess],
+            .nurse: [.facilityRead, .staffRead, .patientsReadDemographics, .patientsReadClinical, .carePlanManage, .emergencyAccess],
             .staff: [.facilityRead, .staffRead, .patientsCreate, .patientsReadDemographics, .patientsUpdate, .registrationKeysManage],
         ]
     }()

@@ -11,8 +11,12 @@ public final class Appliance: Sendable {
     public let blindIndex: BlindIndex
     public let passwords: PasswordHasher
     public let audit: AuditLog
-    /// Group commit for the audit entries of reads.
+    /// Group commit: small writes (read audit entries, app records) share transactions.
+    public let commits: GroupCommit
+    /// The audit entries of reads, through `commits`.
     public let auditWriter: AuditWriter
+    /// New records and flags, for whoever listens (realtime comes later).
+    public let events = EventBus()
     public let accessTokens: AccessTokens
     /// Sessions ended while their access tokens may still be unexpired.
     public let revokedSessions = RevokedSessions()
@@ -25,7 +29,8 @@ public final class Appliance: Sendable {
         self.blindIndex = BlindIndex(masterKey: masterKey)
         self.passwords = PasswordHasher(cost: passwordCost)
         self.audit = AuditLog(masterKey: masterKey, cipher: cipher)
-        self.auditWriter = AuditWriter(database: database, log: audit)
+        self.commits = GroupCommit(database: database)
+        self.auditWriter = AuditWriter(commits: commits, log: audit)
         self.accessTokens = AccessTokens(masterKey: masterKey, lifetimeSeconds: settings.accessTokenTTLSeconds)
         self.startedAt = Date()
     }

@@ -39,6 +39,7 @@ struct SettingDescriptor: Sendable {
         integer("auth.failure_window_minutes", \.failureWindowMinutes, 1...1_440),
         integer("auth.password_min_length", \.passwordMinLength, 8...128),
         integer("auth.password_max_length", \.passwordMaxLength, 64...1_024),
+        integer("sync.max_batch_items", \.syncMaxBatchItems, 1...5_000),
     ]
 
     static func string(_ key: String, _ path: WritableKeyPath<Settings, String> & Sendable, allowEmpty: Bool) -> SettingDescriptor {

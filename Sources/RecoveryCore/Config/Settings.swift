@@ -56,6 +56,9 @@ public struct Settings: Sendable, Equatable {
     public var passwordMinLength: Int = 12
     public var passwordMaxLength: Int = 128
 
+    /// The most items one `/sync/push` may carry.
+    public var syncMaxBatchItems: Int = 500
+
     public init() {}
 
     public var resolvedKeyFile: String {

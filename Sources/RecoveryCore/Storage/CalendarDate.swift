@@ -38,3 +38,13 @@ extension CalendarDate {
         return d + (153 * mm + 2) / 5 + 365 * yy + yy / 4 - yy / 100 + yy / 400 - 32045
     }
 }
+
+extension CalendarDate {
+    /// The YYYY-MM-DD date of a Julian day number (inverse of `julianDay`).
+    static func string(julianDay: Int) -> String {
+        let a = julianDay + 32044, b = (4 * a + 3) / 146097, c = a - 146097 * b / 4
+        let d = (4 * c + 3) / 1461, e = c - 1461 * d / 4, m = (5 * e + 2) / 153
+        let day = e - (153 * m + 2) / 5 + 1, month = m + 3 - 12 * (m / 10), year = 100 * b + d - 4800 + m / 10
+        return String(format: "%04d-%02d-%02d", year, month, day)
+    }
+}

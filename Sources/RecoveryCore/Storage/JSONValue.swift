@@ -37,3 +37,11 @@ extension JSONValue {
         }
     }
 }
+
+extension JSONValue {
+    /// A member of an object (nil for other values or a missing key).
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let members) = self { return members[key] }
+        return nil
+    }
+}

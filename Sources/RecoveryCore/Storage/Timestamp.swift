@@ -18,3 +18,37 @@ public enum Timestamp {
         return try? Date(text, strategy: .iso8601)
     }
 }
+
+extension Timestamp {
+    /// An RFC 3339 date-time from a client, checked field by field first
+    /// (the system parser lets an hour of 25 or a minute of 99 through).
+    public static func parseStrict(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes.count <= 40, CalendarDate.isValid(String(decoding: bytes[0..<10], as: UTF8.self)),
+              bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            let slice = bytes[range]
+            guard slice.allSatisfy({ (48...57).contains($0) }) else { return nil }
+            return Int(String(decoding: slice, as: UTF8.self))
+        }
+        guard let hour = number(11..<13), hour <= 23, let minute = number(14..<16), minute <= 59,
+              let second = number(17..<19), second <= 60 else { return nil }
+        var rest = bytes[19...]
+        if rest.first == UInt8(ascii: ".") {
+            rest = rest.dropFirst()
+            let digits = rest.prefix { (48...57).contains($0) }
+            guard !digits.isEmpty, digits.count <= 9 else { return nil }
+            rest = rest.dropFirst(digits.count)
+        }
+        let zone = String(decoding: rest, as: UTF8.self)
+        if zone != "Z" && zone != "z" {
+            let z = Array(zone.utf8)
+            guard z.count == 6, z[0] == UInt8(ascii: "+") || z[0] == UInt8(ascii: "-"), z[3] == UInt8(ascii: ":"),
+                  z[1...2].allSatisfy({ (48...57).contains($0) }), z[4...5].allSatisfy({ (48...57).contains($0) }),
+                  let h = Int(String(decoding: z[1...2], as: UTF8.self)), h <= 23,
+                  let m = Int(String(decoding: z[4...5], as: UTF8.self)), m <= 59 else { return nil }
+        }
+        return parse(text)
+    }
+}

@@ -1,17 +1,19 @@
 import Foundation
 import GRDB
 
-/// Offline-first sync for the patient app. A push applies a batch of items
-/// in one transaction; each item is idempotent on (patient, client item id):
-/// the same payload again answers `duplicate`, a changed payload updates the
-/// record (last writer wins, by server receipt), a bad item is `rejected`
-/// with a reason naming the field and never sinks the batch. Every stored
-/// change is appended to `sync_changes`, which a pull pages through with an
-/// opaque cursor.
+/// Offline-first sync for the patient app.
 ///
-/// Check-ins are the first record type; the others of the sync protocol
-/// (cravings, meeting attendance, medication doses, goal progress, journal
-/// entries) are answered `rejected` with "unsupported type" until added.
+/// A push applies a batch of items in one transaction (shared with other
+/// pushes through `GroupCommit`) and answers only after it committed. Each
+/// item is idempotent on (patient, client item id): the same payload again
+/// answers `duplicate`; a changed payload updates the record, last writer
+/// wins by server receipt, except that an item older (by its
+/// `client_updated_at`) than the stored version is refused, so a delayed
+/// retry never overwrites a newer edit. A bad item is `rejected` with a
+/// reason naming the field and never sinks the batch: each item runs in its
+/// own savepoint. Every stored change is appended to `sync_changes`, which a
+/// pull pages through with an opaque cursor; goals and medications the care
+/// team keeps are in the same feed and read-only to the app.
 public struct SyncEngine: Sendable {
     public struct Item: Sendable {
         public var id: String
@@ -33,7 +35,15 @@ public struct SyncEngine: Sendable {
         public enum Status: String, Sendable { case stored, duplicate, rejected }
         public var id: String
         public var status: Status
-        public var reason: String?
+        public var problem: RecordProblem?
+        /// The id is already used by another record (HTTP 409 for a single POST).
+        public var conflict = false
+
+        public var reason: String? { problem?.reason }
+
+        static func rejected(_ id: String, _ field: String, _ issue: String, conflict: Bool = false) -> Result {
+            Result(id: id, status: .rejected, problem: RecordProblem(field, issue), conflict: conflict)
+        }
     }
 
     public struct Change: Sendable, Equatable {
@@ -41,7 +51,7 @@ public struct SyncEngine: Sendable {
         public var id: String
         public var op: String
         public var updatedAt: String
-        public var data: [String: JSONValue]?
+        public var data: JSONValue?
     }
 
     public struct PullPage: Sendable {
@@ -50,7 +60,19 @@ public struct SyncEngine: Sendable {
         public var hasMore: Bool
     }
 
-    public static let types = ["check_in", "craving", "meeting_attendance", "medication_dose", "goal_progress", "journal_entry"]
+    /// The signed-in patient a push or pull is for.
+    public struct Patient: Sendable {
+        public var id: String
+        public var facilityID: String
+        public init(id: String, facilityID: String) {
+            self.id = id
+            self.facilityID = facilityID
+        }
+    }
+
+    public static var types: [String] { RecordKind.all.map(\.type) }
+    /// Record types the care team keeps; the app receives them in pulls.
+    public static let readOnlyTypes = ["goal": "patient_goals", "medication": "patient_medications"]
 
     let appliance: Appliance
 
@@ -58,142 +80,197 @@ public struct SyncEngine: Sendable {
         self.appliance = appliance
     }
 
-    /// Applies `items` for the signed-in patient; answers one result per item, in order.
-    public func push(patientID: String, facilityID: String, items: [Item]) async throws -> (results: [Result], cursor: String) {
-        try await appliance.database.pool.write { db in
-            let results = try items.map { item in try apply(item, patientID: patientID, facilityID: facilityID, in: db) }
-            let cursor = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM sync_changes WHERE patient_id = ?", arguments: [patientID]) ?? 0
-            return (results, Self.cursor(cursor))
+    // MARK: Push
+
+    /// Applies `items` for the patient; answers one result per item, in
+    /// order, once everything stored is durable.
+    public func push(_ patient: Patient, items: [Item], origin: RequestOrigin) async throws -> (results: [Result], cursor: String) {
+        let (results, cursor, events) = try await appliance.commits.write { db -> ([Result], String, [RecoveryEvent]) in
+            let settings = try RecoverySettings.load(facilityID: patient.facilityID, in: db)
+            var events: [RecoveryEvent] = []
+            let now = Date()
+            let results = try items.map { item in
+                try apply(item, patient: patient, settings: settings, now: now, events: &events, in: db)
+            }
+            let counts = Dictionary(grouping: results, by: \.status.rawValue).mapValues { String($0.count) }
+            try appliance.audit.append(AuditEvent(
+                action: "sync.push", outcome: .success, actorKind: .patient, actorID: patient.id, facilityID: patient.facilityID,
+                resourceType: "patient_records", patientID: patient.id, ipAddress: origin.ipAddress, requestID: origin.requestID,
+                details: counts), in: db)
+            let seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM sync_changes WHERE patient_id = ?"),
+                                         arguments: [patient.id]) ?? 0
+            return (results, Self.cursor(seq), events)
         }
+        appliance.events.publish(events)
+        return (results, cursor)
     }
 
-    func apply(_ item: Item, patientID: String, facilityID: String, in db: Database) throws -> Result {
-        func rejected(_ reason: String) -> Result { Result(id: item.id, status: .rejected, reason: reason) }
-        guard let uuid = UUID(uuidString: item.id) else { return rejected("id: must be a UUID made by the app") }
+    /// One item, in its own savepoint: whatever goes wrong with it is rolled
+    /// back and answered `rejected`; the rest of the batch goes on.
+    func apply(_ item: Item, patient: Patient, settings: RecoverySettings, now: Date, events: inout [RecoveryEvent],
+               in db: Database) throws -> Result {
+        guard let uuid = UUID(uuidString: item.id) else { return .rejected(item.id, "id", "must be a UUID made by the app") }
         let id = uuid.uuidString.lowercased()
-        guard Self.types.contains(item.type) else { return rejected("type: must be one of " + Self.types.joined(separator: ", ")) }
-        guard item.op == "upsert" || item.op == "delete" else { return rejected("op: must be upsert or delete") }
-        if let clientTime = item.clientUpdatedAt, Timestamp.parse(clientTime) == nil {
-            return rejected("client_updated_at: must be an RFC 3339 time")
+        var result = Result(id: id, status: .rejected)
+        var newEvents: [RecoveryEvent] = []
+        do {
+            try db.inSavepoint {
+                result = try applyChecked(item, id: id, patient: patient, settings: settings, now: now, events: &newEvents, in: db)
+                return result.status == .stored ? .commit : .rollback
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            return .rejected(id, "data", "does not fit the record's rules")
         }
-        if case .string(let claimed)? = item.data["patient_id"], claimed.lowercased() != patientID {
-            return rejected("patient_id: a patient may sync only their own records")
+        if result.status == .stored { events += newEvents }
+        return result
+    }
+
+    func applyChecked(_ item: Item, id: String, patient: Patient, settings: RecoverySettings, now: Date,
+                      events: inout [RecoveryEvent], in db: Database) throws -> Result {
+        if Self.readOnlyTypes[item.type] != nil {
+            return .rejected(id, "type", "\(item.type) records are kept by the care team and read-only in the app")
         }
-        guard item.type == "check_in" else { return rejected("type: \(item.type) is not supported by this server yet") }
+        guard let kind = RecordKind.named(item.type) else { return .rejected(id, "type", "must be one of " + Self.types.joined(separator: ", ")) }
+        guard item.op == "upsert" || item.op == "delete" else { return .rejected(id, "op", "must be upsert or delete") }
+        var clientTime: String?
+        if let text = item.clientUpdatedAt {
+            guard let date = Timestamp.parseStrict(text) else {
+                return .rejected(id, "client_updated_at", "must be an RFC 3339 time")
+            }
+            // A device clock ahead of the box's is pulled back to the time of receipt.
+            clientTime = Timestamp.string(min(date, now))
+        }
+        if case .string(let claimed)? = item.data["patient_id"], claimed.lowercased() != patient.id {
+            return .rejected(id, "patient_id", "a patient may sync only their own records")
+        }
         let payloadHash = appliance.blindIndex.syncPayloadDigest(
             Array((item.op + "\u{0}" + (item.clientUpdatedAt ?? "") + "\u{0}" + JSONValue.object(item.data).canonicalText).utf8))
-        let previous = try Row.fetchOne(db, sql: "SELECT payload_hash, item_type FROM sync_idempotency WHERE patient_id = ? AND client_item_id = ?",
-                                        arguments: [patientID, id])
+        let previous = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT payload_hash, item_type FROM sync_idempotency WHERE patient_id = ? AND client_item_id = ?
+            """), arguments: [patient.id, id])
         if let previous, (previous["payload_hash"] as Data) == payloadHash { return Result(id: id, status: .duplicate) }
-        if let previous, (previous["item_type"] as String) != item.type { return rejected("id: already used for a \(previous["item_type"] as String)") }
-
-        let outcome: Result
-        if item.op == "delete" {
-            outcome = try deleteCheckIn(id, patientID: patientID, facilityID: facilityID, in: db)
-        } else {
-            let input: CheckInInput
-            do {
-                input = try CheckInInput.parse(item.data)
-            } catch let problem as CheckInInput.Problem {
-                return rejected(problem.reason)
-            }
-            outcome = try upsertCheckIn(id, input, clientUpdatedAt: item.clientUpdatedAt, patientID: patientID, facilityID: facilityID, in: db)
+        if let previous, (previous["item_type"] as String) != kind.type {
+            return .rejected(id, "id", "already used for a \(previous["item_type"] as String)", conflict: true)
         }
-        guard outcome.status == .stored else { return outcome }
-        try db.execute(sql: """
+        let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT patient_id, client_updated_at FROM \(kind.table) WHERE id = ?"),
+                                        arguments: [id])
+        if let existing {
+            if (existing["patient_id"] as String) != patient.id { return .rejected(id, "id", "already used", conflict: true) }
+            if let clientTime, let stored = existing["client_updated_at"] as String?, clientTime < stored {
+                return .rejected(id, "client_updated_at", "older than the version already stored; pull to get it")
+            }
+        }
+        let stamp = Timestamp.string(now)
+        if item.op == "delete" {
+            try db.cachedStatement(sql: "UPDATE \(kind.table) SET deleted_at = ?, updated_at = ?, client_updated_at = ? WHERE id = ? AND deleted_at IS NULL")
+                .execute(arguments: [stamp, stamp, clientTime, id])
+            guard existing != nil, db.changesCount == 1 else { return .rejected(id, "id", "no such \(kind.type) to delete") }
+        } else {
+            let context = RecordKind.Context(patientID: patient.id, facilityID: patient.facilityID, settings: settings, now: now,
+                                             clientUpdatedAt: clientTime, recordID: id)
+            var values: [String: DatabaseValue]
+            do {
+                values = try kind.parse(item.data, context: context, in: db)
+            } catch let problem as RecordProblem {
+                return Result(id: id, status: .rejected, problem: problem)
+            }
+            try write(kind, id: id, values: values, exists: existing != nil, clientTime: clientTime, stamp: stamp, patient: patient, in: db)
+            if kind.type == RecordKind.goalProgress.type, let goalID = String.fromDatabaseValue(values["goal_id"]!) {
+                try CarePlanRecords.applyProgress(goalID: goalID, percent: Int.fromDatabaseValue(values["progress_percent"]!) ?? 0, now: stamp, in: db)
+                try recordChange("patient_goals", goalID, op: "upsert", patient: patient, at: stamp, in: db)
+            }
+            for flag in try FlagRules.raise(FlagRules.flags(for: kind, values, settings: settings), table: kind.table, recordID: id,
+                                            facilityID: patient.facilityID, patientID: patient.id, in: db) {
+                events.append(RecoveryEvent(kind: .flagRaised, facilityID: patient.facilityID, patientID: patient.id,
+                                            recordID: flag.id, flagKind: flag.kind))
+            }
+            if existing == nil, let recorded = Self.recordedEvent[kind.type] {
+                events.append(RecoveryEvent(kind: recorded, facilityID: patient.facilityID, patientID: patient.id, recordID: id))
+            }
+        }
+        try recordChange(kind.table, id, op: item.op, patient: patient, at: stamp, in: db)
+        try db.cachedStatement(sql: """
             INSERT INTO sync_idempotency (patient_id, client_item_id, facility_id, item_type, payload_hash, status, record_id)
             VALUES (?, ?, ?, ?, ?, 'stored', ?)
             ON CONFLICT (patient_id, client_item_id) DO UPDATE SET payload_hash = excluded.payload_hash, created_at = excluded.created_at
-            """, arguments: [patientID, id, facilityID, item.type, payloadHash, id])
-        return outcome
+            """).execute(arguments: [patient.id, id, patient.facilityID, kind.type, payloadHash, id])
+        return Result(id: id, status: .stored)
     }
 
-    func upsertCheckIn(_ id: String, _ input: CheckInInput, clientUpdatedAt: String?, patientID: String, facilityID: String,
-                       in db: Database) throws -> Result {
-        let existing = try Row.fetchOne(db, sql: "SELECT patient_id, deleted_at FROM patient_check_ins WHERE id = ?", arguments: [id])
-        if let existing, (existing["patient_id"] as String) != patientID { return Result(id: id, status: .rejected, reason: "id: already used") }
-        // One check-in per patient per local day: the first one stored wins;
-        // the app changes it by sending the same id again.
-        let sameDay = try String.fetchOne(db, sql: """
-            SELECT id FROM patient_check_ins WHERE patient_id = ? AND local_date = ? AND deleted_at IS NULL AND id <> ?
-            """, arguments: [patientID, input.localDate, id])
-        if sameDay != nil {
-            return Result(id: id, status: .rejected, reason: "local_date: a check-in for \(input.localDate) already exists; send its id to change it")
+    static let recordedEvent: [String: RecoveryEvent.Kind] = ["check_in": .checkInRecorded, "craving": .cravingRecorded]
+
+    /// Inserts or rewrites the record: every field is set from the item
+    /// (a field left out becomes empty), secret text sealed to this row.
+    func write(_ kind: RecordKind, id: String, values: [String: DatabaseValue], exists: Bool, clientTime: String?, stamp: String,
+               patient: Patient, in db: Database) throws {
+        var columns: [String] = []
+        var arguments: [DatabaseValue] = []
+        let secrets = kind.secretColumns
+        for (column, value) in values.sorted(by: { $0.key < $1.key }) {
+            columns.append(column)
+            if let field = secrets[column], let text = String.fromDatabaseValue(value) {
+                arguments.append(appliance.cipher.seal(text, field: field, rowID: id).databaseValue)
+            } else {
+                arguments.append(value)
+            }
         }
-        let now = Timestamp.now()
-        let note = appliance.cipher.seal(optional: input.note, field: .patientCheckInsNote, rowID: id)
-        let values: [(any DatabaseValueConvertible)?] = [
-            input.localDate, input.timezone, input.mood, input.craving, input.stress, input.confidence, input.usedSinceLast,
-            input.hungry, input.angry, input.lonely, input.tired, input.sleepHours, input.energy, note, clientUpdatedAt, now,
-        ]
-        if existing == nil {
-            try db.execute(sql: """
-                INSERT INTO patient_check_ins (local_date, timezone, mood, craving, stress, confidence, used_since_last, halt_hungry,
-                    halt_angry, halt_lonely, halt_tired, sleep_hours, energy, note_enc, client_updated_at, updated_at,
-                    id, facility_id, patient_id, checked_in_at, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: StatementArguments(values + [id, facilityID, patientID, clientUpdatedAt ?? now, now]))
+        columns += ["client_updated_at", "updated_at"]
+        arguments += [clientTime.databaseValue, stamp.databaseValue]
+        if exists {
+            let sets = columns.map { "\($0) = ?" }.joined(separator: ", ")
+            try db.cachedStatement(sql: "UPDATE \(kind.table) SET \(sets), deleted_at = NULL WHERE id = ?")
+                .execute(arguments: StatementArguments(arguments + [id.databaseValue]))
         } else {
-            try db.execute(sql: """
-                UPDATE patient_check_ins SET local_date = ?, timezone = ?, mood = ?, craving = ?, stress = ?, confidence = ?,
-                    used_since_last = ?, halt_hungry = ?, halt_angry = ?, halt_lonely = ?, halt_tired = ?, sleep_hours = ?, energy = ?,
-                    note_enc = ?, client_updated_at = ?, updated_at = ?, deleted_at = NULL
-                WHERE id = ?
-                """, arguments: StatementArguments(values + [id]))
+            columns += ["id", "facility_id", "patient_id", "created_at"]
+            arguments += [id.databaseValue, patient.facilityID.databaseValue, patient.id.databaseValue, stamp.databaseValue]
+            let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+            try db.cachedStatement(sql: "INSERT INTO \(kind.table) (\(columns.joined(separator: ", "))) VALUES (\(marks))")
+                .execute(arguments: StatementArguments(arguments))
         }
-        try recordChange(id, op: "upsert", patientID: patientID, facilityID: facilityID, in: db)
-        return Result(id: id, status: .stored)
     }
 
-    func deleteCheckIn(_ id: String, patientID: String, facilityID: String, in db: Database) throws -> Result {
-        try db.execute(sql: "UPDATE patient_check_ins SET deleted_at = ?, updated_at = ? WHERE id = ? AND patient_id = ? AND deleted_at IS NULL",
-                       arguments: [Timestamp.now(), Timestamp.now(), id, patientID])
-        guard db.changesCount == 1 else { return Result(id: id, status: .rejected, reason: "id: no such check-in") }
-        try recordChange(id, op: "delete", patientID: patientID, facilityID: facilityID, in: db)
-        return Result(id: id, status: .stored)
+    func recordChange(_ table: String, _ id: String, op: String, patient: Patient, at stamp: String, in db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO sync_changes (facility_id, patient_id, record_type, record_id, op, changed_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [patient.facilityID, patient.id, table, id, op, stamp])
     }
 
-    func recordChange(_ id: String, op: String, patientID: String, facilityID: String, in db: Database) throws {
-        try db.execute(sql: "INSERT INTO sync_changes (facility_id, patient_id, record_type, record_id, op, changed_at) VALUES (?, ?, 'patient_check_ins', ?, ?, ?)",
-                       arguments: [facilityID, patientID, id, op, Timestamp.now()])
-    }
+    // MARK: Pull
 
     /// Everything that changed for the patient since `cursor`, oldest first;
-    /// a record changed several times appears once, in its latest state.
-    public func pull(patientID: String, since cursor: String?, limit: Int = 200) async throws -> PullPage {
+    /// a record changed several times within a page appears once, in its latest state.
+    public func pull(_ patient: Patient, since cursor: String?, limit: Int = 200) async throws -> PullPage {
         let after = try cursor.map(Self.position) ?? 0
+        let cipher = appliance.cipher
         return try await appliance.database.pool.read { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT seq, record_type, record_id, op, changed_at FROM sync_changes
                 WHERE patient_id = ? AND seq > ? ORDER BY seq LIMIT ?
-                """, arguments: [patientID, after, limit + 1])
+                """), arguments: [patient.id, after, limit + 1])
             let page = rows.prefix(limit)
-            var latest: [String: Row] = [:]
-            for row in page { latest[row["record_id"]] = row }
+            var latest: [String: Int64] = [:]
+            for row in page { latest[row["record_id"]] = row["seq"] }
             var changes: [Change] = []
-            for row in page where latest[row["record_id"] as String]?["seq"] as Int64? == row["seq"] as Int64 {
-                let id: String = row["record_id"]
-                let op: String = row["op"]
-                changes.append(Change(type: "check_in", id: id, op: op, updatedAt: row["changed_at"],
-                                      data: op == "delete" ? nil : try checkInData(id, in: db)))
+            for row in page where latest[row["record_id"] as String] == row["seq"] as Int64 {
+                let table: String = row["record_type"], id: String = row["record_id"], op: String = row["op"]
+                var data: JSONValue?
+                let type: String
+                if let kind = RecordKind.stored(in: table) {
+                    type = kind.type
+                    if op == "upsert" { data = try kind.load([id], cipher: cipher, in: db)[id] }
+                } else if table == "patient_goals" {
+                    type = "goal"
+                    if op == "upsert" { data = try CarePlanRecords.goal(id, cipher: cipher, in: db) }
+                } else if table == "patient_medications" {
+                    type = "medication"
+                    if op == "upsert" { data = try CarePlanRecords.medication(id, cipher: cipher, in: db) }
+                } else {
+                    continue
+                }
+                changes.append(Change(type: type, id: id, op: op, updatedAt: row["changed_at"], data: data))
             }
             let last = page.last.map { $0["seq"] as Int64 } ?? after
             return PullPage(changes: changes, cursor: Self.cursor(last), hasMore: rows.count > limit)
         }
-    }
-
-    func checkInData(_ id: String, in db: Database) throws -> [String: JSONValue]? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM patient_check_ins WHERE id = ?", arguments: [id]) else { return nil }
-        func int(_ column: String) -> JSONValue { (row[column] as Int?).map(JSONValue.integer) ?? .null }
-        func bool(_ column: String) -> JSONValue { .bool(row[column] as Bool) }
-        return [
-            "local_date": .string(row["local_date"]), "timezone": .string(row["timezone"]), "mood": int("mood"),
-            "craving": int("craving"), "stress": int("stress"), "confidence": int("confidence"), "energy": int("energy"),
-            "used_since_last": bool("used_since_last"),
-            "halt": .object(["hungry": bool("halt_hungry"), "angry": bool("halt_angry"), "lonely": bool("halt_lonely"), "tired": bool("halt_tired")]),
-            "sleep_hours": (row["sleep_hours"] as Double?).map(JSONValue.number) ?? .null,
-            "note": try appliance.cipher.openString(optional: row["note_enc"], field: .patientCheckInsNote, rowID: id).map(JSONValue.string) ?? .null,
-        ]
     }
 
     /// Cursors are opaque to the app: "v1." + the change sequence, base64url.
@@ -202,6 +279,7 @@ public struct SyncEngine: Sendable {
     public struct BadCursor: Error, Equatable, Sendable {}
 
     static func position(_ cursor: String) throws -> Int64 {
+        guard cursor.utf8.count <= 64 else { throw BadCursor() }
         var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix("v1."),

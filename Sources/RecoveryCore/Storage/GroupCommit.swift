@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+
+/// Group commit: many small writes share one transaction, and so one fsync.
+/// Work handed in while a commit is in flight is gathered and run together
+/// in the next transaction, each piece inside its own savepoint, so a piece
+/// that throws is rolled back alone and the others still commit. A caller
+/// gets its result only after the transaction holding its work committed
+/// (synchronous=FULL), so whatever it answers is durable, even if the
+/// process dies right after.
+///
+/// Used for the audit entries of reads (`AuditWriter`) and for the patient
+/// app's record writes (`SyncEngine`).
+public actor GroupCommit {
+    public typealias Work = @Sendable (Database) throws -> Void
+
+    private struct Pending {
+        let work: Work
+        let done: CheckedContinuation<Void, any Error>
+    }
+
+    private let database: AppDatabase
+    private var pending: [Pending] = []
+    private var flushing = false
+    /// Transactions written and pieces of work in them, for the benchmarks.
+    public private(set) var transactions = 0
+    public private(set) var pieces = 0
+
+    public init(database: AppDatabase) {
+        self.database = database
+    }
+
+    /// Runs `work` in a shared write transaction; returns its result once committed.
+    public nonisolated func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let box = ResultBox<T>()
+        try await enqueue { db in box.value = try work(db) }
+        return box.value!
+    }
+
+    private func enqueue(_ work: @escaping Work) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            pending.append(Pending(work: work, done: continuation))
+            if !flushing {
+                flushing = true
+                Task { await flushUntilEmpty() }
+            }
+        }
+    }
+
+    private func flushUntilEmpty() async {
+        while !pending.isEmpty {
+            let batch = pending
+            pending = []
+            let outcomes: [(any Error)?]
+            do {
+                outcomes = try await database.pool.write { db in
+                    batch.map { piece -> (any Error)? in
+                        do {
+                            try db.inSavepoint {
+                                try piece.work(db)
+                                return .commit
+                            }
+                            return nil
+                        } catch {
+                            return error
+                        }
+                    }
+                }
+                transactions += 1
+                pieces += batch.count
+            } catch {
+                for piece in batch { piece.done.resume(throwing: error) }
+                continue
+            }
+            for (piece, outcome) in zip(batch, outcomes) {
+                if let outcome { piece.done.resume(throwing: outcome) } else { piece.done.resume() }
+            }
+        }
+        flushing = false
+    }
+}
+
+/// Carries a result out of a work closure; written before the commit and
+/// read after it, never concurrently.
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: T?
+}
