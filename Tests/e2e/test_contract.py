@@ -40,7 +40,7 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, REPO_ROOT, init_data_dir, run_cli
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, REPO_ROOT, init_data_dir, log_records, run_cli
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 SELF_INVALIDATING = ("updateStaff", "changePassword")
@@ -117,15 +117,37 @@ def contract_server(tmp_path, make_server):
     })
 
 
-def test_server_conforms_to_its_openapi_document(contract_server, tmp_path):
-    server = contract_server
+PATIENT_PATHS = r"^/api/v1/(me|sync)/"
+PATIENT_PASSWORD = "a quiet harbour at dawn"
+
+
+def _patient_auth(server) -> str:
+    """A registered patient of the initialised facility, for the patient-only routes."""
+    admin = server.request("POST", LOGIN_PATH, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {admin['access_token']}"}
+    created = server.request("POST", "/api/v1/patients", headers=headers,
+                             json={"first_name": "Contract", "last_name": "Patient", "date_of_birth": "1990-04-04"})
+    assert created.status_code == 201, created.text
+    registered = server.request("POST", "/api/v1/auth/patient/register",
+                                json={"registration_key": created.json()["registration_key"], "password": PATIENT_PASSWORD,
+                                      "email": "contract.patient@example.org"})
+    assert registered.status_code in (200, 201), registered.text
+    return (
+        "[auth.dynamic.openapi.bearerAuth]\n"
+        'path = "/api/v1/auth/patient/login"\n'
+        f'payload = {{ identifier = "contract.patient@example.org", password = {json.dumps(PATIENT_PASSWORD)} }}\n'
+        'extract_selector = "/access_token"\n'
+    )
+
+
+def _run_schemathesis(server, tmp_path, config: str, selection: list[str], excluded: tuple[str, ...]) -> None:
     response = server.get("/api/v1/openapi.json")
     assert response.status_code == 200
     document = response.json()
     schema_file = tmp_path / "openapi.json"
     schema_file.write_text(json.dumps(document))
     config_file = tmp_path / "schemathesis.toml"
-    config_file.write_text(_schemathesis_config(document, server))
+    config_file.write_text(config)
     events_file = tmp_path / "schemathesis-events.ndjson"
 
     command = [
@@ -142,11 +164,8 @@ def test_server_conforms_to_its_openapi_document(contract_server, tmp_path):
         # readable (is_active false), as "deactivate, don't erase" requires;
         # deleted patients do answer 404 and are covered by in-process tests.
         "--exclude-checks", "positive_data_acceptance,use_after_free",
-        # These rewrite the very account the run signs in with (schemathesis
-        # finds the admin's own id through GET /staff and changes its email or
-        # password), after which it can no longer authenticate. The in-process
-        # tests cover them.
-        *[arg for op in SELF_INVALIDATING for arg in ("--exclude-operation-id", op)],
+        *selection,
+        *[arg for op in excluded for arg in ("--exclude-operation-id", op)],
         "--max-examples", str(MAX_EXAMPLES),
         "--request-timeout", "10",
         "--workers", "1",
@@ -164,13 +183,17 @@ def test_server_conforms_to_its_openapi_document(contract_server, tmp_path):
 
     assert result.returncode == 0, f"schemathesis found problems (exit {result.returncode}):\n{output}"
 
-    # It must actually have tested every documented operation.
+    # It must actually have tested every operation it was meant to.
     loaded = [json.loads(line)["LoadingFinished"] for line in events_file.read_text().splitlines()
               if line.startswith('{"LoadingFinished"')]
     assert loaded, f"no LoadingFinished event in {events_file}\n{output}"
     statistic = loaded[0]["statistic"]["operations"]
-    expected = len(_operations(document))
-    assert statistic == {"total": expected, "selected": expected - len(SELF_INVALIDATING)}, (statistic, output)
+    operations = _operations(document)
+    if selection:
+        operations = [(m, p) for m, p in operations if re.search(PATIENT_PATHS, p)]
+        assert len(operations) >= 14, operations
+    expected_total = len(_operations(document))
+    assert statistic == {"total": expected_total, "selected": len(operations) - len(excluded)}, (statistic, output)
     counts = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
     assert counts and counts.group(1) == counts.group(2) and int(counts.group(1)) > 0, output
     assert "failed" not in result.stdout.split("Test cases:")[-1].split("Reports:")[0], output
@@ -178,3 +201,22 @@ def test_server_conforms_to_its_openapi_document(contract_server, tmp_path):
     server.assert_still_serving()
     server.stop()
     assert "unhandled error" not in server.log(), server.log()
+    return [record for record in log_records(server.log()) if "status" in record]
+
+
+def test_server_conforms_to_its_openapi_document(contract_server, tmp_path):
+    document = contract_server.get("/api/v1/openapi.json").json()
+    _run_schemathesis(contract_server, tmp_path, _schemathesis_config(document, contract_server), [], SELF_INVALIDATING)
+
+
+def test_patient_routes_conform_to_the_document_with_a_patient_token(contract_server, tmp_path):
+    """The routes of the patient app (/me, /sync) fuzzed as a signed-in
+    patient, so their bodies and answers are checked, not only the 403 a
+    staff token gets."""
+    answered = _run_schemathesis(contract_server, tmp_path, _patient_auth(contract_server),
+                                 ["--include-path-regex", PATIENT_PATHS], ())
+    # The fuzzing really ran signed in: records were stored and listed.
+    statuses = {(r.get("method"), r.get("route"), int(r.get("status"))) for r in answered}
+    assert ("POST", "/api/v1/sync/push", 200) in statuses, sorted(statuses)
+    assert any(m == "POST" and route.startswith("/api/v1/me/") and status == 201 for m, route, status in statuses), sorted(statuses)
+    assert ("GET", "/api/v1/me/check-ins", 200) in statuses, sorted(statuses)
