@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import RecoveryCore
 
 /// JSON in and out: snake_case on the wire, camelCase in Swift.
 public enum JSONBody {
@@ -23,6 +24,29 @@ public enum JSONBody {
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Reads the whole body (at most `limit` bytes) as a JSON object, with the
+    /// project's own one-pass parser (hot paths: the patient app's writes).
+    public static func object(from request: Request, limit: Int) async throws -> [String: JSONValue] {
+        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           message: "Send the body as application/json.")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIError.bodyTooLarge(limit: limit)
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(buffer.readableBytesView)
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", message: "The request body is not valid JSON.")
+        }
+        guard case .object(let members) = value else { throw APIError.validation(field: "body", "must be a JSON object") }
+        return members
     }
 
     /// Reads the whole body (at most `limit` bytes) and decodes it. Malformed

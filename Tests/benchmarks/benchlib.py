@@ -19,9 +19,11 @@ def rss_mb(pid):
     return float("nan")
 
 
-def wrk(args, seconds, script=None):
-    """wrk at 64 connections: requests/s, p50 and p99 in ms, non-2xx count, socket errors."""
-    command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) + list(args)
+def wrk(args, seconds, script=None, timeout_seconds=None):
+    """wrk at 64 connections: requests/s, p50 and p99 in ms, non-2xx count, socket errors.
+    timeout_seconds raises wrk's 2 s request timeout (for slow, large requests)."""
+    command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) \
+        + ([f"--timeout", f"{timeout_seconds}s"] if timeout_seconds else []) + list(args)
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
 
     def ms(label):

@@ -36,7 +36,7 @@ struct MyRecordsController {
 
     func create(_ kind: RecordKind, _ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let patient = try context.patient
-        var data = try await JSONBody.decode([String: JSONValue].self, from: request, limit: appliance.settings.maxBodyBytes)
+        var data = try await JSONBody.object(from: request, limit: appliance.settings.maxBodyBytes)
         var id = UUID().uuidString.lowercased()
         switch data.removeValue(forKey: "id") {
         case nil, .null?: break

@@ -15,19 +15,24 @@ struct SyncController {
         ]
     }
 
-    /// Items are read loosely: any object is an item, and what is wrong
-    /// with one (a missing id, a number for a type) is answered in its
-    /// result rather than failing the batch.
-    struct PushBody: Decodable { var items: [[String: JSONValue]] }
-
     @Sendable func push(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let patient = try context.patient
-        let body = try await JSONBody.decode(PushBody.self, from: request, limit: appliance.settings.maxBodyBytes)
+        // Items are read loosely: any object is an item, and what is wrong
+        // with one (a missing id, a number for a type) is answered in its
+        // result rather than failing the batch.
+        let body = try await JSONBody.object(from: request, limit: appliance.settings.maxBodyBytes)
+        guard case .array(let elements)? = body["items"] else { throw APIError.validation(field: "items", "must be a list of items") }
         let maxItems = appliance.settings.syncMaxBatchItems
-        guard (1...maxItems).contains(body.items.count) else {
+        guard (1...maxItems).contains(elements.count) else {
             throw APIError.validation(field: "items", "must hold 1 to \(maxItems) items")
         }
-        let items = body.items.map { object -> SyncEngine.Item in
+        var objects: [[String: JSONValue]] = []
+        objects.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            guard case .object(let object) = element else { throw APIError.validation(field: "items[\(index)]", "must be an object") }
+            objects.append(object)
+        }
+        let items = objects.map { object -> SyncEngine.Item in
             func text(_ key: String) -> String? { if case .string(let value)? = object[key] { return value } else { return nil } }
             var data: [String: JSONValue] = [:]
             if case .object(let members)? = object["data"] { data = members }

@@ -13,6 +13,8 @@ public struct RecordKind: Sendable {
         public var facilityID: String
         public var settings: RecoverySettings
         public var now: Date
+        /// `now` as stored (RFC 3339, UTC).
+        public var stamp: String
         /// When the app says the record was last edited (already bounded by `now`).
         public var clientUpdatedAt: String?
         /// The record's id.
@@ -139,7 +141,7 @@ extension RecordKind {
                     throw RecordProblem("local_date", "a check-in for this day is already stored; send its id to change it")
                 }
             }
-            values["checked_in_at"] = (context.clientUpdatedAt ?? Timestamp.string(context.now)).databaseValue
+            values["checked_in_at"] = (context.clientUpdatedAt ?? context.stamp).databaseValue
         })
 
     public static let craving = RecordKind(

@@ -25,6 +25,12 @@ public final class AppDatabase: Sendable {
         configuration.busyMode = .timeout(TimeInterval(busyTimeoutMilliseconds) / 1_000)
         configuration.maximumReaderCount = 8
         configuration.label = "recovery"
+        // A larger page cache than SQLite's 2 MiB default: a sync batch dirties
+        // many pages (random UUID keys), and a writer whose cache fills spills
+        // pages to the WAL mid-transaction and reads them back.
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA cache_size = \(db.configuration.readonly ? -16_384 : -65_536)")
+        }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
         let expected = synchronous == .full ? 2 : 3

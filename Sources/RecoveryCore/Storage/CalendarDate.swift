@@ -18,10 +18,10 @@ public enum CalendarDate {
 extension CalendarDate {
     /// Today's date in an IANA time zone (UTC when unknown).
     public static func today(in timeZone: String) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: Date())
-        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+        let now = Date()
+        let zone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
+        let seconds = now.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: now))
+        return string(julianDay: Int((seconds / 86_400).rounded(.down)) + 2_440_588)
     }
 
     /// Whole days from `start` to `end` (both YYYY-MM-DD).

@@ -89,8 +89,9 @@ public struct SyncEngine: Sendable {
             let settings = try RecoverySettings.load(facilityID: patient.facilityID, in: db)
             var events: [RecoveryEvent] = []
             let now = Date()
+            let stamp = Timestamp.string(now)
             let results = try items.map { item in
-                try apply(item, patient: patient, settings: settings, now: now, events: &events, in: db)
+                try apply(item, patient: patient, settings: settings, now: now, stamp: stamp, events: &events, in: db)
             }
             let counts = Dictionary(grouping: results, by: \.status.rawValue).mapValues { String($0.count) }
             try appliance.audit.append(AuditEvent(
@@ -107,7 +108,7 @@ public struct SyncEngine: Sendable {
 
     /// One item, in its own savepoint: whatever goes wrong with it is rolled
     /// back and answered `rejected`; the rest of the batch goes on.
-    func apply(_ item: Item, patient: Patient, settings: RecoverySettings, now: Date, events: inout [RecoveryEvent],
+    func apply(_ item: Item, patient: Patient, settings: RecoverySettings, now: Date, stamp: String, events: inout [RecoveryEvent],
                in db: Database) throws -> Result {
         guard let uuid = UUID(uuidString: item.id) else { return .rejected(item.id, "id", "must be a UUID made by the app") }
         let id = uuid.uuidString.lowercased()
@@ -115,7 +116,7 @@ public struct SyncEngine: Sendable {
         var newEvents: [RecoveryEvent] = []
         do {
             try db.inSavepoint {
-                result = try applyChecked(item, id: id, patient: patient, settings: settings, now: now, events: &newEvents, in: db)
+                result = try applyChecked(item, id: id, patient: patient, settings: settings, now: now, stamp: stamp, events: &newEvents, in: db)
                 return result.status == .stored ? .commit : .rollback
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -125,7 +126,7 @@ public struct SyncEngine: Sendable {
         return result
     }
 
-    func applyChecked(_ item: Item, id: String, patient: Patient, settings: RecoverySettings, now: Date,
+    func applyChecked(_ item: Item, id: String, patient: Patient, settings: RecoverySettings, now: Date, stamp: String,
                       events: inout [RecoveryEvent], in db: Database) throws -> Result {
         if Self.readOnlyTypes[item.type] != nil {
             return .rejected(id, "type", "\(item.type) records are kept by the care team and read-only in the app")
@@ -160,14 +161,13 @@ public struct SyncEngine: Sendable {
                 return .rejected(id, "client_updated_at", "older than the version already stored; pull to get it")
             }
         }
-        let stamp = Timestamp.string(now)
         if item.op == "delete" {
             try db.cachedStatement(sql: "UPDATE \(kind.table) SET deleted_at = ?, updated_at = ?, client_updated_at = ? WHERE id = ? AND deleted_at IS NULL")
                 .execute(arguments: [stamp, stamp, clientTime, id])
             guard existing != nil, db.changesCount == 1 else { return .rejected(id, "id", "no such \(kind.type) to delete") }
         } else {
             let context = RecordKind.Context(patientID: patient.id, facilityID: patient.facilityID, settings: settings, now: now,
-                                             clientUpdatedAt: clientTime, recordID: id)
+                                             stamp: stamp, clientUpdatedAt: clientTime, recordID: id)
             var values: [String: DatabaseValue]
             do {
                 values = try kind.parse(item.data, context: context, in: db)
