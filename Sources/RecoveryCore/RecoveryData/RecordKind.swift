@@ -50,11 +50,12 @@ public struct RecordKind: Sendable {
         self.check = check
     }
 
-    /// Reads and checks the app's `data`; answers column values (secret text still plain).
-    func parse(_ data: [String: JSONValue], context: Context, in db: Database) throws -> [String: DatabaseValue] {
+    /// Reads the app's `data` by the field rules alone (no database);
+    /// answers column values (secret text still plain). The kind's `check`
+    /// runs later, in the write transaction.
+    func parseFields(_ data: [String: JSONValue], now: Date) throws -> [String: DatabaseValue] {
         var values: [String: DatabaseValue] = [:]
-        for field in fields { values[field.column] = try field.parse(data, now: context.now) }
-        try check(&values, context, db)
+        for field in fields { values[field.column] = try field.parse(data, now: now) }
         return values
     }
 

@@ -83,14 +83,18 @@ public struct SyncEngine: Sendable {
     // MARK: Push
 
     /// Applies `items` for the patient; answers one result per item, in
-    /// order, once everything stored is durable.
+    /// order, once everything stored is durable. What needs no database
+    /// (field rules, the payload digest, encryption) is done first, on the
+    /// request's own thread; only lookups and writes happen in the shared
+    /// write transaction.
     public func push(_ patient: Patient, items: [Item], origin: RequestOrigin) async throws -> (results: [Result], cursor: String) {
+        let now = Date()
+        let stamp = Timestamp.string(now)
+        let prepared = items.map { prepare($0, patient: patient, now: now) }
         let (results, cursor, events) = try await appliance.commits.write { db -> ([Result], String, [RecoveryEvent]) in
             let settings = try RecoverySettings.load(facilityID: patient.facilityID, in: db)
             var events: [RecoveryEvent] = []
-            let now = Date()
-            let stamp = Timestamp.string(now)
-            let results = try items.map { item in
+            let results = try prepared.map { item in
                 try apply(item, patient: patient, settings: settings, now: now, stamp: stamp, events: &events, in: db)
             }
             let counts = Dictionary(grouping: results, by: \.status.rawValue).mapValues { String($0.count) }
@@ -106,53 +110,94 @@ public struct SyncEngine: Sendable {
         return (results, cursor)
     }
 
+    /// An item checked as far as it can be without the database.
+    struct Prepared: Sendable {
+        var id: String
+        var op: String
+        var kind: RecordKind?
+        /// Refused before any lookup (bad id, type, op, time, patient).
+        var refusal: Result?
+        var clientTime: String?
+        var payloadHash = Data()
+        /// The fields' column values, secret text already sealed to the row.
+        var values: [String: DatabaseValue] = [:]
+        /// A field rule the data breaks (answered unless the item is a duplicate).
+        var problem: RecordProblem?
+    }
+
+    func prepare(_ item: Item, patient: Patient, now: Date) -> Prepared {
+        guard let uuid = UUID(uuidString: item.id) else {
+            return Prepared(id: item.id, op: item.op, refusal: .rejected(item.id, "id", "must be a UUID made by the app"))
+        }
+        let id = uuid.uuidString.lowercased()
+        func refused(_ field: String, _ issue: String) -> Prepared {
+            Prepared(id: id, op: item.op, refusal: .rejected(id, field, issue))
+        }
+        if Self.readOnlyTypes[item.type] != nil {
+            return refused("type", "\(item.type) records are kept by the care team and read-only in the app")
+        }
+        guard let kind = RecordKind.named(item.type) else { return refused("type", "must be one of " + Self.types.joined(separator: ", ")) }
+        guard item.op == "upsert" || item.op == "delete" else { return refused("op", "must be upsert or delete") }
+        var prepared = Prepared(id: id, op: item.op, kind: kind)
+        if let text = item.clientUpdatedAt {
+            guard let date = Timestamp.parseStrict(text) else { return refused("client_updated_at", "must be an RFC 3339 time") }
+            // A device clock ahead of the box's is pulled back to the time of receipt.
+            prepared.clientTime = Timestamp.string(min(date, now))
+        }
+        if case .string(let claimed)? = item.data["patient_id"], claimed.lowercased() != patient.id {
+            return refused("patient_id", "a patient may sync only their own records")
+        }
+        prepared.payloadHash = appliance.blindIndex.syncPayloadDigest(
+            Array((item.op + "\u{0}" + (item.clientUpdatedAt ?? "") + "\u{0}" + JSONValue.object(item.data).canonicalText).utf8))
+        if item.op == "upsert" {
+            do {
+                var values = try kind.parseFields(item.data, now: now)
+                for (column, field) in kind.secretColumns {
+                    if let text = values[column].flatMap({ String.fromDatabaseValue($0) }) {
+                        values[column] = appliance.cipher.seal(text, field: field, rowID: id).databaseValue
+                    }
+                }
+                prepared.values = values
+            } catch let problem as RecordProblem {
+                prepared.problem = problem
+            } catch {
+                prepared.problem = RecordProblem("data", "could not be read")
+            }
+        }
+        return prepared
+    }
+
     /// One item, in its own savepoint: whatever goes wrong with it is rolled
     /// back and answered `rejected`; the rest of the batch goes on.
-    func apply(_ item: Item, patient: Patient, settings: RecoverySettings, now: Date, stamp: String, events: inout [RecoveryEvent],
+    func apply(_ item: Prepared, patient: Patient, settings: RecoverySettings, now: Date, stamp: String, events: inout [RecoveryEvent],
                in db: Database) throws -> Result {
-        guard let uuid = UUID(uuidString: item.id) else { return .rejected(item.id, "id", "must be a UUID made by the app") }
-        let id = uuid.uuidString.lowercased()
-        var result = Result(id: id, status: .rejected)
+        if let refusal = item.refusal { return refusal }
+        var result = Result(id: item.id, status: .rejected)
         var newEvents: [RecoveryEvent] = []
         do {
             try db.inSavepoint {
-                result = try applyChecked(item, id: id, patient: patient, settings: settings, now: now, stamp: stamp, events: &newEvents, in: db)
+                result = try applyChecked(item, patient: patient, settings: settings, now: now, stamp: stamp, events: &newEvents, in: db)
                 return result.status == .stored ? .commit : .rollback
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            return .rejected(id, "data", "does not fit the record's rules")
+            return .rejected(item.id, "data", "does not fit the record's rules")
         }
         if result.status == .stored { events += newEvents }
         return result
     }
 
-    func applyChecked(_ item: Item, id: String, patient: Patient, settings: RecoverySettings, now: Date, stamp: String,
+    func applyChecked(_ item: Prepared, patient: Patient, settings: RecoverySettings, now: Date, stamp: String,
                       events: inout [RecoveryEvent], in db: Database) throws -> Result {
-        if Self.readOnlyTypes[item.type] != nil {
-            return .rejected(id, "type", "\(item.type) records are kept by the care team and read-only in the app")
-        }
-        guard let kind = RecordKind.named(item.type) else { return .rejected(id, "type", "must be one of " + Self.types.joined(separator: ", ")) }
-        guard item.op == "upsert" || item.op == "delete" else { return .rejected(id, "op", "must be upsert or delete") }
-        var clientTime: String?
-        if let text = item.clientUpdatedAt {
-            guard let date = Timestamp.parseStrict(text) else {
-                return .rejected(id, "client_updated_at", "must be an RFC 3339 time")
-            }
-            // A device clock ahead of the box's is pulled back to the time of receipt.
-            clientTime = Timestamp.string(min(date, now))
-        }
-        if case .string(let claimed)? = item.data["patient_id"], claimed.lowercased() != patient.id {
-            return .rejected(id, "patient_id", "a patient may sync only their own records")
-        }
-        let payloadHash = appliance.blindIndex.syncPayloadDigest(
-            Array((item.op + "\u{0}" + (item.clientUpdatedAt ?? "") + "\u{0}" + JSONValue.object(item.data).canonicalText).utf8))
+        guard let kind = item.kind else { return .rejected(item.id, "type", "is unknown") }
+        let id = item.id, clientTime = item.clientTime
         let previous = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT payload_hash, item_type FROM sync_idempotency WHERE patient_id = ? AND client_item_id = ?
             """), arguments: [patient.id, id])
-        if let previous, (previous["payload_hash"] as Data) == payloadHash { return Result(id: id, status: .duplicate) }
+        if let previous, (previous["payload_hash"] as Data) == item.payloadHash { return Result(id: id, status: .duplicate) }
         if let previous, (previous["item_type"] as String) != kind.type {
             return .rejected(id, "id", "already used for a \(previous["item_type"] as String)", conflict: true)
         }
+        if let problem = item.problem { return Result(id: id, status: .rejected, problem: problem) }
         let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT patient_id, client_updated_at FROM \(kind.table) WHERE id = ?"),
                                         arguments: [id])
         if let existing {
@@ -168,9 +213,9 @@ public struct SyncEngine: Sendable {
         } else {
             let context = RecordKind.Context(patientID: patient.id, facilityID: patient.facilityID, settings: settings, now: now,
                                              stamp: stamp, clientUpdatedAt: clientTime, recordID: id)
-            var values: [String: DatabaseValue]
+            var values = item.values
             do {
-                values = try kind.parse(item.data, context: context, in: db)
+                try kind.check(&values, context, db)
             } catch let problem as RecordProblem {
                 return Result(id: id, status: .rejected, problem: problem)
             }
@@ -193,26 +238,21 @@ public struct SyncEngine: Sendable {
             INSERT INTO sync_idempotency (patient_id, client_item_id, facility_id, item_type, payload_hash, status, record_id)
             VALUES (?, ?, ?, ?, ?, 'stored', ?)
             ON CONFLICT (patient_id, client_item_id) DO UPDATE SET payload_hash = excluded.payload_hash, created_at = excluded.created_at
-            """).execute(arguments: [patient.id, id, patient.facilityID, kind.type, payloadHash, id])
+            """).execute(arguments: [patient.id, id, patient.facilityID, kind.type, item.payloadHash, id])
         return Result(id: id, status: .stored)
     }
 
     static let recordedEvent: [String: RecoveryEvent.Kind] = ["check_in": .checkInRecorded, "craving": .cravingRecorded]
 
-    /// Inserts or rewrites the record: every field is set from the item
-    /// (a field left out becomes empty), secret text sealed to this row.
+    /// Inserts or rewrites the record: every field is set from the item (a
+    /// field left out becomes empty); secret text arrives sealed to this row.
     func write(_ kind: RecordKind, id: String, values: [String: DatabaseValue], exists: Bool, clientTime: String?, stamp: String,
                patient: Patient, in db: Database) throws {
         var columns: [String] = []
         var arguments: [DatabaseValue] = []
-        let secrets = kind.secretColumns
         for (column, value) in values.sorted(by: { $0.key < $1.key }) {
             columns.append(column)
-            if let field = secrets[column], let text = String.fromDatabaseValue(value) {
-                arguments.append(appliance.cipher.seal(text, field: field, rowID: id).databaseValue)
-            } else {
-                arguments.append(value)
-            }
+            arguments.append(value)
         }
         columns += ["client_updated_at", "updated_at"]
         arguments += [clientTime.databaseValue, stamp.databaseValue]
