@@ -26,9 +26,10 @@ public enum JSONBody {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// Reads the whole body (at most `limit` bytes) as a JSON object, with the
-    /// project's own one-pass parser (hot paths: the patient app's writes).
-    public static func object(from request: Request, limit: Int) async throws -> [String: JSONValue] {
+    /// The whole body, at most `limit` bytes (413 beyond), if it is JSON by
+    /// its content type (415 otherwise), parsed by the project's one-pass
+    /// parser (400 `invalid_json` when it is not JSON, nesting bounded).
+    static func parsedBody(of request: Request, limit: Int) async throws -> (bytes: ByteBuffer, value: JSONValue) {
         if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
                            message: "Send the body as application/json.")
@@ -39,13 +40,18 @@ public enum JSONBody {
         } catch {
             throw APIError.bodyTooLarge(limit: limit)
         }
-        let value: JSONValue
         do {
-            value = try JSONParser.parse(buffer.readableBytesView)
+            return (buffer, try JSONParser.parse(buffer.readableBytesView))
         } catch {
             throw APIError(.badRequest, code: "invalid_json", message: "The request body is not valid JSON.")
         }
-        guard case .object(let members) = value else { throw APIError.validation(field: "body", "must be a JSON object") }
+    }
+
+    /// Reads the whole body as a JSON object (hot paths: the patient app's writes).
+    public static func object(from request: Request, limit: Int) async throws -> [String: JSONValue] {
+        guard case .object(let members) = try await parsedBody(of: request, limit: limit).value else {
+            throw APIError.validation(field: "body", "must be a JSON object")
+        }
         return members
     }
 
@@ -53,20 +59,7 @@ public enum JSONBody {
     /// JSON answers 400 `invalid_json`; a missing or wrongly typed field 422
     /// naming the field; a body over the limit 413.
     public static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
-                           message: "Send the body as application/json.")
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw APIError.bodyTooLarge(limit: limit)
-        }
-        let data = Data(buffer: buffer)
-        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
-            throw APIError(.badRequest, code: "invalid_json", message: "The request body is not valid JSON.")
-        }
+        let data = Data(buffer: try await parsedBody(of: request, limit: limit).bytes)
         do {
             return try decoder.decode(T.self, from: data)
         } catch let error as DecodingError {

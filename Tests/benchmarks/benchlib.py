@@ -23,7 +23,7 @@ def wrk(args, seconds, script=None, timeout_seconds=None):
     """wrk at 64 connections: requests/s, p50 and p99 in ms, non-2xx count, socket errors.
     timeout_seconds raises wrk's 2 s request timeout (for slow, large requests)."""
     command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) \
-        + ([f"--timeout", f"{timeout_seconds}s"] if timeout_seconds else []) + list(args)
+        + (["--timeout", f"{timeout_seconds}s"] if timeout_seconds else []) + list(args)
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
 
     def ms(label):
@@ -38,3 +38,49 @@ def wrk(args, seconds, script=None, timeout_seconds=None):
     errors = re.search(r"Socket errors: (.*)", out)
     return {"rps": float(rps.group(1)) if rps else float("nan"), "p50": ms("50"), "p99": ms("99"),
             "non2xx": int(non2xx.group(1)) if non2xx else 0, "errors": errors.group(1) if errors else "none"}
+
+
+ADMIN = {"email": "bench.admin@example.org", "password": "bench harbor lantern 42"}
+
+
+class BenchServer:
+    """A release server on a fresh data directory (initialised with ADMIN, no
+    second factor) on a free loopback port; a context manager that stops it
+    and removes the directory."""
+
+    def __init__(self, binary, prefix):
+        import os
+        import tempfile
+        import time
+
+        import requests
+        self.work = tempfile.mkdtemp(prefix=prefix)
+        self.data = os.path.join(self.work, "data")
+        self.db = os.path.join(self.data, "recovery.sqlite")
+        env = dict(os.environ, RECOVERY_LOG_LEVEL="warning")
+        subprocess.run([binary, "init", "--data-dir", self.data, "--admin-email", ADMIN["email"],
+                        "--admin-password", ADMIN["password"], "--mfa-policy", "none"], check=True, capture_output=True, env=env)
+        self.base = f"http://127.0.0.1:{free_port()}"
+        log = open(os.path.join(self.work, "server.log"), "w")
+        self.process = subprocess.Popen([binary, "serve", "--data-dir", self.data, "--port", self.base.rsplit(":", 1)[1]],
+                                        stdout=log, stderr=log, env=env)
+        for _ in range(300):
+            try:
+                if requests.get(self.base + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.admin_token = requests.post(self.base + "/api/v1/auth/staff/login", json=ADMIN, timeout=10).json()["access_token"]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        import shutil
+        import signal
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.work, ignore_errors=True)

@@ -18,18 +18,15 @@ import concurrent.futures
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import requests
 
-from benchlib import free_port, rss_mb, wrk
+from benchlib import BenchServer, rss_mb, wrk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ADMIN = {"email": "bench.admin@example.org", "password": "bench harbor lantern 42"}
 
 
 def sqlite(db, sql):
@@ -48,23 +45,9 @@ def main():
     if not os.path.exists(args.binary):
         sys.exit(f"no binary at {args.binary}: run swift build -c release first")
 
-    work = tempfile.mkdtemp(prefix="recovery-people-bench-")
-    data = os.path.join(work, "data")
-    env = dict(os.environ, RECOVERY_LOG_LEVEL="warning")
-    subprocess.run([args.binary, "init", "--data-dir", data, "--admin-email", ADMIN["email"],
-                    "--admin-password", ADMIN["password"], "--mfa-policy", "none"], check=True, capture_output=True, env=env)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen([args.binary, "serve", "--data-dir", data, "--port", str(port)], stdout=log, stderr=log, env=env)
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(base + "/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        token = requests.post(base + "/api/v1/auth/staff/login", json=ADMIN, timeout=10).json()["access_token"]
+    with BenchServer(args.binary, "recovery-people-bench-") as bench:
+        base, data, token = bench.base, bench.data, bench.admin_token
+        server, work = bench.process, bench.work
         auth = {"Authorization": f"Bearer {token}"}
 
         started = time.perf_counter()
@@ -89,7 +72,6 @@ def main():
             f.write(f'request = function()\n  local id = ids[math.random(#ids)]\n'
                     f'  return wrk.format("GET", "/api/v1/patients/" .. id .. "/dashboard", {{["Authorization"] = "Bearer {token}"}})\nend\n')
         db = os.path.join(data, "recovery.sqlite")
-        before = int(requests.get(base + "/api/v1/health", timeout=5).status_code == 200)
         audit_before = int(sqlite(db, "SELECT count(*) FROM audit_logs"))
         listing = wrk(["-H", f"Authorization: Bearer {token}", base + "/api/v1/patients?limit=50"], args.seconds)
         audit_mid = int(sqlite(db, "SELECT count(*) FROM audit_logs"))
@@ -104,13 +86,7 @@ def main():
             print(f"{name:32s} {result['rps']:8.0f} req/s  p50={result['p50']:6.2f} ms  p99={result['p99']:6.2f} ms"
                   f"  non-2xx={result['non2xx']}  socket errors: {result['errors']}  audit entries written: {entries}")
         print(f"server RSS after the runs: {rss:.0f} MB")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(work, ignore_errors=True)
+
 
 
 if __name__ == "__main__":

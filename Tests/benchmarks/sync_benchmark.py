@@ -22,18 +22,15 @@ import argparse
 import concurrent.futures
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import requests
 
-from benchlib import free_port, rss_mb, wrk
+from benchlib import BenchServer, rss_mb, wrk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ADMIN = {"email": "bench.admin@example.org", "password": "bench harbor lantern 42"}
 PATIENT_PASSWORD = "a patient bench password 7"
 # Pushed check-ins fall on the last PUSH_DAYS days (cycling, so re-used days are
 # rejected rather than stored twice); single POSTs on the days before those.
@@ -121,23 +118,9 @@ def main():
     if not os.path.exists(args.binary):
         sys.exit(f"no binary at {args.binary}: run swift build -c release first")
 
-    work = tempfile.mkdtemp(prefix="recovery-sync-bench-")
-    data = os.path.join(work, "data")
-    env = dict(os.environ, RECOVERY_LOG_LEVEL="warning")
-    subprocess.run([args.binary, "init", "--data-dir", data, "--admin-email", ADMIN["email"],
-                    "--admin-password", ADMIN["password"], "--mfa-policy", "none"], check=True, capture_output=True, env=env)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen([args.binary, "serve", "--data-dir", data, "--port", str(port)], stdout=log, stderr=log, env=env)
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(base + "/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        staff = requests.post(base + "/api/v1/auth/staff/login", json=ADMIN, timeout=10).json()["access_token"]
+    with BenchServer(args.binary, "recovery-sync-bench-") as bench:
+        base, data, staff = bench.base, bench.data, bench.admin_token
+        server, work = bench.process, bench.work
 
         def patient(i):
             created = requests.post(base + "/api/v1/patients", headers={"Authorization": f"Bearer {staff}"}, timeout=30, json={
@@ -186,13 +169,7 @@ def main():
               f"  socket errors: {single['errors']}  rows stored: {after_single - after_push}")
         print(f"pushes+posts audited: {pushes} in about {commits} distinct commit times (group commit)")
         print(f"server RSS after the runs: {rss:.0f} MB")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(work, ignore_errors=True)
+
 
 
 if __name__ == "__main__":
