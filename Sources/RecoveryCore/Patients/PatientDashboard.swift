@@ -32,19 +32,19 @@ public struct PatientDashboard: Sendable, Equatable {
     public var riskLevel: String?
 
     public static func load(_ patientID: String, in db: Database) throws -> PatientDashboard? {
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT d.*, f.timezone, p.sobriety_date FROM patient_dashboard_summary d
             JOIN patients p ON p.id = d.patient_id JOIN facilities f ON f.id = d.facility_id
             WHERE d.patient_id = ?
-            """, arguments: [patientID]) else { return nil }
-        let trend = try Row.fetchAll(db, sql: """
+            """), arguments: [patientID]) else { return nil }
+        let trend = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT local_date, mood FROM patient_check_ins
             WHERE patient_id = ? AND deleted_at IS NULL ORDER BY checked_in_at DESC LIMIT 14
-            """, arguments: [patientID]).map { MoodPoint(date: $0["local_date"], mood: $0["mood"]) }.reversed()
-        let adherence = try Row.fetchOne(db, sql: """
+            """), arguments: [patientID]).map { MoodPoint(date: $0["local_date"], mood: $0["mood"]) }.reversed()
+        let adherence = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT count(*) AS total, sum(status IN ('taken', 'late')) AS taken FROM medication_doses
             WHERE patient_id = ? AND scheduled_for >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 days')
-            """, arguments: [patientID])
+            """), arguments: [patientID])
         let total: Int = adherence?["total"] ?? 0
         let sobriety: String? = row["sobriety_date"]
         return PatientDashboard(
