@@ -25,6 +25,12 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // One C call into Debian's SQLite (libsqlite3-dev) that Swift cannot
+        // make itself: sqlite3_config is variadic.
+        .target(
+            name: "CSQLiteTuning",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         // The numbered SQL files in Migrations/ compiled into the binary, so an
         // installed executable needs no resource folder beside it.
         .target(
@@ -40,6 +46,7 @@ let package = Package(
             name: "RecoveryCore",
             dependencies: [
                 "CSodium",
+                "CSQLiteTuning",
                 "RecoveryMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

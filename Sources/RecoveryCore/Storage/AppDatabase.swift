@@ -1,4 +1,5 @@
 import Foundation
+import CSQLiteTuning
 import GRDB
 
 /// The appliance's one SQLite database: a GRDB `DatabasePool` (WAL, one
@@ -19,7 +20,11 @@ public final class AppDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
 
+    /// SQLite's process-wide settings, applied once before the first connection.
+    private static let sqliteTuned: Int32 = recovery_sqlite_disable_memstatus()
+
     public init(path: String, busyTimeoutMilliseconds: Int = 5_000, synchronous: Settings.Synchronous = .full) throws {
+        _ = Self.sqliteTuned
         var configuration = GRDB.Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(TimeInterval(busyTimeoutMilliseconds) / 1_000)
