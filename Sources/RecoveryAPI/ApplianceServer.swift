@@ -13,6 +13,7 @@ public enum ApplianceServer {
         var configuration = ServiceGroupConfiguration(
             services: [
                 .init(service: DatabaseService(database: appliance.database, logger: logger)),
+                .init(service: CheckpointService(database: appliance.database, logger: logger)),
                 .init(service: AuditIndexService(index: AuditPatientIndex(database: appliance.database), logger: logger)),
                 .init(service: SilenceWatchService(watch: SilenceWatch(appliance: appliance), logger: logger)),
                 .init(service: app),
@@ -73,6 +74,24 @@ struct SilenceWatchService: Service {
                 logger.error("silence scan failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3_600)) }
+        }
+    }
+}
+
+/// Keeps the WAL short: a PASSIVE checkpoint every second on the database's
+/// own checkpoint connection, so no request ever waits for one.
+struct CheckpointService: Service {
+    let database: AppDatabase
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await database.checkpoint()
+            } catch {
+                logger.error("checkpoint failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
     }
 }

@@ -37,6 +37,26 @@ import Testing
         }
     }
 
+    @Test func theWriterLeavesCheckpointsToTheirOwnConnection() async throws {
+        let dir = TemporaryDirectory()
+        let database = try freshDatabase(dir)
+        let autocheckpoint = try await database.pool.barrierWriteWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
+        #expect(autocheckpoint == 0)
+        for round in 0..<40 {
+            try await database.pool.write { db in
+                try db.execute(sql: "INSERT INTO settings (scope, key, value) VALUES ('box', ?, '\"x\"')", arguments: ["k\(round)"])
+            }
+        }
+        let walSize = { (try? FileManager.default.attributesOfItem(atPath: dir.file("test.sqlite-wal"))[.size] as? Int) ?? 0 }
+        #expect(walSize() > 0)
+        let result = try await database.checkpoint()
+        #expect(result.walFrames > 0 && result.checkpointed == result.walFrames)
+        // Committed rows are in the database file and still read back.
+        let count = try await database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM settings WHERE key GLOB 'k*'") }
+        #expect(count == 40)
+        try database.close()
+    }
+
     @Test func aSchemaNewerThanTheBinaryIsRefused() throws {
         let dir = TemporaryDirectory()
         let database = try freshDatabase(dir)

@@ -19,6 +19,8 @@ import GRDB
 public final class AppDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
+    /// A connection used only to copy the WAL into the database file.
+    private let checkpointer: DatabaseQueue
 
     /// SQLite's process-wide settings, applied once before the first connection.
     private static let sqliteTuned: Int32 = recovery_sqlite_disable_memstatus()
@@ -35,9 +37,17 @@ public final class AppDatabase: Sendable {
         // pages to the WAL mid-transaction and reads them back.
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = \(db.configuration.readonly ? -16_384 : -65_536)")
+            // The writer never checkpoints on commit (that once stalled
+            // requests for seconds behind a long copy); `checkpoint()` does it
+            // on a connection of its own.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        var checkpointing = GRDB.Configuration()
+        checkpointing.busyMode = .timeout(TimeInterval(busyTimeoutMilliseconds) / 1_000)
+        checkpointing.label = "recovery.checkpoint"
+        self.checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
         let expected = synchronous == .full ? 2 : 3
         let actual = try pool.barrierWriteWithoutTransaction { db -> Int in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue.uppercased())")
@@ -115,8 +125,21 @@ public final class AppDatabase: Sendable {
         (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
 
+    /// Copies committed pages from the WAL into the database file (PASSIVE:
+    /// it waits for no one, and the writer goes on appending meanwhile), so
+    /// the WAL stays short. The server runs it every second; answers the
+    /// frames in the WAL and how many of them are now in the database.
+    @discardableResult
+    public func checkpoint() async throws -> (walFrames: Int, checkpointed: Int) {
+        try await checkpointer.writeWithoutTransaction { db in
+            let result = try db.checkpoint(.passive)
+            return (walFrames: result.walFrameCount, checkpointed: result.checkpointedFrameCount)
+        }
+    }
+
     /// Checkpoints the WAL and closes every connection. Call once, at shutdown.
     public func close() throws {
+        try checkpointer.close()
         _ = try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         try pool.close()
     }
