@@ -141,10 +141,10 @@ def main():
         before = int(sqlite(db, "SELECT count(*) FROM patient_check_ins"))
         pushed = wrk([base], args.seconds, push_script, timeout_seconds=60)
         answered_push = int(sqlite(db, "SELECT count(*) FROM patient_check_ins"))
-        # Pushes wrk gave up on (its 2 s timeout) still finish on the server; let them drain.
+        # Pushes still queued when wrk stopped finish on the server; let them drain.
         after_push = answered_push
         while True:
-            time.sleep(1)
+            time.sleep(3)
             now = int(sqlite(db, "SELECT count(*) FROM patient_check_ins"))
             if now == after_push:
                 break

@@ -16,8 +16,15 @@ public actor GroupCommit {
 
     private struct Pending {
         let work: Work
+        let weight: Int
         let done: CheckedContinuation<Void, any Error>
     }
+
+    /// How much work one transaction takes at most (a read's audit entry
+    /// weighs 1, a sync push its item count): enough to share fsyncs, small
+    /// enough that no transaction outgrows the page cache or keeps everyone
+    /// waiting for seconds.
+    public static let maxWeightPerTransaction = 2_000
 
     private let database: AppDatabase
     private var pending: [Pending] = []
@@ -30,16 +37,17 @@ public actor GroupCommit {
         self.database = database
     }
 
-    /// Runs `work` in a shared write transaction; returns its result once committed.
-    public nonisolated func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Runs `work` in a shared write transaction; returns its result once
+    /// committed. `weight` is roughly how many rows it writes.
+    public nonisolated func write<T: Sendable>(weight: Int = 1, _ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let box = ResultBox<T>()
-        try await enqueue { db in box.value = try work(db) }
+        try await enqueue(weight: weight) { db in box.value = try work(db) }
         return box.value!
     }
 
-    private func enqueue(_ work: @escaping Work) async throws {
+    private func enqueue(weight: Int, _ work: @escaping Work) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            pending.append(Pending(work: work, done: continuation))
+            pending.append(Pending(work: work, weight: max(1, weight), done: continuation))
             if !flushing {
                 flushing = true
                 Task { await flushUntilEmpty() }
@@ -49,8 +57,13 @@ public actor GroupCommit {
 
     private func flushUntilEmpty() async {
         while !pending.isEmpty {
-            let batch = pending
-            pending = []
+            var taken = 0, weight = 0
+            while taken < pending.count, taken == 0 || weight + pending[taken].weight <= Self.maxWeightPerTransaction {
+                weight += pending[taken].weight
+                taken += 1
+            }
+            let batch = Array(pending.prefix(taken))
+            pending.removeFirst(taken)
             let outcomes: [(any Error)?]
             do {
                 outcomes = try await database.pool.write { db in

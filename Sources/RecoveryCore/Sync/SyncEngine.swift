@@ -91,7 +91,7 @@ public struct SyncEngine: Sendable {
         let now = Date()
         let stamp = Timestamp.string(now)
         let prepared = items.map { prepare($0, patient: patient, now: now) }
-        let (results, cursor, events) = try await appliance.commits.write { db -> ([Result], String, [RecoveryEvent]) in
+        let (results, cursor, events) = try await appliance.commits.write(weight: items.count) { db -> ([Result], String, [RecoveryEvent]) in
             let settings = try RecoverySettings.load(facilityID: patient.facilityID, in: db)
             var events: [RecoveryEvent] = []
             let results = try prepared.map { item in
