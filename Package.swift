@@ -39,7 +39,7 @@ let package = Package(
             exclude: ["README.md"],
             resources: [
                 .embedInCode("0001_initial_schema.sql"),
-                .embedInCode("0002_live_patient_list_index.sql"),
+                .embedInCode("0002_lookup_indexes.sql"),
             ]
         ),
         .target(

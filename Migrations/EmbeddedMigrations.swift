@@ -6,6 +6,6 @@ public enum EmbeddedMigrations {
     /// (file name, SQL text) in the order they apply.
     public static let files: [(name: String, sql: String)] = [
         ("0001_initial_schema.sql", String(decoding: PackageResources._001_initial_schema_sql, as: UTF8.self)),
-        ("0002_live_patient_list_index.sql", String(decoding: PackageResources._002_live_patient_list_index_sql, as: UTF8.self)),
+        ("0002_lookup_indexes.sql", String(decoding: PackageResources._002_lookup_indexes_sql, as: UTF8.self)),
     ]
 }
