@@ -44,7 +44,7 @@ struct MyRecordsController {
         default: throw APIError.validation(field: "id", "must be a UUID made by the app")
         }
         let item = SyncEngine.Item(id: id, type: kind.type, op: "upsert", clientUpdatedAt: nil, data: data)
-        let result = try await SyncEngine(appliance: appliance).push(patient, items: [item], origin: context.origin).results[0]
+        let (result, stored) = try await SyncEngine(appliance: appliance).pushOne(patient, item, origin: context.origin)
         if result.status == .rejected {
             let problem = result.problem ?? RecordProblem("data", "could not be stored")
             if result.conflict {
@@ -53,7 +53,7 @@ struct MyRecordsController {
             }
             throw APIError.validation(field: problem.field, problem.issue)
         }
-        guard let record = try await records.recordOwn(kind, patient: patient, id: id) else { throw APIError.notFound() }
+        guard let record = stored else { throw APIError.notFound() }
         return JSONValue.object(["record": record, "status": .string(result.status.rawValue)])
             .response(status: result.status == .stored ? .created : .ok)
     }

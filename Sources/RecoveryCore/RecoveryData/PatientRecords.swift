@@ -119,15 +119,3 @@ public struct PatientRecords: Sendable {
         ])
     }
 }
-
-extension PatientRecords {
-    /// One of the patient's own records, as the app sees it.
-    public func recordOwn(_ kind: RecordKind, patient: SyncEngine.Patient, id: String) async throws -> JSONValue? {
-        let cipher = appliance.cipher
-        return try await appliance.database.pool.read { db in
-            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM \(kind.table) WHERE id = ? AND patient_id = ?)"),
-                                    arguments: [id, patient.id]) == true else { return nil }
-            return try kind.load([id], cipher: cipher, in: db)[id]
-        }
-    }
-}

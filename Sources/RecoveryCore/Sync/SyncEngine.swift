@@ -89,25 +89,47 @@ public struct SyncEngine: Sendable {
     /// write transaction.
     public func push(_ patient: Patient, items: [Item], origin: RequestOrigin) async throws -> (results: [Result], cursor: String) {
         let now = Date()
-        let stamp = Timestamp.string(now)
         let prepared = items.map { prepare($0, patient: patient, now: now) }
         let (results, cursor, events) = try await appliance.commits.write(weight: items.count) { db -> ([Result], String, [RecoveryEvent]) in
-            let settings = try RecoverySettings.load(facilityID: patient.facilityID, in: db)
-            var events: [RecoveryEvent] = []
-            let results = try prepared.map { item in
-                try apply(item, patient: patient, settings: settings, now: now, stamp: stamp, events: &events, in: db)
-            }
-            let counts = Dictionary(grouping: results, by: \.status.rawValue).mapValues { String($0.count) }
-            try appliance.audit.append(AuditEvent(
-                action: "sync.push", outcome: .success, actorKind: .patient, actorID: patient.id, facilityID: patient.facilityID,
-                resourceType: "patient_records", patientID: patient.id, ipAddress: origin.ipAddress, requestID: origin.requestID,
-                details: counts), in: db)
+            let (results, events) = try store(prepared, patient: patient, now: now, origin: origin, in: db)
             let seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM sync_changes WHERE patient_id = ?"),
                                          arguments: [patient.id]) ?? 0
             return (results, Self.cursor(seq), events)
         }
         appliance.events.publish(events)
         return (results, cursor)
+    }
+
+    /// One record from the app (a single POST): a push of one item that
+    /// also answers the record as stored, read in the same transaction.
+    public func pushOne(_ patient: Patient, _ item: Item, origin: RequestOrigin) async throws -> (result: Result, record: JSONValue?) {
+        let now = Date()
+        let prepared = [prepare(item, patient: patient, now: now)]
+        let cipher = appliance.cipher
+        let (result, record, events) = try await appliance.commits.write { db -> (Result, JSONValue?, [RecoveryEvent]) in
+            let (results, events) = try store(prepared, patient: patient, now: now, origin: origin, in: db)
+            guard let kind = prepared[0].kind, results[0].status != .rejected else { return (results[0], nil, events) }
+            return (results[0], try kind.load([results[0].id], cipher: cipher, in: db)[results[0].id], events)
+        }
+        appliance.events.publish(events)
+        return (result, record)
+    }
+
+    /// Applies prepared items and audits the push, inside the write transaction.
+    func store(_ prepared: [Prepared], patient: Patient, now: Date, origin: RequestOrigin,
+               in db: Database) throws -> ([Result], [RecoveryEvent]) {
+        let stamp = Timestamp.string(now)
+        let settings = try RecoverySettings.load(facilityID: patient.facilityID, in: db)
+        var events: [RecoveryEvent] = []
+        let results = try prepared.map { item in
+            try apply(item, patient: patient, settings: settings, now: now, stamp: stamp, events: &events, in: db)
+        }
+        let counts = Dictionary(grouping: results, by: \.status.rawValue).mapValues { String($0.count) }
+        try appliance.audit.append(AuditEvent(
+            action: "sync.push", outcome: .success, actorKind: .patient, actorID: patient.id, facilityID: patient.facilityID,
+            resourceType: "patient_records", patientID: patient.id, ipAddress: origin.ipAddress, requestID: origin.requestID,
+            details: counts), in: db)
+        return (results, events)
     }
 
     /// An item checked as far as it can be without the database.
