@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// A facility's rules for the patient app's records: whether a patient may
 /// check in more than once a day, and the thresholds that raise flags on
@@ -41,8 +42,18 @@ public struct RecoverySettings: Sendable, Equatable, Codable {
     public static func load(facilityID: String, in db: Database) throws -> RecoverySettings {
         guard let json = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM settings WHERE scope = ? AND key = ?"),
                                              arguments: [facilityID, key]) else { return RecoverySettings() }
-        return (try? JSONDecoder().decode(RecoverySettings.self, from: Data(json.utf8))) ?? RecoverySettings()
+        // Every push reads the settings; decode a given text only once.
+        if let known = decoded.withLock({ $0[json] }) { return known }
+        let settings = (try? JSONDecoder().decode(RecoverySettings.self, from: Data(json.utf8))) ?? RecoverySettings()
+        decoded.withLock { cache in
+            if cache.count > 1_000 { cache.removeAll() }
+            cache[json] = settings
+        }
+        return settings
     }
+
+    /// Stored JSON text → settings (the text is the key, so a change is never missed).
+    private static let decoded = Mutex<[String: RecoverySettings]>([:])
 
     public func save(facilityID: String, by staffID: String?, in db: Database) throws {
         let json = String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
