@@ -159,3 +159,79 @@ import Testing
         #expect(try await watch.scan(now: Date().addingTimeInterval(-4 * 86_400)).isEmpty)
     }
 }
+
+/// Findings of the review of the sync engine, each pinned by a test.
+@Suite struct SyncEngineReviewTests {
+    @Test func anIdReusedUnderAnotherTypeNeverReadsAnotherPatientsRecord() async throws {
+        let f = try await RecoveryRecordsTests().fixture()
+        defer { withExtendedLifetime(f.dir) {} }
+        let other = try await f.appliance.database.pool.write { db in
+            try f.appliance.patientStore.insert(.init(facilityID: f.patient.facilityID, firstName: "Ola", lastName: "Nordmann",
+                                                      dateOfBirth: "1990-01-01", levelOfCare: "iop", status: "active"), in: db).id
+        }
+        let victim = SyncEngine.Patient(id: other, facilityID: f.patient.facilityID)
+        let secretID = UUID().uuidString
+        let journal = RecoveryRecordsTests.item("journal_entry", ["written_at": RecoveryRecordsTests.anHourAgo, "body": .string("private words")],
+                                                id: secretID)
+        #expect(try await f.engine.push(victim, items: [journal], origin: .init()).results[0].status == .stored)
+        // The same id and data, first as a check-in of the attacker, then as a journal entry.
+        let data: [String: JSONValue] = ["written_at": RecoveryRecordsTests.anHourAgo, "body": .string("x"),
+                                         "local_date": .string(SyncEngineTests.day(1)), "timezone": .string("UTC"), "mood": .integer(5)]
+        let asCheckIn = try await f.engine.pushOne(f.patient, RecoveryRecordsTests.item("check_in", data, id: secretID, at: nil), origin: .init())
+        #expect(asCheckIn.result.status == .stored)
+        let asJournal = try await f.engine.pushOne(f.patient, RecoveryRecordsTests.item("journal_entry", data, id: secretID, at: nil), origin: .init())
+        #expect(asJournal.result.status == .rejected && asJournal.result.conflict)
+        #expect(asJournal.record == nil)
+    }
+
+    @Test func attendanceVerifiedByStaffIsClosedToTheApp() async throws {
+        let f = try await RecoveryRecordsTests().fixture()
+        defer { withExtendedLifetime(f.dir) {} }
+        let id = UUID().uuidString
+        let attended = RecoveryRecordsTests.item("meeting_attendance", ["meeting_kind": .string("aa"), "attended_at": RecoveryRecordsTests.anHourAgo], id: id)
+        _ = try await f.engine.push(f.patient, items: [attended], origin: .init())
+        _ = try await CarePlan(appliance: f.appliance).verifyMeeting(f.counselor, patientID: f.patient.id, attendanceID: id.lowercased(), origin: .init())
+        var edited = attended
+        edited.data["meeting_kind"] = .string("na")
+        edited.clientUpdatedAt = Timestamp.now()
+        let refused = try await f.engine.push(f.patient, items: [edited, .init(id: id, type: "meeting_attendance", op: "delete",
+                                                                              clientUpdatedAt: nil, data: [:])], origin: .init()).results
+        #expect(refused.map(\.status) == [.rejected, .rejected])
+        let kind = try await f.appliance.database.pool.read { db in try String.fetchOne(db, sql: "SELECT meeting_kind FROM meeting_attendance")! }
+        #expect(kind == "aa")
+    }
+
+    @Test func aGoalFollowsItsLatestLiveProgressAndEditsKeepTheCheckInTime() async throws {
+        let f = try await RecoveryRecordsTests().fixture()
+        defer { withExtendedLifetime(f.dir) {} }
+        var goal = CarePlan.Goal()
+        goal.title = "Sleep by eleven"
+        guard case .string(let goalID)? = try await CarePlan(appliance: f.appliance).assignGoal(f.counselor, patientID: f.patient.id, goal, origin: .init())["id"]
+        else { Issue.record("no goal id"); return }
+        let first = RecoveryRecordsTests.item("goal_progress", ["goal_id": .string(goalID), "progress_percent": .integer(30)])
+        let second = RecoveryRecordsTests.item("goal_progress", ["goal_id": .string(goalID), "progress_percent": .integer(60)])
+        _ = try await f.engine.push(f.patient, items: [first], origin: .init())
+        _ = try await f.engine.push(f.patient, items: [second], origin: .init())
+        var older = first
+        older.data["progress_percent"] = .integer(10)
+        older.clientUpdatedAt = Timestamp.now()
+        _ = try await f.engine.push(f.patient, items: [older], origin: .init())
+        func progress() async throws -> Int {
+            try await f.appliance.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT progress_percent FROM patient_goals")! }
+        }
+        #expect(try await progress() == 60, "editing an older update does not move the goal")
+        _ = try await f.engine.push(f.patient, items: [.init(id: second.id, type: "goal_progress", op: "delete", clientUpdatedAt: nil, data: [:])],
+                                    origin: .init())
+        #expect(try await progress() == 10, "deleting the latest falls back to the one before")
+
+        let checkIn = RecoveryRecordsTests.item("check_in", ["local_date": .string(SyncEngineTests.day(4)), "timezone": .string("UTC"), "mood": .integer(5)],
+                                                at: Timestamp.string(Date().addingTimeInterval(-4 * 86_400)))
+        _ = try await f.engine.push(f.patient, items: [checkIn], origin: .init())
+        var edit = checkIn
+        edit.data["mood"] = .integer(6)
+        edit.clientUpdatedAt = Timestamp.now()
+        _ = try await f.engine.push(f.patient, items: [edit], origin: .init())
+        let stored = try await f.appliance.database.pool.read { db in try String.fetchOne(db, sql: "SELECT checked_in_at FROM patient_check_ins")! }
+        #expect(stored == checkIn.clientUpdatedAt.map { Timestamp.string(Timestamp.parse($0)!) })
+    }
+}

@@ -184,7 +184,7 @@ public struct CarePlan: Sendable {
                 """, arguments: [identity.subjectID, stamp, stamp, attendanceID, granted.facilityID, patientID])
             guard db.changesCount == 1 else { throw RecordFailure.notFound("meeting attendance") }
             return ("meeting_attendance", attendanceID)
-        } load: { db, id in try RecordKind.meetingAttendance.load([id], cipher: appliance.cipher, in: db)[id] }
+        } load: { db, id in try RecordKind.meetingAttendance.load([id], patientID: patientID, cipher: appliance.cipher, in: db)[id] }
     }
 
     public func updateFlag(_ identity: Identity, patientID: String, flagID: String, status: String, origin: RequestOrigin) async throws -> JSONValue {

@@ -105,8 +105,13 @@ public enum CarePlanRecords {
             .map { try goalOutput($0, cipher: cipher) }
     }
 
-    /// A patient's progress update moves the goal's progress; 100 % completes it.
-    static func applyProgress(goalID: String, percent: Int, now: String, in db: Database) throws {
+    /// A goal's progress is that of its latest live progress update (0
+    /// without any); reaching 100 % completes an active goal.
+    static func refreshProgress(goalID: String, now: String, in db: Database) throws {
+        let percent = try Int.fetchOne(db.cachedStatement(sql: """
+            SELECT progress_percent FROM goal_progress WHERE goal_id = ? AND deleted_at IS NULL
+            ORDER BY recorded_at DESC, created_at DESC, id DESC LIMIT 1
+            """), arguments: [goalID]) ?? 0
         try db.cachedStatement(sql: """
             UPDATE patient_goals SET progress_percent = ?, updated_at = ?,
                 status = CASE WHEN ? = 100 AND status = 'active' THEN 'completed' ELSE status END,

@@ -36,10 +36,15 @@ public struct RecordKind: Sendable {
     public let outputColumns: [String]
     /// Only these rows are shown to staff (journal entries the patient shared).
     public let staffCondition: String?
+    /// A stored record matching this is closed to the app (attendance verified by staff).
+    let lockedCondition: String?
+    /// Columns set when the record is first stored and never by an edit.
+    let insertOnlyColumns: Set<String>
     let check: Check
 
     init(type: String, collection: String, table: String, fields: [RecordField], timeColumn: String,
-         outputColumns: [String] = [], staffCondition: String? = nil, check: @escaping Check = { _, _, _ in }) {
+         outputColumns: [String] = [], staffCondition: String? = nil, lockedCondition: String? = nil,
+         insertOnlyColumns: Set<String> = [], check: @escaping Check = { _, _, _ in }) {
         self.type = type
         self.collection = collection
         self.table = table
@@ -47,6 +52,8 @@ public struct RecordKind: Sendable {
         self.timeColumn = timeColumn
         self.outputColumns = outputColumns
         self.staffCondition = staffCondition
+        self.lockedCondition = lockedCondition
+        self.insertOnlyColumns = insertOnlyColumns
         self.check = check
     }
 
@@ -96,12 +103,12 @@ public struct RecordKind: Sendable {
 
     var selection: String { (["id", "updated_at"] + fields.map(\.column) + outputColumns).joined(separator: ", ") }
 
-    /// Loads records by id, in the order asked, skipping ids that are not there.
-    func load(_ ids: [String], cipher: FieldCipher, in db: Database) throws -> [String: JSONValue] {
+    /// Loads one patient's records by id, skipping ids that are not theirs.
+    func load(_ ids: [String], patientID: String, cipher: FieldCipher, in db: Database) throws -> [String: JSONValue] {
         var found: [String: JSONValue] = [:]
-        let statement = try db.cachedStatement(sql: "SELECT \(selection) FROM \(table) WHERE id = ?")
+        let statement = try db.cachedStatement(sql: "SELECT \(selection) FROM \(table) WHERE id = ? AND patient_id = ?")
         for id in ids {
-            if let row = try Row.fetchOne(statement, arguments: [id]) { found[id] = try output(row, cipher: cipher) }
+            if let row = try Row.fetchOne(statement, arguments: [id, patientID]) { found[id] = try output(row, cipher: cipher) }
         }
         return found
     }
@@ -126,7 +133,7 @@ extension RecordKind {
             RecordField("energy", "energy", .integer(1...10)),
             RecordField("note", "note_enc", .text(maxLength: 2_000, secret: .patientCheckInsNote)),
         ],
-        timeColumn: "local_date",
+        timeColumn: "local_date", insertOnlyColumns: ["checked_in_at"],
         check: { values, context, db in
             let localDate = String.fromDatabaseValue(values["local_date"]!)!
             let timezone = String.fromDatabaseValue(values["timezone"]!)!
@@ -162,8 +169,8 @@ extension RecordKind {
             guard !codes.isEmpty else { return }
             let known = Set(try String.fetchAll(db.cachedStatement(sql: "SELECT code FROM facility_triggers WHERE facility_id = ? AND is_active = 1"),
                                                 arguments: [context.facilityID]))
-            if let unknown = codes.first(where: { !known.contains($0) }) {
-                throw RecordProblem("triggers", "'\(unknown)' is not in the facility's trigger list")
+            if let position = codes.firstIndex(where: { !known.contains($0) }) {
+                throw RecordProblem("triggers", "entry \(position + 1) is not in the facility's trigger list")
             }
         })
 
@@ -176,6 +183,7 @@ extension RecordKind {
             RecordField("note", "note_enc", .text(maxLength: 1_000, secret: .meetingAttendanceNote)),
         ],
         timeColumn: "attended_at", outputColumns: ["verification", "verified_at"],
+        lockedCondition: "verification = 'staff_verified'",
         check: { values, context, db in
             if let meetingID = String.fromDatabaseValue(values["meeting_id"]!) {
                 guard let kind = try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM meetings WHERE id = ? AND facility_id = ?"),

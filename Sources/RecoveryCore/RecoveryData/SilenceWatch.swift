@@ -28,8 +28,9 @@ public struct SilenceWatch: Sendable {
                     WITH last AS (
                         SELECT c.patient_id, c.id, c.checked_in_at FROM patient_check_ins c
                         WHERE c.facility_id = ? AND c.deleted_at IS NULL
-                          AND c.checked_in_at = (SELECT max(c2.checked_in_at) FROM patient_check_ins c2
-                                                 WHERE c2.facility_id = c.facility_id AND c2.patient_id = c.patient_id AND c2.deleted_at IS NULL)
+                          AND c.id = (SELECT c2.id FROM patient_check_ins c2
+                                      WHERE c2.facility_id = c.facility_id AND c2.patient_id = c.patient_id AND c2.deleted_at IS NULL
+                                      ORDER BY c2.checked_in_at DESC, c2.id DESC LIMIT 1)
                     )
                     SELECT last.patient_id, last.id FROM last JOIN patients p ON p.id = last.patient_id
                     WHERE p.status = 'active' AND p.deleted_at IS NULL AND last.checked_in_at < ?

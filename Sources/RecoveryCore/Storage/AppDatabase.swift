@@ -40,7 +40,12 @@ public final class AppDatabase: Sendable {
             // The writer never checkpoints on commit (that once stalled
             // requests for seconds behind a long copy); `checkpoint()` does it
             // on a connection of its own.
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+            // When the WAL restarts after a full checkpoint, its file is cut
+            // back to 64 MiB, so a burst does not leave a huge file behind.
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+                try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            }
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)

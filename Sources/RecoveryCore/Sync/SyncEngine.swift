@@ -109,7 +109,7 @@ public struct SyncEngine: Sendable {
         let (result, record, events) = try await appliance.commits.write { db -> (Result, JSONValue?, [RecoveryEvent]) in
             let (results, events) = try store(prepared, patient: patient, now: now, origin: origin, in: db)
             guard let kind = prepared[0].kind, results[0].status != .rejected else { return (results[0], nil, events) }
-            return (results[0], try kind.load([results[0].id], cipher: cipher, in: db)[results[0].id], events)
+            return (results[0], try kind.load([results[0].id], patientID: patient.id, cipher: cipher, in: db)[results[0].id], events)
         }
         appliance.events.publish(events)
         return (result, record)
@@ -163,6 +163,7 @@ public struct SyncEngine: Sendable {
         var prepared = Prepared(id: id, op: item.op, kind: kind)
         if let text = item.clientUpdatedAt {
             guard let date = Timestamp.parseStrict(text) else { return refused("client_updated_at", "must be an RFC 3339 time") }
+            if date < RecordField.earliest { return refused("client_updated_at", "is too far in the past") }
             // A device clock ahead of the box's is pulled back to the time of receipt.
             prepared.clientTime = Timestamp.string(min(date, now))
         }
@@ -170,7 +171,7 @@ public struct SyncEngine: Sendable {
             return refused("patient_id", "a patient may sync only their own records")
         }
         prepared.payloadHash = appliance.blindIndex.syncPayloadDigest(
-            Array((item.op + "\u{0}" + (item.clientUpdatedAt ?? "") + "\u{0}" + JSONValue.object(item.data).canonicalText).utf8))
+            Array((kind.type + "\u{0}" + item.op + "\u{0}" + (item.clientUpdatedAt ?? "") + "\u{0}" + JSONValue.object(item.data).canonicalText).utf8))
         if item.op == "upsert" {
             do {
                 var values = try kind.parseFields(item.data, now: now)
@@ -211,22 +212,31 @@ public struct SyncEngine: Sendable {
     func applyChecked(_ item: Prepared, patient: Patient, settings: RecoverySettings, now: Date, stamp: String,
                       events: inout [RecoveryEvent], in db: Database) throws -> Result {
         guard let kind = item.kind else { return .rejected(item.id, "type", "is unknown") }
-        let id = item.id, clientTime = item.clientTime
+        // Without a time from the app, the edit is as of its receipt.
+        let id = item.id, clientTime = item.clientTime ?? stamp
         let previous = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT payload_hash, item_type FROM sync_idempotency WHERE patient_id = ? AND client_item_id = ?
             """), arguments: [patient.id, id])
-        if let previous, (previous["payload_hash"] as Data) == item.payloadHash { return Result(id: id, status: .duplicate) }
         if let previous, (previous["item_type"] as String) != kind.type {
             return .rejected(id, "id", "already used for a \(previous["item_type"] as String)", conflict: true)
         }
+        if let previous, (previous["payload_hash"] as Data) == item.payloadHash { return Result(id: id, status: .duplicate) }
         if let problem = item.problem { return Result(id: id, status: .rejected, problem: problem) }
-        let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT patient_id, client_updated_at FROM \(kind.table) WHERE id = ?"),
-                                        arguments: [id])
+        let locked = kind.lockedCondition ?? "0"
+        let existing = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT patient_id, client_updated_at, (\(locked)) AS locked FROM \(kind.table) WHERE id = ?
+            """), arguments: [id])
         if let existing {
             if (existing["patient_id"] as String) != patient.id { return .rejected(id, "id", "already used", conflict: true) }
-            if let clientTime, let stored = existing["client_updated_at"] as String?, clientTime < stored {
+            if let stored = existing["client_updated_at"] as String?, clientTime < stored {
                 return .rejected(id, "client_updated_at", "older than the version already stored; pull to get it")
             }
+            if existing["locked"] as Bool { return .rejected(id, "id", "confirmed by the care team; it can no longer be changed in the app") }
+        }
+        var goals: Set<String> = []
+        if kind.type == RecordKind.goalProgress.type, let before = try String.fetchOne(db.cachedStatement(sql: "SELECT goal_id FROM goal_progress WHERE id = ?"),
+                                                                                        arguments: [id]) {
+            goals.insert(before)
         }
         if item.op == "delete" {
             try db.cachedStatement(sql: "UPDATE \(kind.table) SET deleted_at = ?, updated_at = ?, client_updated_at = ? WHERE id = ? AND deleted_at IS NULL")
@@ -242,10 +252,7 @@ public struct SyncEngine: Sendable {
                 return Result(id: id, status: .rejected, problem: problem)
             }
             try write(kind, id: id, values: values, exists: existing != nil, clientTime: clientTime, stamp: stamp, patient: patient, in: db)
-            if kind.type == RecordKind.goalProgress.type, let goalID = String.fromDatabaseValue(values["goal_id"]!) {
-                try CarePlanRecords.applyProgress(goalID: goalID, percent: Int.fromDatabaseValue(values["progress_percent"]!) ?? 0, now: stamp, in: db)
-                try recordChange("patient_goals", goalID, op: "upsert", patient: patient, at: stamp, in: db)
-            }
+            if kind.type == RecordKind.goalProgress.type, let goalID = String.fromDatabaseValue(values["goal_id"]!) { goals.insert(goalID) }
             for flag in try FlagRules.raise(FlagRules.flags(for: kind, values, settings: settings), table: kind.table, recordID: id,
                                             facilityID: patient.facilityID, patientID: patient.id, in: db) {
                 events.append(RecoveryEvent(kind: .flagRaised, facilityID: patient.facilityID, patientID: patient.id,
@@ -254,6 +261,10 @@ public struct SyncEngine: Sendable {
             if existing == nil, let recorded = Self.recordedEvent[kind.type] {
                 events.append(RecoveryEvent(kind: recorded, facilityID: patient.facilityID, patientID: patient.id, recordID: id))
             }
+        }
+        for goalID in goals.sorted() {
+            try CarePlanRecords.refreshProgress(goalID: goalID, now: stamp, in: db)
+            try recordChange("patient_goals", goalID, op: "upsert", patient: patient, at: stamp, in: db)
         }
         try recordChange(kind.table, id, op: item.op, patient: patient, at: stamp, in: db)
         try db.cachedStatement(sql: """
@@ -279,9 +290,10 @@ public struct SyncEngine: Sendable {
         columns += ["client_updated_at", "updated_at"]
         arguments += [clientTime.databaseValue, stamp.databaseValue]
         if exists {
-            let sets = columns.map { "\($0) = ?" }.joined(separator: ", ")
+            let kept = columns.indices.filter { !kind.insertOnlyColumns.contains(columns[$0]) }
+            let sets = kept.map { "\(columns[$0]) = ?" }.joined(separator: ", ")
             try db.cachedStatement(sql: "UPDATE \(kind.table) SET \(sets), deleted_at = NULL WHERE id = ?")
-                .execute(arguments: StatementArguments(arguments + [id.databaseValue]))
+                .execute(arguments: StatementArguments(kept.map { arguments[$0] } + [id.databaseValue]))
         } else {
             columns += ["id", "facility_id", "patient_id", "created_at"]
             arguments += [id.databaseValue, patient.facilityID.databaseValue, patient.id.databaseValue, stamp.databaseValue]
@@ -310,15 +322,16 @@ public struct SyncEngine: Sendable {
                 """), arguments: [patient.id, after, limit + 1])
             let page = rows.prefix(limit)
             var latest: [String: Int64] = [:]
-            for row in page { latest[row["record_id"]] = row["seq"] }
+            func key(_ row: Row) -> String { (row["record_type"] as String) + "/" + (row["record_id"] as String) }
+            for row in page { latest[key(row)] = row["seq"] }
             var changes: [Change] = []
-            for row in page where latest[row["record_id"] as String] == row["seq"] as Int64 {
+            for row in page where latest[key(row)] == row["seq"] as Int64 {
                 let table: String = row["record_type"], id: String = row["record_id"], op: String = row["op"]
                 var data: JSONValue?
                 let type: String
                 if let kind = RecordKind.stored(in: table) {
                     type = kind.type
-                    if op == "upsert" { data = try kind.load([id], cipher: cipher, in: db)[id] }
+                    if op == "upsert" { data = try kind.load([id], patientID: patient.id, cipher: cipher, in: db)[id] }
                 } else if table == "patient_goals" {
                     type = "goal"
                     if op == "upsert" { data = try CarePlanRecords.goal(id, cipher: cipher, in: db) }
