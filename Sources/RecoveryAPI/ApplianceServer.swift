@@ -13,9 +13,20 @@ public enum ApplianceServer {
         var configuration = ServiceGroupConfiguration(
             services: [
                 .init(service: DatabaseService(database: appliance.database, logger: logger)),
-                .init(service: CheckpointService(database: appliance.database, logger: logger)),
-                .init(service: AuditIndexService(index: AuditPatientIndex(database: appliance.database), logger: logger)),
-                .init(service: SilenceWatchService(watch: SilenceWatch(appliance: appliance), logger: logger)),
+                // A PASSIVE checkpoint every second on the database's own
+                // checkpoint connection keeps the WAL short; no request waits for it.
+                .init(service: PeriodicService(failure: "checkpoint failed", interval: .seconds(1), logger: logger) {
+                    try await appliance.database.checkpoint()
+                }),
+                // The per-patient audit index, every few seconds and once more at shutdown.
+                .init(service: PeriodicService(failure: "audit index update failed", interval: .seconds(3),
+                                               onceMoreAtShutdown: true, logger: logger) {
+                    try await AuditPatientIndex(database: appliance.database).catchUp()
+                }),
+                // Patients who have gone quiet, at start and then hourly.
+                .init(service: PeriodicService(failure: "silence scan failed", interval: .seconds(3_600), logger: logger) {
+                    try await SilenceWatch(appliance: appliance).scan()
+                }),
                 .init(service: app),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -25,22 +36,26 @@ public enum ApplianceServer {
     }
 }
 
-/// Brings the per-patient audit index up to date every few seconds, and
-/// once more at shutdown.
-struct AuditIndexService: Service {
-    let index: AuditPatientIndex
+/// Background upkeep: runs `work` at start and then every `interval` until
+/// shutdown (and, when asked, once more at shutdown). A failure is logged by
+/// its type only and tried again next time.
+struct PeriodicService: Service {
+    let failure: Logger.Message
+    let interval: Duration
+    var onceMoreAtShutdown = false
     let logger: Logger
+    let work: @Sendable () async throws -> Void
 
     func run() async throws {
         while !Task.isShuttingDownGracefully {
             do {
-                try await index.catchUp()
+                try await work()
             } catch {
-                logger.error("audit index update failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
+                logger.error(failure, metadata: ["error_type": .string(String(describing: type(of: error)))])
             }
-            try? await Task.sleep(for: .seconds(3))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
-        _ = try? await index.catchUp()
+        if onceMoreAtShutdown { _ = try? await work() }
     }
 }
 
@@ -57,41 +72,6 @@ struct DatabaseService: Service {
             logger.info("database closed cleanly")
         } catch {
             logger.error("database close failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
-        }
-    }
-}
-
-/// Looks for patients who have gone quiet, at start and then hourly.
-struct SilenceWatchService: Service {
-    let watch: SilenceWatch
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            do {
-                try await watch.scan()
-            } catch {
-                logger.error("silence scan failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3_600)) }
-        }
-    }
-}
-
-/// Keeps the WAL short: a PASSIVE checkpoint every second on the database's
-/// own checkpoint connection, so no request ever waits for one.
-struct CheckpointService: Service {
-    let database: AppDatabase
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            do {
-                try await database.checkpoint()
-            } catch {
-                logger.error("checkpoint failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
     }
 }

@@ -84,3 +84,26 @@ class BenchServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def arguments(doc, seconds, **extra):
+    """The command line every benchmark takes (--binary, --seconds, plus
+    `extra` integer options with their defaults), checked: wrk and sqlite3
+    installed, a release build present."""
+    import argparse
+    import os
+    import shutil
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default=os.path.join(root, ".build/release/recovery-server"))
+    parser.add_argument("--seconds", type=int, default=seconds)
+    for name, default in extra.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    args = parser.parse_args()
+    for tool in ("wrk", "sqlite3"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: apt-get install {tool}")
+    if not os.path.exists(args.binary):
+        sys.exit(f"no binary at {args.binary}: run swift build -c release first")
+    return args

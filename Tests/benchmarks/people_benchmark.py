@@ -13,20 +13,16 @@ carried (group commit), and the server's memory. Asserts nothing.
 Usage: python3 Tests/benchmarks/people_benchmark.py [--binary PATH] [--patients N] [--seconds N]
 Needs: a release build (swift build -c release), wrk, requests.
 """
-import argparse
 import concurrent.futures
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 
 import requests
 
-from benchlib import BenchServer, rss_mb, wrk
+from benchlib import BenchServer, arguments, rss_mb, wrk
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def sqlite(db, sql):
@@ -34,16 +30,7 @@ def sqlite(db, sql):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/recovery-server"))
-    parser.add_argument("--patients", type=int, default=5000)
-    parser.add_argument("--seconds", type=int, default=15)
-    args = parser.parse_args()
-    for tool in ("wrk", "sqlite3"):
-        if not shutil.which(tool):
-            sys.exit(f"{tool} is missing: apt-get install {tool}")
-    if not os.path.exists(args.binary):
-        sys.exit(f"no binary at {args.binary}: run swift build -c release first")
+    args = arguments(__doc__, 15, patients=5000)
 
     with BenchServer(args.binary, "recovery-people-bench-") as bench:
         base, data, token = bench.base, bench.data, bench.admin_token

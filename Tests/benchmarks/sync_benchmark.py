@@ -18,19 +18,15 @@ and the server's memory. Asserts nothing.
 Usage: python3 Tests/benchmarks/sync_benchmark.py [--binary PATH] [--patients N] [--batch N] [--seconds N]
 Needs: a release build (swift build -c release), wrk, sqlite3, requests.
 """
-import argparse
 import concurrent.futures
 import os
-import shutil
 import subprocess
-import sys
 import time
 
 import requests
 
-from benchlib import BenchServer, rss_mb, wrk
+from benchlib import BenchServer, arguments, rss_mb, wrk
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PATIENT_PASSWORD = "a patient bench password 7"
 # Pushed check-ins fall on the last PUSH_DAYS days (cycling, so re-used days are
 # rejected rather than stored twice); single POSTs on the days before those.
@@ -106,17 +102,7 @@ def lua(template, tokens, **values):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/recovery-server"))
-    parser.add_argument("--patients", type=int, default=64)
-    parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--seconds", type=int, default=10)
-    args = parser.parse_args()
-    for tool in ("wrk", "sqlite3"):
-        if not shutil.which(tool):
-            sys.exit(f"{tool} is missing: apt-get install {tool}")
-    if not os.path.exists(args.binary):
-        sys.exit(f"no binary at {args.binary}: run swift build -c release first")
+    args = arguments(__doc__, 10, patients=64, batch=500)
 
     with BenchServer(args.binary, "recovery-sync-bench-") as bench:
         base, data, staff = bench.base, bench.data, bench.admin_token
