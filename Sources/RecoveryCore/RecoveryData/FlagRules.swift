@@ -6,8 +6,6 @@ import GRDB
 /// record raises each kind of flag at most once (a unique index), so
 /// editing or re-sending a record never raises it again.
 public enum FlagRules {
-    public static let kinds = ["low_mood", "high_craving", "reported_use", "lapse", "silence", "risk"]
-
     /// The flags a stored record calls for.
     static func flags(for kind: RecordKind, _ values: [String: DatabaseValue], settings: RecoverySettings) -> [String] {
         func int(_ column: String) -> Int? { values[column].flatMap { Int.fromDatabaseValue($0) } }

@@ -38,12 +38,15 @@ public struct RecordField: Sendable {
     }
 
     public let key: String
+    /// `key` split at its dots: ["halt", "hungry"].
+    let path: [String]
     public let column: String
     public let rule: Rule
     public let required: Bool
 
     public init(_ key: String, _ column: String, _ rule: Rule, required: Bool = false) {
         self.key = key
+        self.path = key.split(separator: ".").map(String.init)
         self.column = column
         self.rule = rule
         self.required = required
@@ -54,7 +57,6 @@ public struct RecordField: Sendable {
 
     /// The value the app sent for this field (nil when absent or null).
     func value(in data: [String: JSONValue]) throws -> JSONValue? {
-        let path = key.split(separator: ".").map(String.init)
         var object = data
         for parent in path.dropLast() {
             switch object[parent] {

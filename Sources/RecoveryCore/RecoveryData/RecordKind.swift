@@ -36,6 +36,10 @@ public struct RecordKind: Sendable {
     public let outputColumns: [String]
     /// Only these rows are shown to staff (journal entries the patient shared).
     public let staffCondition: String?
+    /// Encrypted columns and the key each is sealed with.
+    let secretColumns: [String: PHIField]
+    /// The columns `output` reads.
+    let selection: String
     /// A stored record matching this is closed to the app (attendance verified by staff).
     let lockedCondition: String?
     /// Columns set when the record is first stored and never by an edit.
@@ -52,6 +56,10 @@ public struct RecordKind: Sendable {
         self.timeColumn = timeColumn
         self.outputColumns = outputColumns
         self.staffCondition = staffCondition
+        var secrets: [String: PHIField] = [:]
+        for field in fields { if case .text(_, let secret?) = field.rule { secrets[field.column] = secret } }
+        self.secretColumns = secrets
+        self.selection = (["id", "updated_at"] + fields.map(\.column) + outputColumns).joined(separator: ", ")
         self.lockedCondition = lockedCondition
         self.insertOnlyColumns = insertOnlyColumns
         self.check = check
@@ -66,11 +74,6 @@ public struct RecordKind: Sendable {
         return values
     }
 
-    var secretColumns: [String: PHIField] {
-        var secrets: [String: PHIField] = [:]
-        for field in fields { if case .text(_, let secret?) = field.rule { secrets[field.column] = secret } }
-        return secrets
-    }
 
     /// The record as the app and staff see it: every field (null when empty), id and updated_at.
     func output(_ row: Row, cipher: FieldCipher) throws -> JSONValue {
@@ -78,7 +81,7 @@ public struct RecordKind: Sendable {
         var object: [String: JSONValue] = ["id": .string(id), "updated_at": .string(row["updated_at"])]
         for field in fields {
             let value = try field.output(row[field.column] ?? .null, rowID: id, cipher: cipher)
-            let path = field.key.split(separator: ".").map(String.init)
+            let path = field.path
             if path.count == 2 {
                 var inner: [String: JSONValue] = [:]
                 if case .object(let existing)? = object[path[0]] { inner = existing }
@@ -101,7 +104,6 @@ public struct RecordKind: Sendable {
         return .object(object)
     }
 
-    var selection: String { (["id", "updated_at"] + fields.map(\.column) + outputColumns).joined(separator: ", ") }
 
     /// Loads one patient's records by id, skipping ids that are not theirs.
     func load(_ ids: [String], patientID: String, cipher: FieldCipher, in db: Database) throws -> [String: JSONValue] {

@@ -29,9 +29,6 @@ public actor GroupCommit {
     private let database: AppDatabase
     private var pending: [Pending] = []
     private var flushing = false
-    /// Transactions written and pieces of work in them, for the benchmarks.
-    public private(set) var transactions = 0
-    public private(set) var pieces = 0
 
     public init(database: AppDatabase) {
         self.database = database
@@ -79,8 +76,6 @@ public actor GroupCommit {
                         }
                     }
                 }
-                transactions += 1
-                pieces += batch.count
             } catch {
                 for piece in batch { piece.done.resume(throwing: error) }
                 continue
