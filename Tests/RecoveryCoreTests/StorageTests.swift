@@ -57,6 +57,40 @@ import Testing
         try database.close()
     }
 
+    struct PieceBroke: Error {}
+
+    /// Pieces share transactions; one that throws after writing leaves no
+    /// row behind, its caller gets its error, and every other piece commits.
+    @Test func aFailingPieceOfAGroupCommitLeavesNothingAndTheOthersCommit() async throws {
+        let dir = TemporaryDirectory()
+        let database = try freshDatabase(dir)
+        let commits = GroupCommit(database: database)
+        let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+            for piece in 0..<60 {
+                group.addTask {
+                    do {
+                        try await commits.write { db in
+                            try db.execute(sql: "INSERT INTO settings (scope, key, value) VALUES ('box', ?, '\"x\"')", arguments: ["g\(piece)"])
+                            if piece % 7 == 3 { throw PieceBroke() }
+                        }
+                        return (piece, true)
+                    } catch {
+                        return (piece, !(error is PieceBroke))
+                    }
+                }
+            }
+            var outcomes: [Int: Bool] = [:]
+            for await (piece, stored) in group { outcomes[piece] = stored }
+            return outcomes
+        }
+        let keys = try await database.pool.read { db in try Set(String.fetchAll(db, sql: "SELECT key FROM settings WHERE key GLOB 'g*'")) }
+        for piece in 0..<60 {
+            #expect(outcomes[piece] == (piece % 7 != 3))
+            #expect(keys.contains("g\(piece)") == (piece % 7 != 3))
+        }
+        try database.close()
+    }
+
     @Test func aSchemaNewerThanTheBinaryIsRefused() throws {
         let dir = TemporaryDirectory()
         let database = try freshDatabase(dir)

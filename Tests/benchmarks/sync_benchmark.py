@@ -30,6 +30,8 @@ from benchlib import BenchServer, arguments, rss_mb, wrk
 PATIENT_PASSWORD = "a patient bench password 7"
 # Pushed check-ins fall on the last PUSH_DAYS days (cycling, so re-used days are
 # rejected rather than stored twice); single POSTs on the days before those.
+# PATIENTS * PUSH_DAYS bounds what a run can store: the default 128 patients
+# leave room for 25 s at 20,000 items/s.
 PUSH_DAYS = 4000
 
 # Shared by both wrk scripts: per-thread patients (tokens), unique ids, distinct days.
@@ -102,7 +104,7 @@ def lua(template, tokens, **values):
 
 
 def main():
-    args = arguments(__doc__, 10, patients=64, batch=500)
+    args = arguments(__doc__, 20, patients=128, batch=500)
 
     with BenchServer(args.binary, "recovery-sync-bench-") as bench:
         base, data, staff = bench.base, bench.data, bench.admin_token
@@ -149,7 +151,8 @@ def main():
         print(f"recovery-server {args.binary}  cores={os.cpu_count()}  patients={len(tokens)}  batch={args.batch}")
         print(f"POST /sync/push ({args.batch}/batch)   {pushed['rps']:8.1f} req/s = {pushed['rps'] * args.batch:8.0f} items/s"
               f"  p50={pushed['p50']:7.2f} ms  p99={pushed['p99']:7.2f} ms  non-2xx={pushed['non2xx']}"
-              f"  socket errors: {pushed['errors']}  rows stored by the end of the run: {answered_push - before} (after draining: {after_push - before})")
+              f"  socket errors: {pushed['errors']}  rows stored by the end of the run: {answered_push - before}"
+              f" (= {(answered_push - before) / args.seconds:.0f}/s; after draining: {after_push - before})")
         print(f"POST /me/check-ins (single)  {single['rps']:8.0f} req/s"
               f"  p50={single['p50']:7.2f} ms  p99={single['p99']:7.2f} ms  non-2xx={single['non2xx']}"
               f"  socket errors: {single['errors']}  rows stored: {after_single - after_push}")

@@ -1,3 +1,4 @@
+import GRDB
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -57,7 +58,11 @@ struct ErrorMiddleware: RouterMiddleware {
                                 message: httpError.status.reasonPhrase)
             }
         }
-        context.logger.error("unhandled error", metadata: ["error_type": .string(String(describing: type(of: error)))])
+        var metadata: Logger.Metadata = ["error_type": .string(String(describing: type(of: error)))]
+        // SQLite's extended result code tells an operator what failed (disk
+        // full, I/O, busy) without the statement or its arguments.
+        if let error = error as? DatabaseError { metadata["sqlite_code"] = .stringConvertible(error.extendedResultCode.rawValue) }
+        context.logger.error("unhandled error", metadata: metadata)
         return .internalError
     }
 }

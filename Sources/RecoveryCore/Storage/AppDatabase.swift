@@ -23,7 +23,7 @@ public final class AppDatabase: Sendable {
     private let checkpointer: DatabaseQueue
 
     /// SQLite's process-wide settings, applied once before the first connection.
-    private static let sqliteTuned: Int32 = recovery_sqlite_disable_memstatus()
+    private static let sqliteTuned: Int32 = recovery_sqlite_tune()
 
     public init(path: String, busyTimeoutMilliseconds: Int = 5_000, synchronous: Settings.Synchronous = .full) throws {
         _ = Self.sqliteTuned

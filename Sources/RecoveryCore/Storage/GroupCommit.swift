@@ -3,11 +3,16 @@ import GRDB
 
 /// Group commit: many small writes share one transaction, and so one fsync.
 /// Work handed in while a commit is in flight is gathered and run together
-/// in the next transaction, each piece inside its own savepoint, so a piece
-/// that throws is rolled back alone and the others still commit. A caller
-/// gets its result only after the transaction holding its work committed
-/// (synchronous=FULL), so whatever it answers is durable, even if the
-/// process dies right after.
+/// in the next transaction. A piece that throws leaves nothing behind: the
+/// whole transaction is rolled back, the piece gets its error, and the
+/// others run again in the next transaction (work must therefore depend
+/// only on the database, which every piece here does). Pieces do not get a
+/// savepoint each: SQLite then copies every page a piece touches into a
+/// journal for the savepoint, and a sync push, whose items have savepoints
+/// of their own, paid that copy twice. Failures are rare (a full disk, a
+/// bug), so the rerun costs nothing in practice. A caller gets its result
+/// only after the transaction holding its work committed (synchronous=FULL),
+/// so whatever it answers is durable, even if the process dies right after.
 ///
 /// Used for the audit entries of reads (`AuditWriter`) and for the patient
 /// app's record writes (`SyncEngine`).
@@ -61,31 +66,34 @@ public actor GroupCommit {
             }
             let batch = Array(pending.prefix(taken))
             pending.removeFirst(taken)
-            let outcomes: [(any Error)?]
             do {
-                outcomes = try await database.pool.write { db in
-                    batch.map { piece -> (any Error)? in
+                try await database.pool.write { db in
+                    for (index, piece) in batch.enumerated() {
                         do {
-                            try db.inSavepoint {
-                                try piece.work(db)
-                                return .commit
-                            }
-                            return nil
+                            try piece.work(db)
                         } catch {
-                            return error
+                            throw PieceFailed(index: index, error: error)
                         }
                     }
                 }
+                for piece in batch { piece.done.resume() }
+            } catch let failure as PieceFailed {
+                // Rolled back: the failing piece gets its error; the others
+                // go back to the front of the queue and run again.
+                batch[failure.index].done.resume(throwing: failure.error)
+                pending.insert(contentsOf: batch.enumerated().filter { $0.offset != failure.index }.map(\.element), at: 0)
             } catch {
+                // The transaction itself failed (commit, disk): nothing of it is stored.
                 for piece in batch { piece.done.resume(throwing: error) }
-                continue
-            }
-            for (piece, outcome) in zip(batch, outcomes) {
-                if let outcome { piece.done.resume(throwing: outcome) } else { piece.done.resume() }
             }
         }
         flushing = false
     }
+}
+
+private struct PieceFailed: Error {
+    let index: Int
+    let error: any Error
 }
 
 /// Carries a result out of a work closure; written before the commit and
