@@ -1,5 +1,7 @@
+import CSodium
 import Foundation
 import JWTKit
+import Synchronization
 
 /// Short-lived JWT access tokens (HS256 with a key derived from the master
 /// key). A token names its subject, kind, role, facility and session; a
@@ -46,11 +48,43 @@ public final class AccessTokens: Sendable {
 
     /// The identity in a valid, unexpired token; nil for anything else.
     public func verify(_ token: String) async -> Identity? {
+        let fingerprint = Self.fingerprint(token)
+        let now = Date()
+        if let known = verified.withLock({ $0[fingerprint] }), known.expires > now { return known.identity }
         await ready.value
         guard let claims = try? await keys.verify(token, as: Claims.self),
               let kind = Identity.Kind(rawValue: claims.knd) else { return nil }
         let role = claims.rol.flatMap(StaffRole.init(rawValue:))
         if kind == .staff && role == nil { return nil }
-        return Identity(kind: kind, subjectID: claims.sub.value, role: role, facilityID: claims.fid, sessionID: claims.sid)
+        let identity = Identity(kind: kind, subjectID: claims.sub.value, role: role, facilityID: claims.fid, sessionID: claims.sid)
+        verified.withLock { cache in
+            if cache.count >= Self.verifiedCapacity { cache.removeAll(keepingCapacity: true) }
+            cache[fingerprint] = Verified(identity: identity, expires: claims.exp.value)
+        }
+        return identity
+    }
+
+    /// Tokens already verified, by fingerprint, until they expire: a client
+    /// sends the same token with every request, and checking its signature
+    /// and decoding its claims each time (through JWTKit's key actor, which
+    /// every request queued for) was a large share of a small request.
+    /// Revocation is unaffected: `AuthService` checks the session on every
+    /// request, cached or not. Emptied when full (a bound, not an LRU).
+    private let verified = Mutex<[Data: Verified]>([:])
+    static let verifiedCapacity = 20_000
+
+    struct Verified {
+        let identity: Identity
+        let expires: Date
+    }
+
+    /// BLAKE2b-256 of the token, so the cache holds no usable token.
+    static func fingerprint(_ token: String) -> Data {
+        var out = Data(count: 32)
+        let bytes = Array(token.utf8)
+        out.withUnsafeMutableBytes { raw in
+            _ = crypto_generichash(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), 32, bytes, UInt64(bytes.count), nil, 0)
+        }
+        return out
     }
 }

@@ -45,6 +45,21 @@ extension CalendarDate {
         let a = julianDay + 32044, b = (4 * a + 3) / 146097, c = a - 146097 * b / 4
         let d = (4 * c + 3) / 1461, e = c - 1461 * d / 4, m = (5 * e + 2) / 153
         let day = e - (153 * m + 2) / 5 + 1, month = m + 3 - 12 * (m / 10), year = 100 * b + d - 4800 + m / 10
-        return String(format: "%04d-%02d-%02d", year, month, day)
+        // Written digit by digit: String(format:) cost more than the rest of a check-in's rules.
+        return String(unsafeUninitializedCapacity: 10) { out in
+            func put(_ value: Int, width: Int, at offset: Int) {
+                var rest = value
+                for index in (offset..<offset + width).reversed() {
+                    out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+            }
+            put(year, width: 4, at: 0)
+            out[4] = UInt8(ascii: "-")
+            put(month, width: 2, at: 5)
+            out[7] = UInt8(ascii: "-")
+            put(day, width: 2, at: 8)
+            return 10
+        }
     }
 }
