@@ -57,6 +57,43 @@ import Testing
         try database.close()
     }
 
+    /// While readers keep using the WAL, a PASSIVE checkpoint copies it but
+    /// SQLite cannot start it over, so it only grows; past the threshold a
+    /// RESTART waits for the readers and the next write starts afresh.
+    @Test func aLongWALIsStartedOverAfterACheckpoint() async throws {
+        let dir = TemporaryDirectory()
+        let database = try freshDatabase(dir)
+        func write(_ round: Int) async throws {
+            try await database.pool.write { db in
+                try db.execute(sql: "INSERT INTO settings (scope, key, value) VALUES ('box', ?, ?)",
+                               arguments: ["w\(round)", "\"" + String(repeating: "x", count: 3_000) + "\""])
+            }
+        }
+        for round in 0..<60 { try await write(round) }
+        // A reader in the middle of a transaction, reading through the WAL,
+        // for half a second.
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        let reading = Task {
+            try await database.pool.read { db in
+                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM settings")
+                signal.finish()
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+        for await _ in started {}
+        let long = try await database.checkpoint(restartAfterFrames: 1_000_000)
+        #expect(long.walFrames >= 60 && long.checkpointed == long.walFrames)
+        try await write(1_000)
+        #expect(try await database.checkpoint(restartAfterFrames: 1_000_000).walFrames > long.walFrames)
+        // The RESTART checkpoint waits for the reader to finish.
+        _ = try await database.checkpoint(restartAfterFrames: 10)
+        try await reading.value
+        try await write(1_001)
+        #expect(try await database.checkpoint(restartAfterFrames: 1_000_000).walFrames < 10)
+        #expect(try await database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM settings WHERE key GLOB 'w*'") } == 62)
+        try database.close()
+    }
+
     struct PieceBroke: Error {}
 
     /// Pieces share transactions; one that throws after writing leaves no

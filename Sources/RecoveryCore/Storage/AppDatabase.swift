@@ -134,12 +134,32 @@ public final class AppDatabase: Sendable {
     /// it waits for no one, and the writer goes on appending meanwhile), so
     /// the WAL stays short. The server runs it every second; answers the
     /// frames in the WAL and how many of them are now in the database.
+    ///
+    /// Under a steady stream of writes a PASSIVE checkpoint never finds the
+    /// WAL fully copied at the moment a writer starts, so SQLite never
+    /// starts the WAL over and the file grows without end (1.6 GB after
+    /// 20 s of sync pushes). Once the WAL holds `restartAfterFrames` frames
+    /// (64 MiB at 4 KiB pages), a RESTART checkpoint follows: it holds new
+    /// writes back for the moment it takes to copy what the PASSIVE one
+    /// left and for readers still in the WAL to finish, so the next write
+    /// starts the WAL from the beginning (and
+    /// `journal_size_limit` cuts the file back). If a reader keeps it
+    /// waiting past the busy timeout, it is tried again next time.
     @discardableResult
-    public func checkpoint() async throws -> (walFrames: Int, checkpointed: Int) {
-        try await checkpointer.writeWithoutTransaction { db in
-            let result = try db.checkpoint(.passive)
-            return (walFrames: result.walFrameCount, checkpointed: result.checkpointedFrameCount)
+    public func checkpoint(restartAfterFrames: Int = 16_384) async throws -> (walFrames: Int, checkpointed: Int) {
+        let passive = try await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        if passive.walFrameCount >= restartAfterFrames {
+            do {
+                // On the writer's own queue, between two transactions: from
+                // the checkpoint connection it waited for a gap in the
+                // writes that never came while the app was pushing.
+                let restarted = try await pool.writeWithoutTransaction { db in try db.checkpoint(.restart) }
+                return (walFrames: restarted.walFrameCount, checkpointed: restarted.checkpointedFrameCount)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                // A reader held on past the busy timeout: next time.
+            }
         }
+        return (walFrames: passive.walFrameCount, checkpointed: passive.checkpointedFrameCount)
     }
 
     /// Checkpoints the WAL and closes every connection. Call once, at shutdown.
