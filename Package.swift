@@ -40,6 +40,7 @@ let package = Package(
             resources: [
                 .embedInCode("0001_initial_schema.sql"),
                 .embedInCode("0002_lookup_indexes.sql"),
+                .embedInCode("0003_facility_patient_counts.sql"),
             ]
         ),
         .target(
@@ -49,6 +50,7 @@ let package = Package(
                 "CSQLiteTuning",
                 "RecoveryMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -94,6 +94,40 @@ import Testing
         try database.close()
     }
 
+    /// The per-facility count of live patients follows every insert, soft
+    /// delete, restore, move and hard delete, and matches counting the rows.
+    @Test func facilityPatientCountsFollowEveryChange() throws {
+        let dir = TemporaryDirectory()
+        let database = try freshDatabase(dir)
+        func counts(_ db: Database) throws -> (kept: [String: Int], counted: [String: Int]) {
+            let kept = try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT facility_id, live FROM facility_patient_counts")
+                .map { ($0[0] as String, $0[1] as Int) }.filter { $0.1 != 0 })
+            let counted = try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: """
+                SELECT facility_id, count(*) FROM patients WHERE deleted_at IS NULL GROUP BY facility_id
+                """).map { ($0[0] as String, $0[1] as Int) })
+            return (kept, counted)
+        }
+        try database.pool.write { db in
+            for facility in ["fa", "fb"] { try db.execute(sql: "INSERT INTO facilities (id, name) VALUES (?, ?)", arguments: [facility, facility]) }
+            for index in 0..<12 {
+                try db.execute(sql: """
+                    INSERT INTO patients (id, facility_id, patient_number, first_name_enc, first_name_bidx, last_name_enc, last_name_bidx, date_of_birth_enc)
+                    VALUES (?, ?, ?, x'00', x'00', x'00', x'00', x'00')
+                    """, arguments: ["p\(index)", index < 8 ? "fa" : "fb", "P-\(index)"])
+            }
+            #expect(try counts(db).kept == ["fa": 8, "fb": 4])
+            try db.execute(sql: "UPDATE patients SET deleted_at = '2026-11-25T00:00:00.000Z' WHERE id IN ('p0', 'p1', 'p9')")
+            try db.execute(sql: "UPDATE patients SET deleted_at = '2026-11-26T00:00:00.000Z' WHERE id = 'p0'")   // already deleted
+            try db.execute(sql: "UPDATE patients SET deleted_at = NULL WHERE id = 'p1'")
+            try db.execute(sql: "UPDATE patients SET facility_id = 'fb' WHERE id = 'p2'")
+            try db.execute(sql: "UPDATE patients SET facility_id = 'fa', patient_number = 'P-9b' WHERE id = 'p9'")      // deleted, moved
+            try db.execute(sql: "DELETE FROM patients WHERE id IN ('p3', 'p0')")
+            let (kept, counted) = try counts(db)
+            #expect(kept == counted)
+            #expect(kept == ["fa": 5, "fb": 4])
+        }
+    }
+
     struct PieceBroke: Error {}
 
     /// Pieces share transactions; one that throws after writing leaves no

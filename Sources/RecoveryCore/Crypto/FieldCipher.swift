@@ -87,31 +87,34 @@ public struct FieldCipher: Sendable {
     /// Decrypts straight into the returned string (no intermediate copies:
     /// a patient list opens hundreds of these per request).
     public func openString(_ blob: Data, field: PHIField, rowID: String) throws -> String {
+        try blob.withUnsafeBytes { try openString(bytes: $0, field: field, rowID: rowID) }
+    }
+
+    /// The same, from bytes lent by the database (see `SQLiteColumns`).
+    public func openString(bytes raw: UnsafeRawBufferPointer, field: PHIField, rowID: String) throws -> String {
         let prefixSize = Self.headerSize + Self.nonceSize
-        guard blob.count >= prefixSize + Self.tagSize else { throw CryptoError.ciphertextTooShort }
-        return try blob.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            guard bytes[0] == Self.formatVersion else { throw CryptoError.unsupportedCiphertextFormat }
-            let version = UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4])
-            guard let key = keys[version]?[field.rawValue] else { throw CryptoError.unknownKeyVersion(version) }
-            var ad = [UInt8]()
-            ad.reserveCapacity(Self.headerSize + 64 + rowID.utf8.count)
-            ad.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[0..<Self.headerSize]))
-            ad.append(contentsOf: placePrefixes[field.rawValue]!)
-            ad.append(contentsOf: rowID.utf8)
-            let cipherLength = bytes.count - prefixSize
-            var failed = false
-            let text = String(unsafeUninitializedCapacity: max(cipherLength - Self.tagSize, 1)) { output in
-                var written: UInt64 = 0
-                let rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
-                    output.baseAddress, &written, nil, bytes.baseAddress! + prefixSize, UInt64(cipherLength),
-                    ad, UInt64(ad.count), bytes.baseAddress! + Self.headerSize, key)
-                failed = rc != 0
-                return failed ? 0 : Int(written)
-            }
-            if failed { throw CryptoError.decryptionFailed }
-            return text
+        guard raw.count >= prefixSize + Self.tagSize, let base = raw.baseAddress else { throw CryptoError.ciphertextTooShort }
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        guard bytes[0] == Self.formatVersion else { throw CryptoError.unsupportedCiphertextFormat }
+        let version = UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4])
+        guard let key = keys[version]?[field.rawValue] else { throw CryptoError.unknownKeyVersion(version) }
+        var ad = [UInt8]()
+        ad.reserveCapacity(Self.headerSize + 64 + rowID.utf8.count)
+        ad.append(contentsOf: UnsafeBufferPointer(start: bytes, count: Self.headerSize))
+        ad.append(contentsOf: placePrefixes[field.rawValue]!)
+        ad.append(contentsOf: rowID.utf8)
+        let cipherLength = raw.count - prefixSize
+        var failed = false
+        let text = String(unsafeUninitializedCapacity: max(cipherLength - Self.tagSize, 1)) { output in
+            var written: UInt64 = 0
+            let rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+                output.baseAddress, &written, nil, bytes + prefixSize, UInt64(cipherLength),
+                ad, UInt64(ad.count), bytes + Self.headerSize, key)
+            failed = rc != 0
+            return failed ? 0 : Int(written)
         }
+        if failed { throw CryptoError.decryptionFailed }
+        return text
     }
 
     /// Seals an optional value; nil stays nil (an absent value is not PHI).

@@ -89,12 +89,25 @@ public struct PatientDirectory: Sendable {
             arguments += searchArguments
         }
         let (where_, args) = (sql, arguments)
+        // An admin's unfiltered list counts every live patient in scope: kept
+        // by triggers in facility_patient_counts, so one row instead of a walk.
+        let filters: [String?] = [query.status, query.program, query.admittedFrom, query.admittedTo, query.counselorID, query.search]
+        let wholeFacilities = (role == .admin || role == .superAdmin) && filters.allSatisfy { $0 == nil }
+        let (scopeSQL, scopeArguments) = FacilityScope(identity).sql()
+        let countSQL = wholeFacilities
+            ? "SELECT coalesce(sum(live), 0) FROM facility_patient_counts WHERE \(scopeSQL)"
+            : "SELECT count(*) FROM patients p WHERE \(where_)"
+        let countArguments = wholeFacilities ? scopeArguments : args
         let (total, records) = try await pool.read { db -> (Int, [PatientRecord]) in
-            let total = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM patients p WHERE \(where_)"), arguments: args) ?? 0
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            let total = try Int.fetchOne(db.cachedStatement(sql: countSQL), arguments: countArguments) ?? 0
+            var records: [PatientRecord] = []
+            records.reserveCapacity(query.limit)
+            try db.cachedStatement(sql: """
                 SELECT \(PatientRecord.selection) FROM patients p WHERE \(where_) ORDER BY p.patient_number LIMIT ? OFFSET ?
-                """), arguments: args + [query.limit, (query.page - 1) * query.limit])
-            return (total, try rows.map { try PatientRecord(row: $0, cipher: appliance.cipher) })
+                """).forEachRow(arguments: args + [query.limit, (query.page - 1) * query.limit]) { row in
+                records.append(try PatientRecord(row, cipher: appliance.cipher))
+            }
+            return (total, records)
         }
         try await appliance.auditWriter.record(AuditEvent(
             action: "patient.list", outcome: .success, actorKind: .staff, actorID: identity.subjectID,
@@ -161,19 +174,23 @@ public struct PatientDirectory: Sendable {
     }
 
     func loadDetail(_ patientID: String, facilityID: String, includeDeleted: Bool = false, in db: Database) throws -> Detail {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+        var detail: Detail?
+        try db.cachedStatement(sql: """
             SELECT \(PatientRecord.selection), f.timezone, p.is_restricted, p.discharge_date
             FROM patients p JOIN facilities f ON f.id = p.facility_id
             WHERE p.id = ? AND p.facility_id = ?
-            """), arguments: [patientID, facilityID]) else { throw AccessError.notFound }
-        let record = try PatientRecord(row: row, cipher: appliance.cipher)
-        let extra = PatientRecord.selectionCount
-        let today = CalendarDate.today(in: row[extra])
-        let discharge: String? = row[extra + 2]
-        return Detail(
-            record: record, isRestricted: row[extra + 1], dischargeDate: discharge,
-            daysSober: record.sobrietyDate.flatMap { CalendarDate.days(from: $0, to: today) },
-            lengthOfStayDays: record.admissionDate.flatMap { CalendarDate.days(from: $0, to: discharge ?? today) })
+            """).forEachRow(arguments: [patientID, facilityID]) { row in
+            let record = try PatientRecord(row, cipher: appliance.cipher)
+            let extra = PatientRecord.selectionCount
+            let today = CalendarDate.today(in: row.text(extra))
+            let discharge = row.optionalText(extra + 2)
+            detail = Detail(
+                record: record, isRestricted: row.bool(extra + 1), dischargeDate: discharge,
+                daysSober: record.sobrietyDate.flatMap { CalendarDate.days(from: $0, to: today) },
+                lengthOfStayDays: record.admissionDate.flatMap { CalendarDate.days(from: $0, to: discharge ?? today) })
+        }
+        guard let detail else { throw AccessError.notFound }
+        return detail
     }
 
     // MARK: Writes

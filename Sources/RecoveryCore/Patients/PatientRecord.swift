@@ -19,31 +19,34 @@ public struct PatientRecord: Sendable, Equatable {
     public var registered: Bool
     public var createdAt: String
 
-    /// The columns `init(row:)` reads, by position (reading by name costs
-    /// more than decrypting). Select `PatientRecord.selection` first; a query
-    /// may add columns after these.
+    /// The columns `init(_:cipher:)` reads, by position. Select
+    /// `PatientRecord.selection` first; a query may add columns after these.
     public static let selection = """
         p.id, p.facility_id, p.patient_number, p.first_name_enc, p.last_name_enc, p.date_of_birth_enc, p.email_enc, p.phone_enc, \
         p.program, p.level_of_care, p.status, p.admission_date, p.sobriety_date, p.password_hash IS NOT NULL, p.created_at
         """
-    static let selectionCount = 15
+    static let selectionCount: Int32 = 15
 
-    init(row: Row, cipher: FieldCipher) throws {
-        id = row[0]
-        facilityID = row[1]
-        patientNumber = row[2]
-        firstName = try cipher.openString(row[3], field: .patientsFirstName, rowID: id)
-        lastName = try cipher.openString(row[4], field: .patientsLastName, rowID: id)
-        dateOfBirth = try cipher.openString(row[5], field: .patientsDateOfBirth, rowID: id)
-        email = try cipher.openString(optional: row[6], field: .patientsEmail, rowID: id)
-        phone = try cipher.openString(optional: row[7], field: .patientsPhone, rowID: id)
-        program = row[8]
-        levelOfCare = row[9]
-        status = row[10]
-        admissionDate = row[11]
-        sobrietyDate = row[12]
-        registered = row[13]
-        createdAt = row[14]
+    init(_ row: SQLiteColumns, cipher: FieldCipher) throws {
+        let id = row.text(0)
+        self.id = id
+        facilityID = row.text(1)
+        patientNumber = row.text(2)
+        func open(_ index: Int32, _ field: PHIField) throws -> String? {
+            try row.blob(index).map { try cipher.openString(bytes: $0, field: field, rowID: id) }
+        }
+        firstName = try open(3, .patientsFirstName) ?? ""
+        lastName = try open(4, .patientsLastName) ?? ""
+        dateOfBirth = try open(5, .patientsDateOfBirth) ?? ""
+        email = try open(6, .patientsEmail)
+        phone = try open(7, .patientsPhone)
+        program = row.optionalText(8)
+        levelOfCare = row.optionalText(9)
+        status = row.text(10)
+        admissionDate = row.optionalText(11)
+        sobrietyDate = row.optionalText(12)
+        registered = row.bool(13)
+        createdAt = row.text(14)
     }
 }
 
@@ -51,7 +54,9 @@ extension PatientStore {
     /// The live patient with `id` inside `facilityID`; nil for another
     /// facility's patient, exactly as for one that does not exist.
     public func record(id: String, facilityID: String, in db: Database) throws -> PatientRecord? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(PatientRecord.selection) FROM patients p WHERE p.id = ? AND p.facility_id = ? AND p.deleted_at IS NULL"),
-                         arguments: [id, facilityID]).map { try PatientRecord(row: $0, cipher: cipher) }
+        var record: PatientRecord?
+        try db.cachedStatement(sql: "SELECT \(PatientRecord.selection) FROM patients p WHERE p.id = ? AND p.facility_id = ? AND p.deleted_at IS NULL")
+            .forEachRow(arguments: [id, facilityID]) { record = try PatientRecord($0, cipher: cipher) }
+        return record
     }
 }
