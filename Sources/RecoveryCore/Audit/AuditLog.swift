@@ -96,7 +96,13 @@ public struct AuditLog: Sendable {
 
     /// JSON for ids and codes (no escaping needed beyond quotes and backslashes).
     static func jsonArray(_ values: [String]) -> String {
-        "[" + values.map(quoted).joined(separator: ",") + "]"
+        var out = "["
+        out.reserveCapacity(values.reduce(2) { $0 + $1.utf8.count + 3 })
+        for (index, value) in values.enumerated() {
+            if index > 0 { out += "," }
+            out += quoted(value)
+        }
+        return out + "]"
     }
 
     static func jsonObject(_ values: [String: String]) -> String {

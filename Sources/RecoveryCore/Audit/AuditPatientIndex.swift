@@ -38,8 +38,8 @@ public struct AuditPatientIndex: Sendable {
         let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO audit_log_patients (patient_id, audit_seq) VALUES (?, ?)")
         for row in rows {
             let seq: Int64 = row[0]
-            let ids = (try? JSONDecoder().decode([String].self, from: Data((row[1] as String).utf8))) ?? []
-            for id in ids { try insert.execute(arguments: [id, seq]) }
+            guard case .array(let ids)? = try? JSONParser.parse((row[1] as String).utf8) else { continue }
+            for case .string(let id) in ids { try insert.execute(arguments: [id, seq]) }
         }
         try BoxSetting.set(progressKey, to: String(last[0] as Int64), in: db)
         return rows.count
