@@ -53,7 +53,7 @@ import Testing
         let results = try await f.engine.push(f.patient, items: items, origin: .init()).results
         #expect(results.map(\.status) == Array(repeating: .stored, count: 5), "\(results.map { $0.reason ?? "" })")
 
-        let pulled = try await f.engine.pull(f.patient, since: nil)
+        let pulled = try await f.engine.pull(f.patient, since: nil, origin: .init())
         let types = Set(pulled.changes.map(\.type))
         #expect(types == ["medication", "goal", "craving", "meeting_attendance", "medication_dose", "goal_progress", "journal_entry"])
         let craving = pulled.changes.first { $0.type == "craving" }?.data
@@ -61,8 +61,14 @@ import Testing
         #expect(craving?["triggers"] == .array([.string("stress"), .string("people")]))
         let pulledGoal = pulled.changes.first { $0.type == "goal" }?.data
         #expect(pulledGoal?["progress_percent"] == .integer(100) && pulledGoal?["status"] == .string("completed"))
-        let meds = try await PatientRecords(appliance: f.appliance).medicationsOwn(f.patient)
+        let meds = try await PatientRecords(appliance: f.appliance).medicationsOwn(f.patient, origin: .init())
         #expect(meds.first?["adherence_7d"] == .number(1))
+        // The patient's own reads are audited with the patient as actor.
+        let ownReads = try await f.appliance.database.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT action FROM audit_logs WHERE actor_kind = 'patient' AND actor_id = ? AND patient_id = ? ORDER BY seq",
+                                arguments: [f.patient.id, f.patient.id])
+        }
+        #expect(ownReads.filter { $0 != "sync.push" } == ["sync.pull", "medication.list"])
 
         let raw = databaseBytes(f.appliance.settings)
         for secret in ["called my sponsor", "a long day", "Buprenorphine", "Walk every morning", "finished the whole walk"] {

@@ -55,13 +55,13 @@ import Testing
         var seen: [String] = []
         var cursor: String? = nil
         repeat {
-            let page = try await engine.pull(patient, since: cursor, limit: 97)
+            let page = try await engine.pull(patient, since: cursor, limit: 97, origin: .init())
             seen += page.changes.map(\.id)
             cursor = page.cursor
             if !page.hasMore { break }
         } while true
         #expect(seen.count == 540 && Set(seen).count == 540)
-        #expect(try await engine.pull(patient, since: cursor).changes.isEmpty)
+        #expect(try await engine.pull(patient, since: cursor, origin: .init()).changes.isEmpty)
     }
 
     @Test func invalidItemsAreRejectedWithAReasonAndTheRestStored() async throws {
@@ -124,14 +124,14 @@ import Testing
         #expect(refused.status == .rejected && refused.reason?.hasPrefix("local_date:") == true)
         item.data["mood"] = .integer(9)
         #expect(try await engine.push(patient, items: [item], origin: .init()).results[0].status == .stored)
-        let pulled = try await engine.pull(patient, since: nil)
+        let pulled = try await engine.pull(patient, since: nil, origin: .init())
         #expect(pulled.changes.count == 1)
         #expect(pulled.changes[0].data?["mood"] == .integer(9))
         let delete = SyncEngine.Item(id: item.id, type: "check_in", op: "delete", clientUpdatedAt: nil, data: [:])
         #expect(try await engine.push(patient, items: [delete], origin: .init()).results[0].status == .stored)
-        let tombstone = try await engine.pull(patient, since: pulled.cursor)
+        let tombstone = try await engine.pull(patient, since: pulled.cursor, origin: .init())
         #expect(tombstone.changes.map(\.op) == ["delete"] && tombstone.changes[0].data == nil)
-        await #expect(throws: SyncEngine.BadCursor.self) { try await engine.pull(patient, since: "garbage!") }
+        await #expect(throws: SyncEngine.BadCursor.self) { try await engine.pull(patient, since: "garbage!", origin: .init()) }
     }
 
     @Test func notesNeverReachTheDatabaseInPlainText() async throws {
@@ -141,7 +141,7 @@ import Testing
         let patient = SyncEngine.Patient(id: patientID, facilityID: facilityID)
         let notes = (0..<30).map { "relapse worry number \($0) about the quarry party" }
         _ = try await engine.push(patient, items: notes.enumerated().map { Self.checkIn($0.offset, note: $0.element) }, origin: .init())
-        let pulled = try await engine.pull(patient, since: nil)
+        let pulled = try await engine.pull(patient, since: nil, origin: .init())
         #expect(Set(pulled.changes.compactMap { if case .string(let note)? = $0.data?["note"] { return note } else { return nil } }) == Set(notes))
         let raw = databaseBytes(appliance.settings)
         #expect(raw.contains(text: "patient_check_ins"))

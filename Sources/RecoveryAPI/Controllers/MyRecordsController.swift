@@ -30,7 +30,7 @@ struct MyRecordsController {
     }
 
     func list(_ kind: RecordKind, _ request: Request, _ context: AuthenticatedContext) async throws -> Response {
-        let page = try await records.listOwn(kind, patient: try context.patient, query: try PatientRecords.Query(request))
+        let page = try await records.listOwn(kind, patient: try context.patient, query: try PatientRecords.Query(request), origin: context.origin)
         return JSONValue.list(page.items, page: page.page, limit: page.limit, total: page.total).response()
     }
 
@@ -59,11 +59,11 @@ struct MyRecordsController {
     }
 
     @Sendable func medications(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
-        JSONValue.object(["data": .array(try await records.medicationsOwn(try context.patient))]).response()
+        JSONValue.object(["data": .array(try await records.medicationsOwn(try context.patient, origin: context.origin))]).response()
     }
 
     @Sendable func goals(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
-        try await records.goalsOwn(try context.patient).response()
+        try await records.goalsOwn(try context.patient, origin: context.origin).response()
     }
 
     @Sendable func triggers(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {

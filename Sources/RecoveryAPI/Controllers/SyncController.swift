@@ -58,7 +58,7 @@ struct SyncController {
         let limit = try q.integer("limit", default: 200, range: 1...500)
         let page: SyncEngine.PullPage
         do {
-            page = try await engine.pull(patient, since: since, limit: limit)
+            page = try await engine.pull(patient, since: since, limit: limit, origin: context.origin)
         } catch is SyncEngine.BadCursor {
             throw APIError.validation(field: "since", "is not a cursor this server gave out")
         }

@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 
 /// Reading recovery records: the patient their own (any kind), staff a
-/// patient's through `PatientGate` with `patients.read_clinical`, audited
-/// like every other read of PHI. Staff see only the journal entries the
+/// patient's through `PatientGate` with `patients.read_clinical`; both
+/// audited like every other read of PHI, durably before the answer. Staff see only the journal entries the
 /// patient chose to share.
 public struct PatientRecords: Sendable {
     public struct Query: Sendable {
@@ -29,11 +29,22 @@ public struct PatientRecords: Sendable {
         self.appliance = appliance
     }
 
-    public func listOwn(_ kind: RecordKind, patient: SyncEngine.Patient, query: Query) async throws -> Page {
+    public func listOwn(_ kind: RecordKind, patient: SyncEngine.Patient, query: Query, origin: RequestOrigin) async throws -> Page {
         let cipher = appliance.cipher
-        return try await appliance.database.pool.read { db in
+        return try await readOwn(patient, action: "\(kind.type).list", origin: origin) { db in
             try Self.page(kind, patientID: patient.id, facilityID: patient.facilityID, staff: false, query: query, cipher: cipher, in: db)
         }
+    }
+
+    /// A patient's read of their own records, recorded (actor: the patient)
+    /// before it is returned, as staff reads are.
+    func readOwn<T: Sendable>(_ patient: SyncEngine.Patient, action: String, origin: RequestOrigin,
+                              _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let result = try await appliance.database.pool.read(body)
+        try await appliance.auditWriter.record(AuditEvent(
+            action: action, outcome: .success, actorKind: .patient, actorID: patient.id, facilityID: patient.facilityID,
+            resourceType: "patient_records", patientID: patient.id, ipAddress: origin.ipAddress, requestID: origin.requestID))
+        return result
     }
 
     public func list(_ kind: RecordKind, _ identity: Identity, patientID: String, query: Query, origin: RequestOrigin) async throws -> Page {
@@ -60,9 +71,9 @@ public struct PatientRecords: Sendable {
 
     // MARK: Care-team records
 
-    public func medicationsOwn(_ patient: SyncEngine.Patient) async throws -> [JSONValue] {
+    public func medicationsOwn(_ patient: SyncEngine.Patient, origin: RequestOrigin) async throws -> [JSONValue] {
         let cipher = appliance.cipher
-        return try await appliance.database.pool.read { db in
+        return try await readOwn(patient, action: "medication.list", origin: origin) { db in
             try CarePlanRecords.medications(patientID: patient.id, facilityID: patient.facilityID, cipher: cipher, in: db)
         }
     }
@@ -75,9 +86,9 @@ public struct PatientRecords: Sendable {
     }
 
     /// `{data: goals, milestones, days_sober}`.
-    public func goalsOwn(_ patient: SyncEngine.Patient) async throws -> JSONValue {
+    public func goalsOwn(_ patient: SyncEngine.Patient, origin: RequestOrigin) async throws -> JSONValue {
         let cipher = appliance.cipher
-        return try await appliance.database.pool.read { db in
+        return try await readOwn(patient, action: "goal.list", origin: origin) { db in
             try CarePlanRecords.goalsView(patientID: patient.id, facilityID: patient.facilityID, cipher: cipher, in: db)
         }
     }

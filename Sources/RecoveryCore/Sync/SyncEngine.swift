@@ -311,11 +311,12 @@ public struct SyncEngine: Sendable {
     // MARK: Pull
 
     /// Everything that changed for the patient since `cursor`, oldest first;
-    /// a record changed several times within a page appears once, in its latest state.
-    public func pull(_ patient: Patient, since cursor: String?, limit: Int = 200) async throws -> PullPage {
+    /// a record changed several times within a page appears once, in its
+    /// latest state. Audited (`sync.pull`) like any read of the records.
+    public func pull(_ patient: Patient, since cursor: String?, limit: Int = 200, origin: RequestOrigin) async throws -> PullPage {
         let after = try cursor.map(Self.position) ?? 0
         let cipher = appliance.cipher
-        return try await appliance.database.pool.read { db in
+        return try await PatientRecords(appliance: appliance).readOwn(patient, action: "sync.pull", origin: origin) { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT seq, record_type, record_id, op, changed_at FROM sync_changes
                 WHERE patient_id = ? AND seq > ? ORDER BY seq LIMIT ?
