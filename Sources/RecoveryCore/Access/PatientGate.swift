@@ -65,13 +65,22 @@ public struct PatientGate: Sendable {
     /// The condition (on patients aliased `p`) selecting the patients a list
     /// may show to `identity`: its facility, not restricted unless named,
     /// and for caseload roles only its current care team.
+    /// True when `listCondition` for `role` is the facility scope alone (no
+    /// restriction or care-team clause), so every live patient in scope is listed.
+    public static func listsWholeScope(_ role: StaffRole) -> Bool {
+        seesRestricted(role) && RolePermissions.reach(role) != .careTeam
+    }
+
+    /// Admins see restricted patients in lists; others only those they were granted.
+    static func seesRestricted(_ role: StaffRole) -> Bool { role == .superAdmin || role == .admin }
+
     public func listCondition(_ identity: Identity) throws -> (String, StatementArguments) {
         guard identity.kind == .staff, let role = identity.role else { throw AccessError.patientsOnly }
         let (facilitySQL, facilityArguments) = FacilityScope(identity).sql("p")
         var sql = facilitySQL
         var arguments = facilityArguments
         let today = String(Timestamp.now().prefix(10))
-        if role != .superAdmin && role != .admin {
+        if !Self.seesRestricted(role) {
             sql += """
                  AND (p.is_restricted = 0 OR EXISTS (SELECT 1 FROM patient_access_grants g
                       WHERE g.patient_id = p.id AND g.staff_id = ? AND g.revoked_at IS NULL))

@@ -49,8 +49,7 @@ public final class AccessTokens: Sendable {
     /// The identity in a valid, unexpired token; nil for anything else.
     public func verify(_ token: String) async -> Identity? {
         let fingerprint = Self.fingerprint(token)
-        let now = Date()
-        if let known = verified.withLock({ $0[fingerprint] }), known.expires > now { return known.identity }
+        if let known = verified.withLock({ $0[fingerprint] }), known.expires > Date() { return known.identity }
         await ready.value
         guard let claims = try? await keys.verify(token, as: Claims.self),
               let kind = Identity.Kind(rawValue: claims.knd) else { return nil }

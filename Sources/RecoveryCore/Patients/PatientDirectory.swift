@@ -89,10 +89,10 @@ public struct PatientDirectory: Sendable {
             arguments += searchArguments
         }
         let (where_, args) = (sql, arguments)
-        // An admin's unfiltered list counts every live patient in scope: kept
-        // by triggers in facility_patient_counts, so one row instead of a walk.
+        // An unfiltered list that the gate does not narrow counts every live
+        // patient in scope: kept by triggers in facility_patient_counts.
         let filters: [String?] = [query.status, query.program, query.admittedFrom, query.admittedTo, query.counselorID, query.search]
-        let wholeFacilities = (role == .admin || role == .superAdmin) && filters.allSatisfy { $0 == nil }
+        let wholeFacilities = PatientGate.listsWholeScope(role) && filters.allSatisfy { $0 == nil }
         let (scopeSQL, scopeArguments) = FacilityScope(identity).sql()
         let countSQL = wholeFacilities
             ? "SELECT coalesce(sum(live), 0) FROM facility_patient_counts WHERE \(scopeSQL)"

@@ -3,8 +3,8 @@ import GRDB
 
 /// Reading recovery records: the patient their own (any kind), staff a
 /// patient's through `PatientGate` with `patients.read_clinical`; both
-/// audited like every other read of PHI, durably before the answer. Staff see only the journal entries the
-/// patient chose to share.
+/// audited like every other read of PHI, durably before the answer. Staff
+/// see only the journal entries the patient chose to share.
 public struct PatientRecords: Sendable {
     public struct Query: Sendable {
         public var page = 1
