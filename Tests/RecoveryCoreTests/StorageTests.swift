@@ -21,6 +21,22 @@ import Testing
         #expect(Migration.all.map(\.number) == Array(1...Migration.all.count))
     }
 
+    @Test func rowIDsAreVersion7UUIDsInTheOrderTheyWereMade() throws {
+        let start = Date(timeIntervalSince1970: 1_795_000_000.123)
+        let ids = (0..<2_000).map { RowID.make(at: start.addingTimeInterval(Double($0) * 0.002)) }
+        #expect(Set(ids).count == ids.count)
+        for id in ids {
+            let uuid = try #require(UUID(uuidString: id))
+            #expect(uuid.uuidString.lowercased() == id)
+            #expect(uuid.uuid.6 >> 4 == 7)          // version 7
+            #expect(uuid.uuid.8 >> 6 == 0b10)       // RFC 9562 variant
+        }
+        let inOrder = ids == ids.sorted()
+        #expect(inOrder)
+        // The first 48 bits are the milliseconds since 1970.
+        #expect(ids[0].hasPrefix(String(1_795_000_000_123, radix: 16).leftPadded(to: 12).prefix(8) + "-"))
+    }
+
     @Test func durabilityAndIntegrityPragmasHold() throws {
         let dir = TemporaryDirectory()
         let database = try freshDatabase(dir)
@@ -223,4 +239,8 @@ import Testing
         #expect(text == "2025-11-25T16:04:55.125Z")
         #expect(Timestamp.parse(text).map { abs($0.timeIntervalSince1970 - 1_764_086_695.125) < 0.001 } == true)
     }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -37,7 +37,7 @@ struct MyRecordsController {
     func create(_ kind: RecordKind, _ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let patient = try context.patient
         var data = try await JSONBody.object(from: request, limit: appliance.settings.maxBodyBytes)
-        var id = UUID().uuidString.lowercased()
+        var id = RowID.make()
         switch data.removeValue(forKey: "id") {
         case nil, .null?: break
         case .string(let given)? where UUID(uuidString: given) != nil: id = given.lowercased()

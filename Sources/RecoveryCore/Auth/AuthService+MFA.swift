@@ -120,7 +120,7 @@ extension AuthService {
         let codes = TOTPFactor.newRecoveryCodes()
         for code in codes {
             try db.execute(sql: "INSERT INTO staff_mfa_recovery_codes (id, staff_id, code_bidx, created_at) VALUES (?, ?, ?, ?)", arguments: [
-                UUID().uuidString.lowercased(), staffID,
+                RowID.make(), staffID,
                 appliance.blindIndex.secretIndex(TOTPFactor.canonicalRecoveryCode(code), for: .staffMfaRecoveryCodesCode), now])
         }
         try appliance.audit.append(event("auth.mfa_enrolled", .success, staff: account, origin: origin), in: db)

@@ -69,7 +69,7 @@ public struct LoginThrottle: Sendable {
         let now = Timestamp.now()
         for (scope, value) in [("account", account), ("address", address)] {
             guard let value else { continue }
-            let id = UUID().uuidString.lowercased()
+            let id = RowID.make()
             try db.execute(sql: "INSERT INTO auth_attempts (id, scope, subject_bidx, kind, succeeded, attempted_at) VALUES (?, ?, ?, ?, 0, ?)",
                            arguments: [id, scope, subject(scope, value), kind.rawValue, now])
             ids.append(id)
@@ -98,7 +98,7 @@ public struct LoginThrottle: Sendable {
     /// A success (or an administrator's unlock) clears the account's failures.
     public func recordSuccess(_ kind: Kind, account: String, in db: Database) throws {
         try db.execute(sql: "INSERT INTO auth_attempts (id, scope, subject_bidx, kind, succeeded, attempted_at) VALUES (?, 'account', ?, ?, 1, ?)",
-                       arguments: [UUID().uuidString.lowercased(), subject("account", account), kind.rawValue, Timestamp.now()])
+                       arguments: [RowID.make(), subject("account", account), kind.rawValue, Timestamp.now()])
     }
 
     /// The form an account identifier is counted under (emails and patient

@@ -17,7 +17,7 @@ public struct MFAChallengeStore: Sendable {
         let now = Date()
         try db.execute(sql: """
             INSERT INTO mfa_challenges (id, staff_id, token_bidx, purpose, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [UUID().uuidString.lowercased(), staffID, blindIndex.secretIndex(token, for: .mfaChallengesToken),
+            """, arguments: [RowID.make(), staffID, blindIndex.secretIndex(token, for: .mfaChallengesToken),
                              purpose.rawValue, Timestamp.string(now), Timestamp.string(now.addingTimeInterval(TimeInterval(Self.lifetimeSeconds)))])
         return token
     }

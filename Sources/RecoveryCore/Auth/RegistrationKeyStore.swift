@@ -31,7 +31,7 @@ public struct RegistrationKeyStore: Sendable {
         try db.execute(sql: """
             INSERT INTO registration_keys (id, facility_id, patient_id, key_bidx, created_by, created_at, expires_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [UUID().uuidString.lowercased(), facilityID, patientID,
+            """, arguments: [RowID.make(), facilityID, patientID,
                              blindIndex.secretIndex(RegistrationKey.canonical(key)!, for: .registrationKeysKey),
                              staffID, nowText, expiresAt])
         return Issued(key: key, expiresAt: expiresAt)

@@ -60,7 +60,7 @@ public struct SessionStore: Sendable {
 
     /// Opens a new session for `subject` and returns its first refresh token.
     public func start(_ subject: Subject, origin: RequestOrigin, mfaVerified: Bool = false, in db: Database) throws -> Issued {
-        let familyID = UUID().uuidString.lowercased()
+        let familyID = RowID.make()
         let now = Date()
         let absolute = Timestamp.string(now.addingTimeInterval(lifetimes(subject.kind).absolute))
         return try insertRow(subject, familyID: familyID, parentID: nil, absoluteExpiresAt: absolute, origin: origin,
@@ -69,7 +69,7 @@ public struct SessionStore: Sendable {
 
     private func insertRow(_ subject: Subject, familyID: String, parentID: String?, absoluteExpiresAt: String,
                            origin: RequestOrigin, mfaVerifiedAt: String?, now: Date, in db: Database) throws -> Issued {
-        let id = UUID().uuidString.lowercased()
+        let id = RowID.make()
         let token = SecureRandom.token()
         let idle = Timestamp.string(now.addingTimeInterval(lifetimes(subject.kind).idle))
         try db.execute(sql: """

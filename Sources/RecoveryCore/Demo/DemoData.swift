@@ -69,7 +69,7 @@ public enum DemoData {
                 try db.execute(sql: """
                     INSERT INTO care_team_assignments (id, facility_id, patient_id, staff_id, role, starts_on)
                     VALUES (?, ?, ?, ?, 'primary_counselor', ?)
-                    """, arguments: [UUID().uuidString.lowercased(), facility.id, id, counselorID, day(patient.daysIn)])
+                    """, arguments: [RowID.make(), facility.id, id, counselorID, day(patient.daysIn)])
             }
         }
         return .seeded("facility \"\(facilityName)\", 1 super admin, \(staff.count) staff, \(patients.count) patients")

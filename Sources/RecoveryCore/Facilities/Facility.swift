@@ -22,7 +22,7 @@ public struct Facility: Codable, Sendable, Equatable, FetchableRecord, Persistab
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
-    public init(id: String = UUID().uuidString.lowercased(), name: String, timezone: String, capacity: Int? = nil, mfaPolicy: String = "admins") {
+    public init(id: String = RowID.make(), name: String, timezone: String, capacity: Int? = nil, mfaPolicy: String = "admins") {
         self.mfaPolicy = mfaPolicy
         let now = Timestamp.now()
         self.id = id

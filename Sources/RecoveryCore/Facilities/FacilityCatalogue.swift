@@ -80,7 +80,7 @@ public struct FacilityCatalogue: Sendable {
                 throw RecordFailure.conflict(RecordProblem("code", "is already in the facility's list"))
             }
             try db.execute(sql: "INSERT INTO facility_triggers (id, facility_id, code, label, sort_order) VALUES (?, ?, ?, ?, 100)",
-                           arguments: [UUID().uuidString.lowercased(), facilityID, code, label.trimmingCharacters(in: .whitespacesAndNewlines)])
+                           arguments: [RowID.make(), facilityID, code, label.trimmingCharacters(in: .whitespacesAndNewlines)])
             try appliance.audit.append(FacilityDirectory(appliance: appliance).event("facility.trigger_add", identity, facilityID, origin,
                                                                                      details: ["code": code]), in: db)
             return Self.triggerOutput(try Row.fetchOne(db, sql: "SELECT code, label, is_default FROM facility_triggers WHERE facility_id = ? AND code = ?",
@@ -122,7 +122,7 @@ public struct FacilityCatalogue: Sendable {
         if !problems.isEmpty { throw RecordFailure.invalid(problems) }
         return try await appliance.database.pool.write { db in
             try existing(facilityID, in: db)
-            let id = UUID().uuidString.lowercased()
+            let id = RowID.make()
             try db.execute(sql: """
                 INSERT INTO meetings (id, facility_id, name, kind, day_of_week, start_time, duration_minutes, location) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, facilityID, m.name!.trimmingCharacters(in: .whitespacesAndNewlines), m.kind, m.dayOfWeek, m.startTime,

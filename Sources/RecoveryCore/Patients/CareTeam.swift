@@ -74,7 +74,7 @@ public struct CareTeam: Sendable {
             try db.execute(sql: """
                 INSERT INTO care_team_assignments (id, facility_id, patient_id, staff_id, role, starts_on, assigned_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [UUID().uuidString.lowercased(), granted.facilityID, patientID, staffID, role, startsOn ?? today, identity.subjectID])
+                """, arguments: [RowID.make(), granted.facilityID, patientID, staffID, role, startsOn ?? today, identity.subjectID])
             try appliance.audit.append(directory.successEvent("care_team.assign", identity, granted, origin,
                                                             details: ["staff_id": staffID, "role": role]), in: db)
             return try load(patientID, in: db)
@@ -117,7 +117,7 @@ public struct CareTeam: Sendable {
             throw AccessError.notFound
         }
         return try await appliance.database.pool.write { db in
-            let id = UUID().uuidString.lowercased()
+            let id = RowID.make()
             let now = Date()
             let expires = Timestamp.string(now.addingTimeInterval(TimeInterval(Self.emergencyMinutes * 60)))
             try db.execute(sql: """
@@ -144,7 +144,7 @@ public struct CareTeam: Sendable {
                                            arguments: [patientID, staffID]) ?? false
             if !exists {
                 try db.execute(sql: "INSERT INTO patient_access_grants (id, facility_id, patient_id, staff_id, granted_by) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [UUID().uuidString.lowercased(), granted.facilityID, patientID, staffID, identity.subjectID])
+                               arguments: [RowID.make(), granted.facilityID, patientID, staffID, identity.subjectID])
             }
             try appliance.audit.append(directory.successEvent("patient.access_grant", identity, granted, origin, details: ["staff_id": staffID]), in: db)
         }

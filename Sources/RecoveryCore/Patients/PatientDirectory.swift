@@ -255,7 +255,7 @@ public struct PatientDirectory: Sendable {
             if let v = changes.isRestricted { set("is_restricted", v); changed.append("is_restricted") }
             if let level = changes.levelOfCare, level != before.record.levelOfCare {
                 set("level_of_care", level); changed.append("level_of_care")
-                let historyID = UUID().uuidString.lowercased()
+                let historyID = RowID.make()
                 try db.execute(sql: """
                     INSERT INTO patient_level_of_care_history (id, facility_id, patient_id, previous_level, new_level, effective_date, reason_enc, changed_by)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -282,7 +282,7 @@ public struct PatientDirectory: Sendable {
         let granted = try await authorize(identity, patientID, .patientsUpdate, action: "patient.sobriety_reset", origin: origin)
         return try await pool.write { db in
             let before = try loadDetail(patientID, facilityID: granted.facilityID, in: db)
-            let historyID = UUID().uuidString.lowercased()
+            let historyID = RowID.make()
             try db.execute(sql: """
                 INSERT INTO patient_sobriety_history (id, facility_id, patient_id, previous_date, new_date, reason_enc, changed_by_kind, changed_by)
                 VALUES (?, ?, ?, ?, ?, ?, 'staff', ?)

@@ -45,7 +45,7 @@ public struct PatientStore: Sendable {
     /// (`P-000001`, ...) and returns (id, patient number).
     @discardableResult
     public func insert(_ patient: NewPatient, in db: Database) throws -> (id: String, patientNumber: String) {
-        let id = UUID().uuidString.lowercased()
+        let id = RowID.make()
         // Numbered across the box, not per facility, so a patient number alone
         // identifies a patient at login even when the box hosts several facilities.
         let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM patients") ?? 0

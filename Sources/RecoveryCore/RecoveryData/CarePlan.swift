@@ -96,7 +96,7 @@ public struct CarePlan: Sendable {
         let problems = Self.problems(m, creating: true)
         if !problems.isEmpty { throw RecordFailure.invalid(problems) }
         return try await change(identity, patientID, action: "medication.create", origin: origin) { db, granted, stamp in
-            let id = UUID().uuidString.lowercased()
+            let id = RowID.make()
             try db.execute(sql: """
                 INSERT INTO patient_medications (id, facility_id, patient_id, name_enc, dose, route, schedule, prescribed_by, starts_on, ends_on,
                     status, created_by, created_at, updated_at)
@@ -142,7 +142,7 @@ public struct CarePlan: Sendable {
         let problems = Self.problems(g, creating: true)
         if !problems.isEmpty { throw RecordFailure.invalid(problems) }
         return try await change(identity, patientID, action: "goal.create", origin: origin) { db, granted, stamp in
-            let id = UUID().uuidString.lowercased()
+            let id = RowID.make()
             try db.execute(sql: """
                 INSERT INTO patient_goals (id, facility_id, patient_id, title_enc, description_enc, category, target_date, status, assigned_by,
                     created_at, updated_at)

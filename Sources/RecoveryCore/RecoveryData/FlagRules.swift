@@ -30,7 +30,7 @@ public enum FlagRules {
                       in db: Database) throws -> [(id: String, kind: String)] {
         var raised: [(String, String)] = []
         for kind in kinds {
-            let id = UUID().uuidString.lowercased()
+            let id = RowID.make()
             try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO patient_flags (id, facility_id, patient_id, kind, source_record_type, source_record_id)
                 VALUES (?, ?, ?, ?, ?, ?)

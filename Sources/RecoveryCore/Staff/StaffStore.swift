@@ -33,7 +33,7 @@ public struct StaffStore: Sendable {
     /// Inserts the account and returns its id.
     @discardableResult
     public func insert(_ staff: NewStaff, in db: Database) throws -> String {
-        let id = UUID().uuidString.lowercased()
+        let id = RowID.make()
         let now = Timestamp.now()
         try db.execute(sql: """
             INSERT INTO staff (id, facility_id, role, email_enc, email_bidx, first_name_enc, last_name_enc,
