@@ -41,6 +41,7 @@ let package = Package(
                 .embedInCode("0001_initial_schema.sql"),
                 .embedInCode("0002_lookup_indexes.sql"),
                 .embedInCode("0003_facility_patient_counts.sql"),
+                .embedInCode("0004_audit_patient_sets.sql"),
             ]
         ),
         .target(

@@ -18,11 +18,6 @@ public enum ApplianceServer {
                 .init(service: PeriodicService(failure: "checkpoint failed", interval: .seconds(1), logger: logger) {
                     try await appliance.database.checkpoint()
                 }),
-                // The per-patient audit index, every few seconds and once more at shutdown.
-                .init(service: PeriodicService(failure: "audit index update failed", interval: .seconds(3),
-                                               onceMoreAtShutdown: true, logger: logger) {
-                    try await AuditPatientIndex(database: appliance.database).catchUp()
-                }),
                 // Patients who have gone quiet, at start and then hourly.
                 .init(service: PeriodicService(failure: "silence scan failed", interval: .seconds(3_600), logger: logger) {
                     try await SilenceWatch(appliance: appliance).scan()
@@ -37,12 +32,10 @@ public enum ApplianceServer {
 }
 
 /// Background upkeep: runs `work` at start and then every `interval` until
-/// shutdown (and, when asked, once more at shutdown). A failure is logged by
-/// its type only and tried again next time.
+/// shutdown. A failure is logged by its type only and tried again next time.
 struct PeriodicService: Service {
     let failure: Logger.Message
     let interval: Duration
-    var onceMoreAtShutdown = false
     let logger: Logger
     let work: @Sendable () async throws -> Void
 
@@ -55,7 +48,6 @@ struct PeriodicService: Service {
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
-        if onceMoreAtShutdown { _ = try? await work() }
     }
 }
 

@@ -32,7 +32,7 @@ public struct AuditLog: Sendable {
     }
 
     private func insert(_ event: AuditEvent, after previous: Data, in db: Database) throws -> Data {
-        let id = UUID().uuidString.lowercased()
+        let id = RowID.make()
         let row = StoredEntry(
             id: id, occurredAt: Timestamp.now(), facilityID: event.facilityID, actorKind: event.actorKind.rawValue,
             actorID: event.actorID, action: event.action, resourceType: event.resourceType, resourceID: event.resourceID,
@@ -48,6 +48,9 @@ public struct AuditLog: Sendable {
             """).execute(arguments: [row.id, row.occurredAt, row.facilityID, row.actorKind, row.actorID, row.action, row.resourceType,
                              row.resourceID, row.patientID, row.patientIDs, row.outcome, row.ipAddressEnc, row.requestID,
                              row.details, previous, entryHash])
+        if let ids = event.patientIDs, let text = row.patientIDs {
+            try AuditPatientIndex.index(seq: db.lastInsertedRowID, patientIDs: ids, text: text, in: db)
+        }
         return entryHash
     }
 

@@ -48,20 +48,19 @@ public struct AuditTrail: Sendable {
     func list(_ identity: Identity, _ filter: Filter, scopedToFacility: Bool, origin: RequestOrigin) async throws -> (entries: [Entry], total: Int) {
         guard let role = identity.role, RolePermissions.allows(role, .auditRead) else { throw AccessError.forbidden(.auditRead) }
         var (sql, arguments) = scopedToFacility ? FacilityScope(identity).sql("a") : ("1", [])
-        var join = ""
         if let patient = filter.patientID {
-            join = " JOIN audit_log_patients ap ON ap.audit_seq = a.seq AND ap.patient_id = ?"
-            arguments = [patient] + arguments
+            let involves = AuditPatientIndex.involves(patientID: patient)
+            sql += " AND " + involves.sql
+            arguments += involves.arguments
         }
         if let actor = filter.actorID { sql += " AND a.actor_id = ?"; arguments += [actor] }
         if let action = filter.action { sql += " AND a.action = ?"; arguments += [action] }
         if let from = filter.from { sql += " AND a.occurred_at >= ?"; arguments += [from] }
         if let to = filter.to { sql += " AND a.occurred_at <= ?"; arguments += [to] }
-        let (where_, args, joinSQL) = (sql, arguments, join)
-        if filter.patientID != nil { try await AuditPatientIndex(database: appliance.database).catchUp() }
+        let (where_, args) = (sql, arguments)
         let result = try await appliance.database.pool.read { db -> ([Entry], Int) in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_logs a\(joinSQL) WHERE \(where_)", arguments: args) ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT a.* FROM audit_logs a\(joinSQL) WHERE \(where_) ORDER BY a.seq DESC LIMIT ? OFFSET ?",
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_logs a WHERE \(where_)", arguments: args) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT a.* FROM audit_logs a WHERE \(where_) ORDER BY a.seq DESC LIMIT ? OFFSET ?",
                                         arguments: args + [filter.limit, (filter.page - 1) * filter.limit])
             return (try rows.map(entry), total)
         }

@@ -79,11 +79,6 @@ public final class AccessTokens: Sendable {
 
     /// BLAKE2b-256 of the token, so the cache holds no usable token.
     static func fingerprint(_ token: String) -> Data {
-        var out = Data(count: 32)
-        let bytes = Array(token.utf8)
-        out.withUnsafeMutableBytes { raw in
-            _ = crypto_generichash(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), 32, bytes, UInt64(bytes.count), nil, 0)
-        }
-        return out
+        Sodium.fingerprint(token)
     }
 }

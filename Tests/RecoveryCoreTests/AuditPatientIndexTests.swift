@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import Testing
+@testable import RecoveryCore
+
+@Suite struct AuditPatientIndexTests {
+    let log = AuditLog(masterKey: fixedKey, cipher: FieldCipher(masterKey: fixedKey))
+
+    func listRead(_ patients: [String]) -> AuditEvent {
+        AuditEvent(action: "patient.list", outcome: .success, actorKind: .staff, actorID: "staff-1", patientIDs: patients)
+    }
+
+    /// The seqs of the entries that involve `patient`, oldest first.
+    func entries(involving patient: String, in database: AppDatabase) throws -> [Int64] {
+        let involves = AuditPatientIndex.involves(patientID: patient)
+        return try database.pool.read { db in
+            try Int64.fetchAll(db, sql: "SELECT a.seq FROM audit_logs a WHERE \(involves.sql) ORDER BY a.seq", arguments: involves.arguments)
+        }
+    }
+
+    func count(_ table: String, in database: AppDatabase) throws -> Int {
+        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
+    }
+
+    @Test func repeatedListReadsAreLinkedToTheFirstAndEveryEntryIsFound() throws {
+        let dir = TemporaryDirectory()
+        let database = try AppDatabase(path: dir.file("test.sqlite"))
+        try database.migrate()
+        let page = (1...50).map { "patient-\($0)" }
+        let shifted = (2...51).map { "patient-\($0)" }
+        let single = AuditEvent(action: "patient.read", outcome: .success, actorKind: .staff, actorID: "staff-2", patientID: "patient-1")
+        // seq 1-3 the same page, 4 a single read, 5 another page, 6 the first page again, 7 an empty page.
+        for event in [listRead(page), listRead(page), listRead(page), single, listRead(shifted), listRead(page), listRead([])] {
+            try database.pool.write { db in try log.append(event, in: db) }
+        }
+
+        #expect(try entries(involving: "patient-1", in: database) == [1, 2, 3, 4, 6])
+        #expect(try entries(involving: "patient-2", in: database) == [1, 2, 3, 5, 6])
+        #expect(try entries(involving: "patient-51", in: database) == [5])
+        #expect(try entries(involving: "patient-52", in: database) == [])
+        // Two distinct pages: each patient of each indexed once; the repeats are one row each.
+        #expect(try count("audit_patient_sets", in: database) == 2)
+        #expect(try count("audit_log_patients", in: database) == 50 + 50 + 1)
+        #expect(try count("audit_log_same_patients", in: database) == 3)
+        // The index is append-only like the entries.
+        #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "DELETE FROM audit_log_same_patients") } }
+        #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "UPDATE audit_patient_sets SET first_seq = 2") } }
+        #expect(try database.pool.read { db in try log.verify(in: db) } == .intact(entries: 7))
+    }
+
+    /// Before 0004 a background indexer filled audit_log_patients from
+    /// patient_ids, recording how far it had got; 0004 indexes the rest.
+    @Test func theMigrationIndexesListReadsTheRetiredIndexerHadNotReached() throws {
+        let dir = TemporaryDirectory()
+        let database = try AppDatabase(path: dir.file("test.sqlite"))
+        try database.migrator.migrate(database.pool, upTo: "0003_facility_patient_counts")
+        try database.pool.write { db in
+            for patients in [["p-1", "p-2"], ["p-2", "p-3"], ["p-3"]] {
+                let previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM audit_logs ORDER BY seq DESC LIMIT 1") ?? Data(count: 32)
+                let json = "[" + patients.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+                try db.execute(sql: """
+                    INSERT INTO audit_logs (id, actor_kind, actor_id, action, patient_ids, outcome, prev_hash, entry_hash)
+                    VALUES (?, 'staff', 's', 'patient.list', ?, 'success', ?, randomblob(32))
+                    """, arguments: [RowID.make(), json, previous])
+            }
+            // The old indexer had reached the first entry only.
+            try db.execute(sql: "INSERT INTO audit_log_patients (patient_id, audit_seq) VALUES ('p-1', 1), ('p-2', 1)")
+            try BoxSetting.set("audit_patient_index_seq", to: "1", in: db)
+        }
+        #expect(try database.migrate() == ["0004_audit_patient_sets"])
+        #expect(try entries(involving: "p-2", in: database) == [1, 2])
+        #expect(try entries(involving: "p-3", in: database) == [2, 3])
+        #expect(try count("audit_log_patients", in: database) == 5)
+        #expect(try database.pool.read { db in try BoxSetting.get("audit_patient_index_seq", in: db) } == nil)
+    }
+}
