@@ -7,7 +7,10 @@ import NIOCore
 /// written as given (already snake_case); strings are escaped per RFC 8259.
 struct JSONOutput {
     private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = [false]
+    /// Whether the next value or key follows another one at the same level.
+    /// One flag is enough: opening a container clears it, closing one and
+    /// writing a value set it, and a key clears it for its value.
+    private var needsComma = false
 
     init(capacity: Int = 4_096) {
         bytes.reserveCapacity(capacity)
@@ -16,19 +19,19 @@ struct JSONOutput {
     mutating func object(_ body: (inout JSONOutput) -> Void) {
         separator()
         bytes.append(UInt8(ascii: "{"))
-        needsComma.append(false)
+        needsComma = false
         body(&self)
-        needsComma.removeLast()
         bytes.append(UInt8(ascii: "}"))
+        needsComma = true
     }
 
     mutating func array(_ body: (inout JSONOutput) -> Void) {
         separator()
         bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
+        needsComma = false
         body(&self)
-        needsComma.removeLast()
         bytes.append(UInt8(ascii: "]"))
+        needsComma = true
     }
 
     mutating func key(_ key: StaticString) {
@@ -37,7 +40,7 @@ struct JSONOutput {
         key.withUTF8Buffer { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
-        needsComma[needsComma.count - 1] = false
+        needsComma = false
     }
 
     mutating func field(_ key: StaticString, _ value: String?) {
@@ -94,8 +97,8 @@ struct JSONOutput {
     }
 
     private mutating func separator() {
-        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        needsComma = true
     }
 
     func response(status: HTTPResponse.Status = .ok) -> Response {

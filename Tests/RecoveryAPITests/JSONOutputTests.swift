@@ -11,6 +11,8 @@ import Testing
             o.field("text", tricky); o.field("none", nil as String?); o.field("count", 42); o.field("flag", false)
             o.key("list"); o.array { a in a.string("a"); a.string(tricky) }
             o.key("nested"); o.object { n in n.field("n", 1 as Int?) }
+            o.key("rows"); o.array { a in a.object { r in r.field("r", 1 as Int?) }; a.object { _ in }; a.array { _ in } }
+            o.field("after", true)
         }
         let object = try #require(try JSONSerialization.jsonObject(with: Data(out.bytes)) as? [String: Any])
         #expect(object["text"] as? String == tricky)
@@ -18,6 +20,7 @@ import Testing
         #expect(object["count"] as? Int == 42 && object["flag"] as? Bool == false)
         #expect(object["list"] as? [String] == ["a", tricky])
         #expect((object["nested"] as? [String: Int]) == ["n": 1])
+        #expect((object["rows"] as? [Any])?.count == 3 && object["after"] as? Bool == true)
     }
 
     @Test func auditJSONEscapesLikeAnEncoder() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import CSodium
 import GRDB
 import Testing
 @testable import RecoveryCore
@@ -72,5 +73,37 @@ import Testing
         #expect(try entries(involving: "p-3", in: database) == [2, 3])
         #expect(try count("audit_log_patients", in: database) == 5)
         #expect(try database.pool.read { db in try BoxSetting.get("audit_patient_index_seq", in: db) } == nil)
+    }
+}
+
+@Suite struct AuditChainHashTests {
+    /// The chain hash is keyed BLAKE2b-256 over the previous hash and every
+    /// stored column as 0 (absent) or 1, length (UInt32 big-endian), bytes.
+    /// Stored chains depend on this exact message, so it is rebuilt here
+    /// independently, in one piece, and compared.
+    @Test func theChainHashCoversThePreviousHashAndEveryColumnInItsStoredForm() {
+        let log = AuditLog(masterKey: fixedKey, cipher: FieldCipher(masterKey: fixedKey))
+        let entry = StoredEntry(
+            id: "0193f0e2-5b7a-7c1d-9e2f-0a1b2c3d4e5f", occurredAt: "2026-11-25T10:00:00.000Z", facilityID: "f-1",
+            actorKind: "staff", actorID: "s-1", action: "patient.list", resourceType: "patient", resourceID: nil, patientID: nil,
+            patientIDs: "[\"p-1\",\"p-2\"]", outcome: "success", ipAddressEnc: Data([1, 2, 3]), requestID: nil, details: "{\"count\":\"2\"}")
+        let previous = Data((0..<32).map { UInt8($0) })
+        var message = [UInt8](previous)
+        let fields: [[UInt8]?] = [entry.id, entry.occurredAt, entry.facilityID, entry.actorKind, entry.actorID, entry.action,
+                                  entry.resourceType, entry.resourceID, entry.patientID, entry.patientIDs, entry.outcome]
+            .map { $0.map { Array($0.utf8) } } + [[1, 2, 3], nil, Array(entry.details.utf8)]
+        for field in fields {
+            guard let field else { message.append(0); continue }
+            message.append(1)
+            withUnsafeBytes(of: UInt32(field.count).bigEndian) { message.append(contentsOf: $0) }
+            message.append(contentsOf: field)
+        }
+        let key = fixedKey.derive(.auditChain, id: 1)
+        var expected = [UInt8](repeating: 0, count: 32)
+        crypto_generichash(&expected, 32, message, UInt64(message.count), key, key.count)
+        #expect(log.hash(entry, previous: previous) == Data(expected))
+        var altered = entry
+        altered.details = "{\"count\":\"3\"}"
+        #expect(log.hash(altered, previous: previous) != Data(expected))
     }
 }

@@ -37,6 +37,24 @@ import Testing
         #expect(ids[0].hasPrefix(String(1_795_000_000_123, radix: 16).leftPadded(to: 12).prefix(8) + "-"))
     }
 
+    @Test func timestampsAreWrittenAsFoundationWritesThem() {
+        let style = Date.ISO8601FormatStyle().year().month().day().dateSeparator(.dash)
+            .time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted)
+        var generator = SystemRandomNumberGenerator()
+        // Whole milliseconds (a stored timestamp's own precision), 1970 to 2200, and the edges.
+        let samples = [0, 1, 86_399_999, 86_400_000, 951_782_400_000, 1_795_000_000_123, 7_258_118_399_999]
+            + (0..<2_000).map { _ in Int.random(in: 0...7_258_118_399_999, using: &generator) }
+        for milliseconds in samples {
+            // A tenth of a millisecond in: Foundation truncates to the
+            // millisecond, Timestamp rounds (so that x.123, held as x.12299..., prints as .123).
+            let date = Date(timeIntervalSince1970: (Double(milliseconds) + 0.1) / 1000)
+            #expect(Timestamp.string(date) == date.formatted(style), "\(milliseconds)")
+            let text = Timestamp.string(date)
+            #expect(Timestamp.string(Timestamp.parse(text)!) == text, "a stored timestamp reads back as itself")
+        }
+        #expect(Timestamp.string(Date(timeIntervalSince1970: 1_795_000_000.123)) == "2026-11-18T11:06:40.123Z")
+    }
+
     @Test func durabilityAndIntegrityPragmasHold() throws {
         let dir = TemporaryDirectory()
         let database = try freshDatabase(dir)

@@ -81,31 +81,33 @@ public struct AuditLog: Sendable {
         return .intact(entries: count)
     }
 
+    /// Keyed BLAKE2b-256 over `previous` and each field as 0 (absent) or
+    /// 1, its length (UInt32 big-endian) and its bytes, fed to the hash in
+    /// pieces rather than copied into one message first.
     func hash(_ entry: StoredEntry, previous: Data) -> Data {
-        var message = [UInt8](previous)
-        for field in entry.hashedFields {
-            switch field {
-            case .none: message.append(0)
-            case .some(let bytes):
-                message.append(1)
-                withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { message.append(contentsOf: $0) }
-                message.append(contentsOf: bytes)
-            }
+        let state = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
+        defer { state.deallocate() }
+        let hashState = OpaquePointer(state)
+        crypto_generichash_init(hashState, chainKey, chainKey.count, 32)
+        func feed(_ bytes: UnsafeRawBufferPointer) {
+            crypto_generichash_update(hashState, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
         }
-        var out = [UInt8](repeating: 0, count: 32)
-        crypto_generichash(&out, 32, message, UInt64(message.count), chainKey, chainKey.count)
-        return Data(out)
+        previous.withUnsafeBytes(feed)
+        entry.forEachHashedField { field in
+            guard let field else { return withUnsafeBytes(of: UInt8(0), feed) }
+            withUnsafeBytes(of: UInt8(1), feed)
+            withUnsafeBytes(of: UInt32(field.count).bigEndian, feed)
+            feed(field)
+        }
+        var out = Data(count: 32)
+        out.withUnsafeMutableBytes { raw in _ = crypto_generichash_final(hashState, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), 32) }
+        return out
     }
 
     /// JSON for ids and codes (no escaping needed beyond quotes and backslashes).
     static func jsonArray(_ values: [String]) -> String {
-        var out = "["
-        out.reserveCapacity(values.reduce(2) { $0 + $1.utf8.count + 3 })
-        for (index, value) in values.enumerated() {
-            if index > 0 { out += "," }
-            out += quoted(value)
-        }
-        return out + "]"
+        if values.allSatisfy(isPlain) { return values.isEmpty ? "[]" : "[\"" + values.joined(separator: "\",\"") + "\"]" }
+        return "[" + values.map(quoted).joined(separator: ",") + "]"
     }
 
     static func jsonObject(_ values: [String: String]) -> String {
@@ -113,8 +115,7 @@ public struct AuditLog: Sendable {
     }
 
     static func quoted(_ text: String) -> String {
-        // Ids and codes (the usual content) need no escaping.
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 < 0x80 }) { return "\"" + text + "\"" }
+        if isPlain(text) { return "\"" + text + "\"" }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -125,6 +126,13 @@ public struct AuditLog: Sendable {
             }
         }
         return out + "\""
+    }
+
+    /// Printable ASCII without quotes or backslashes: ids and codes, the
+    /// usual content, which JSON takes as they are.
+    static func isPlain(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in bytes.allSatisfy { $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C } }
     }
 }
 
@@ -172,10 +180,17 @@ struct StoredEntry {
                   details: row["details"])
     }
 
-    var hashedFields: [[UInt8]?] {
-        let texts: [String?] = [id, occurredAt, facilityID, actorKind, actorID, action, resourceType, resourceID,
-                                patientID, patientIDs, outcome]
-        return texts.map { $0.map { Array($0.utf8) } }
-            + [ipAddressEnc.map { [UInt8]($0) }, requestID.map { Array($0.utf8) }, Array(details.utf8)]
+    /// Every stored column in hash order, as bytes (nil when absent).
+    func forEachHashedField(_ body: (UnsafeRawBufferPointer?) -> Void) {
+        func text(_ value: String?) {
+            guard var value else { return body(nil) }
+            value.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        }
+        for value in [id, occurredAt, facilityID, actorKind, actorID, action, resourceType, resourceID, patientID, patientIDs, outcome] {
+            text(value)
+        }
+        if let ipAddressEnc { ipAddressEnc.withUnsafeBytes { body($0) } } else { body(nil) }
+        text(requestID)
+        text(details)
     }
 }

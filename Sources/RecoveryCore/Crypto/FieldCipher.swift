@@ -18,22 +18,33 @@ public struct FieldCipher: Sendable {
 
     public let currentKeyVersion: UInt32
     private let keys: [UInt32: [UInt64: [UInt8]]]
-    /// "table\0column\0" per field, the fixed part of the associated data.
-    private let placePrefixes: [UInt64: [UInt8]]
+    /// The current version's sub-keys and each field's "table\0column\0"
+    /// (the fixed part of the associated data), indexed by the field's id:
+    /// a patient list opens hundreds of values per request, and two
+    /// dictionary lookups per value showed in its profile.
+    private let currentKeys: [[UInt8]]
+    private let placePrefixes: [[UInt8]]
 
     /// `keys` maps key versions to master keys; the newest encrypts.
     public init(masterKeys: [UInt32: MasterKey], currentKeyVersion: UInt32) {
         Sodium.ensureInitialized()
         precondition(masterKeys[currentKeyVersion] != nil, "current key version must be present")
         self.currentKeyVersion = currentKeyVersion
-        self.placePrefixes = Dictionary(uniqueKeysWithValues: PHIField.allCases.map {
-            ($0.rawValue, Array("\($0.table)\u{0}\($0.column)\u{0}".utf8))
-        })
-        self.keys = masterKeys.mapValues { master in
+        let keys = masterKeys.mapValues { master in
             Dictionary(uniqueKeysWithValues: PHIField.allCases.map {
                 ($0.rawValue, master.derive(.fieldEncryption, id: $0.rawValue))
             })
         }
+        self.keys = keys
+        let slots = Int(PHIField.allCases.map(\.rawValue).max()!) + 1
+        var currentKeys = [[UInt8]](repeating: [], count: slots)
+        var placePrefixes = [[UInt8]](repeating: [], count: slots)
+        for field in PHIField.allCases {
+            currentKeys[Int(field.rawValue)] = keys[currentKeyVersion]![field.rawValue]!
+            placePrefixes[Int(field.rawValue)] = Array("\(field.table)\u{0}\(field.column)\u{0}".utf8)
+        }
+        self.currentKeys = currentKeys
+        self.placePrefixes = placePrefixes
     }
 
     public init(masterKey: MasterKey) {
@@ -97,24 +108,35 @@ public struct FieldCipher: Sendable {
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         guard bytes[0] == Self.formatVersion else { throw CryptoError.unsupportedCiphertextFormat }
         let version = UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4])
-        guard let key = keys[version]?[field.rawValue] else { throw CryptoError.unknownKeyVersion(version) }
-        var ad = [UInt8]()
-        ad.reserveCapacity(Self.headerSize + 64 + rowID.utf8.count)
-        ad.append(contentsOf: UnsafeBufferPointer(start: bytes, count: Self.headerSize))
-        ad.append(contentsOf: placePrefixes[field.rawValue]!)
-        ad.append(contentsOf: rowID.utf8)
-        let cipherLength = raw.count - prefixSize
-        var failed = false
-        let text = String(unsafeUninitializedCapacity: max(cipherLength - Self.tagSize, 1)) { output in
-            var written: UInt64 = 0
-            let rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
-                output.baseAddress, &written, nil, bytes + prefixSize, UInt64(cipherLength),
-                ad, UInt64(ad.count), bytes + Self.headerSize, key)
-            failed = rc != 0
-            return failed ? 0 : Int(written)
+        let key: [UInt8]
+        if version == currentKeyVersion {
+            key = currentKeys[Int(field.rawValue)]
+        } else {
+            guard let older = keys[version]?[field.rawValue] else { throw CryptoError.unknownKeyVersion(version) }
+            key = older
         }
-        if failed { throw CryptoError.decryptionFailed }
-        return text
+        // The associated data (header, place, row id), assembled on the stack.
+        let place = placePrefixes[Int(field.rawValue)]
+        var rowID = rowID
+        return try rowID.withUTF8 { id in
+            try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.headerSize + place.count + id.count) { ad in
+                _ = UnsafeMutableBufferPointer(rebasing: ad[..<Self.headerSize]).initialize(fromContentsOf: UnsafeBufferPointer(start: bytes, count: Self.headerSize))
+                _ = UnsafeMutableBufferPointer(rebasing: ad[Self.headerSize...]).initialize(fromContentsOf: place)
+                _ = UnsafeMutableBufferPointer(rebasing: ad[(Self.headerSize + place.count)...]).initialize(fromContentsOf: id)
+                let cipherLength = raw.count - prefixSize
+                var failed = false
+                let text = String(unsafeUninitializedCapacity: max(cipherLength - Self.tagSize, 1)) { output in
+                    var written: UInt64 = 0
+                    let rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+                        output.baseAddress, &written, nil, bytes + prefixSize, UInt64(cipherLength),
+                        ad.baseAddress, UInt64(ad.count), bytes + Self.headerSize, key)
+                    failed = rc != 0
+                    return failed ? 0 : Int(written)
+                }
+                if failed { throw CryptoError.decryptionFailed }
+                return text
+            }
+        }
     }
 
     /// Seals an optional value; nil stays nil (an absent value is not PHI).
