@@ -23,7 +23,7 @@ import Testing
         try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
     }
 
-    @Test func repeatedListReadsAreLinkedToTheFirstAndEveryEntryIsFound() throws {
+    @Test func aListOfPatientsIsStoredOnceAndEveryEntryNamingItIsFound() throws {
         let dir = TemporaryDirectory()
         let database = try AppDatabase(path: dir.file("test.sqlite"))
         try database.migrate()
@@ -39,14 +39,24 @@ import Testing
         #expect(try entries(involving: "patient-2", in: database) == [1, 2, 3, 5, 6])
         #expect(try entries(involving: "patient-51", in: database) == [5])
         #expect(try entries(involving: "patient-52", in: database) == [])
-        // Two distinct pages: each patient of each indexed once; the repeats are one row each.
+        // Two distinct lists, each stored and indexed once; the entries name them by digest.
         #expect(try count("audit_patient_sets", in: database) == 2)
-        #expect(try count("audit_log_patients", in: database) == 50 + 50 + 1)
-        #expect(try count("audit_log_same_patients", in: database) == 3)
-        // The index is append-only like the entries.
-        #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "DELETE FROM audit_log_same_patients") } }
-        #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "UPDATE audit_patient_sets SET first_seq = 2") } }
+        #expect(try count("audit_patient_set_members", in: database) == 100)
+        #expect(try count("audit_log_patients", in: database) == 1)
+        let stored = try database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT patient_ids, patient_set IS NOT NULL AS named FROM audit_logs WHERE action = 'patient.list' ORDER BY seq")
+        }
+        #expect(stored.map { $0["named"] as Bool } == [true, true, true, true, true, false])
+        #expect(stored.map { $0["patient_ids"] as String? } == [nil, nil, nil, nil, nil, "[]"])
+        // The lists are append-only like the entries, and part of the chain.
+        #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "DELETE FROM audit_patient_set_members") } }
+        #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "UPDATE audit_patient_sets SET patient_ids = '[]'") } }
         #expect(try database.pool.read { db in try log.verify(in: db) } == .intact(entries: 7))
+        try database.pool.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_patient_sets_no_update")
+            try db.execute(sql: "UPDATE audit_patient_sets SET patient_ids = json_remove(patient_ids, '$[0]') WHERE json_array_length(patient_ids) = 50 AND patient_ids LIKE '%\"patient-1\"%'")
+        }
+        #expect(try database.pool.read { db in try log.verify(in: db) } == .broken(seq: 1, reason: "the list of patients it names was altered or removed"))
     }
 
     /// Before 0004 a background indexer filled audit_log_patients from
@@ -81,17 +91,20 @@ import Testing
     /// stored column as 0 (absent) or 1, length (UInt32 big-endian), bytes.
     /// Stored chains depend on this exact message, so it is rebuilt here
     /// independently, in one piece, and compared.
-    @Test func theChainHashCoversThePreviousHashAndEveryColumnInItsStoredForm() {
+    @Test(arguments: [false, true])
+    func theChainHashCoversThePreviousHashAndEveryColumnInItsStoredForm(withSet: Bool) {
         let log = AuditLog(masterKey: fixedKey, cipher: FieldCipher(masterKey: fixedKey))
-        let entry = StoredEntry(
+        var entry = StoredEntry(
             id: "0193f0e2-5b7a-7c1d-9e2f-0a1b2c3d4e5f", occurredAt: "2026-11-25T10:00:00.000Z", facilityID: "f-1",
             actorKind: "staff", actorID: "s-1", action: "patient.list", resourceType: "patient", resourceID: nil, patientID: nil,
             patientIDs: "[\"p-1\",\"p-2\"]", outcome: "success", ipAddressEnc: Data([1, 2, 3]), requestID: nil, details: "{\"count\":\"2\"}")
+        // An entry without a patient set (all entries before 0004) hashes exactly as before.
+        if withSet { entry.patientSet = Data(repeating: 7, count: 32) }
         let previous = Data((0..<32).map { UInt8($0) })
         var message = [UInt8](previous)
         let fields: [[UInt8]?] = [entry.id, entry.occurredAt, entry.facilityID, entry.actorKind, entry.actorID, entry.action,
                                   entry.resourceType, entry.resourceID, entry.patientID, entry.patientIDs, entry.outcome]
-            .map { $0.map { Array($0.utf8) } } + [[1, 2, 3], nil, Array(entry.details.utf8)]
+            .map { $0.map { Array($0.utf8) } } + [[1, 2, 3], nil, Array(entry.details.utf8)] + (withSet ? [Array(repeating: 7, count: 32)] : [])
         for field in fields {
             guard let field else { message.append(0); continue }
             message.append(1)

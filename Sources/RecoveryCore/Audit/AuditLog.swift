@@ -33,24 +33,29 @@ public struct AuditLog: Sendable {
 
     private func insert(_ event: AuditEvent, after previous: Data, in db: Database) throws -> Data {
         let id = RowID.make()
+        // A list of patients is stored once and named by its digest; an
+        // empty list is kept in the entry itself.
+        var patientIDs = event.patientIDs.map(Self.jsonArray)
+        var patientSet: Data?
+        if let ids = event.patientIDs, !ids.isEmpty, let text = patientIDs {
+            patientSet = try AuditPatientIndex.store(ids, text: text, in: db)
+            patientIDs = nil
+        }
         let row = StoredEntry(
             id: id, occurredAt: Timestamp.now(), facilityID: event.facilityID, actorKind: event.actorKind.rawValue,
             actorID: event.actorID, action: event.action, resourceType: event.resourceType, resourceID: event.resourceID,
-            patientID: event.patientID, patientIDs: event.patientIDs.map(Self.jsonArray),
-            outcome: event.outcome.rawValue,
+            patientID: event.patientID, patientIDs: patientIDs, outcome: event.outcome.rawValue,
             ipAddressEnc: event.ipAddress.map { cipher.seal($0, field: .auditLogsIpAddress, rowID: id) },
-            requestID: event.requestID, details: Self.jsonObject(event.details))
+            requestID: event.requestID, details: Self.jsonObject(event.details), patientSet: patientSet)
         let entryHash = hash(row, previous: previous)
         try db.cachedStatement(sql: """
             INSERT INTO audit_logs (id, occurred_at, facility_id, actor_kind, actor_id, action, resource_type, resource_id,
-                                    patient_id, patient_ids, outcome, ip_address_enc, request_id, details, prev_hash, entry_hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    patient_id, patient_ids, outcome, ip_address_enc, request_id, details, patient_set,
+                                    prev_hash, entry_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [row.id, row.occurredAt, row.facilityID, row.actorKind, row.actorID, row.action, row.resourceType,
                              row.resourceID, row.patientID, row.patientIDs, row.outcome, row.ipAddressEnc, row.requestID,
-                             row.details, previous, entryHash])
-        if let ids = event.patientIDs, let text = row.patientIDs {
-            try AuditPatientIndex.index(seq: db.lastInsertedRowID, patientIDs: ids, text: text, in: db)
-        }
+                             row.details, row.patientSet, previous, entryHash])
         return entryHash
     }
 
@@ -63,7 +68,11 @@ public struct AuditLog: Sendable {
     public func verify(in db: Database) throws -> Verification {
         var previous = Self.zeroHash
         var count = 0
-        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_logs ORDER BY seq")
+        var intactSets = Set<Data>()
+        let cursor = try Row.fetchCursor(db, sql: """
+            SELECT a.*, s.patient_ids AS set_patient_ids
+            FROM audit_logs a LEFT JOIN audit_patient_sets s ON s.digest = a.patient_set ORDER BY a.seq
+            """)
         while let row = try cursor.next() {
             let seq: Int64 = row["seq"]
             let stored = StoredEntry(row: row)
@@ -74,6 +83,13 @@ public struct AuditLog: Sendable {
             }
             if !ConstantTime.equals(entryHash, hash(stored, previous: prevHash)) {
                 return .broken(seq: seq, reason: "its content does not match its hash (the entry was altered)")
+            }
+            if let digest = stored.patientSet, !intactSets.contains(digest) {
+                // The entry's hash covers the digest; the stored list must still have it.
+                guard let list: String = row["set_patient_ids"], AuditPatientIndex.digest(list) == digest else {
+                    return .broken(seq: seq, reason: "the list of patients it names was altered or removed")
+                }
+                intactSets.insert(digest)
             }
             previous = entryHash
             count += 1
@@ -152,10 +168,13 @@ struct StoredEntry {
     var ipAddressEnc: Data?
     var requestID: String?
     var details: String
+    /// The digest of the list of patients the entry names (0004); nil in
+    /// entries from before, which keep their list in `patientIDs`.
+    var patientSet: Data?
 
     init(id: String, occurredAt: String, facilityID: String?, actorKind: String, actorID: String?, action: String,
          resourceType: String?, resourceID: String?, patientID: String?, patientIDs: String?, outcome: String,
-         ipAddressEnc: Data?, requestID: String?, details: String) {
+         ipAddressEnc: Data?, requestID: String?, details: String, patientSet: Data? = nil) {
         self.id = id
         self.occurredAt = occurredAt
         self.facilityID = facilityID
@@ -170,6 +189,7 @@ struct StoredEntry {
         self.ipAddressEnc = ipAddressEnc
         self.requestID = requestID
         self.details = details
+        self.patientSet = patientSet
     }
 
     init(row: Row) {
@@ -177,10 +197,12 @@ struct StoredEntry {
                   actorID: row["actor_id"], action: row["action"], resourceType: row["resource_type"],
                   resourceID: row["resource_id"], patientID: row["patient_id"], patientIDs: row["patient_ids"],
                   outcome: row["outcome"], ipAddressEnc: row["ip_address_enc"], requestID: row["request_id"],
-                  details: row["details"])
+                  details: row["details"], patientSet: row["patient_set"])
     }
 
-    /// Every stored column in hash order, as bytes (nil when absent).
+    /// Every stored column in hash order, as bytes (nil when absent). The
+    /// patient set comes last and only when present, so entries from before
+    /// it existed hash as they always did.
     func forEachHashedField(_ body: (UnsafeRawBufferPointer?) -> Void) {
         func text(_ value: String?) {
             guard var value else { return body(nil) }
@@ -192,5 +214,6 @@ struct StoredEntry {
         if let ipAddressEnc { ipAddressEnc.withUnsafeBytes { body($0) } } else { body(nil) }
         text(requestID)
         text(details)
+        patientSet?.withUnsafeBytes { body($0) }
     }
 }

@@ -1,40 +1,37 @@
 import Foundation
 import GRDB
 
-/// Which audit entries involve a patient, kept in each entry's own
-/// transaction (see 0004_audit_patient_sets.sql):
-/// - an entry's single `patient_id` is indexed by a trigger;
-/// - the first entry naming a given list of patients (`patient_ids`, a
-///   list read) has each of them in `audit_log_patients`;
-/// - a later entry naming exactly the same list is linked to that first
-///   entry in `audit_log_same_patients`, one row instead of one per patient.
-/// Staff open the same page of a list again and again, so most list reads
-/// cost one row here; indexing fifty patients per read was the largest
-/// single cost of a patient list.
+/// The lists of patients that list reads name, each stored once under its
+/// digest (see 0004_audit_patient_sets.sql), and the question the audit
+/// trail answers from them and from `audit_log_patients`: which entries
+/// involve a patient. Staff open the same page of a list again and again,
+/// so most list reads store nothing here; storing and indexing fifty
+/// patients per read was the largest cost of a patient list.
 enum AuditPatientIndex {
-    /// Indexes the entry `seq` that names `patientIDs` (their stored JSON text).
-    static func index(seq: Int64, patientIDs: [String], text: String, in db: Database) throws {
-        guard !patientIDs.isEmpty else { return }
-        let digest = Sodium.fingerprint(text)
-        if let first = try Int64.fetchOne(db.cachedStatement(sql: "SELECT first_seq FROM audit_patient_sets WHERE digest = ?"),
-                                          arguments: [digest]) {
-            try db.cachedStatement(sql: "INSERT INTO audit_log_same_patients (audit_seq, first_seq) VALUES (?, ?)")
-                .execute(arguments: [seq, first])
-            return
+    /// The digest that names `text` (a list's stored JSON) in `patient_set`.
+    static func digest(_ text: String) -> Data { Sodium.fingerprint(text) }
+
+    /// Stores the list `patientIDs` (whose JSON is `text`) unless it is
+    /// already stored; returns its digest.
+    static func store(_ patientIDs: [String], text: String, in db: Database) throws -> Data {
+        let digest = digest(text)
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO audit_patient_sets (digest, patient_ids) VALUES (?, ?)")
+            .execute(arguments: [digest, text])
+        if db.changesCount > 0 {
+            let member = try db.cachedStatement(sql: "INSERT OR IGNORE INTO audit_patient_set_members (patient_id, digest) VALUES (?, ?)")
+            for id in patientIDs { try member.execute(arguments: [id, digest]) }
         }
-        try db.cachedStatement(sql: "INSERT INTO audit_patient_sets (digest, first_seq) VALUES (?, ?)").execute(arguments: [digest, seq])
-        let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO audit_log_patients (patient_id, audit_seq) VALUES (?, ?)")
-        for id in patientIDs { try insert.execute(arguments: [id, seq]) }
+        return digest
     }
 
-    /// A condition on `audit_logs a`: the entry involves the patient bound
-    /// twice, as the two arguments returned.
+    /// A condition on `audit_logs a`: the entry involves the patient (bound
+    /// twice, as the two arguments returned).
     static func involves(patientID: String) -> (sql: String, arguments: StatementArguments) {
         ("""
          a.seq IN (SELECT audit_seq FROM audit_log_patients WHERE patient_id = ?
                    UNION ALL
-                   SELECT s.audit_seq FROM audit_log_patients p JOIN audit_log_same_patients s ON s.first_seq = p.audit_seq
-                   WHERE p.patient_id = ?)
+                   SELECT l.seq FROM audit_patient_set_members m JOIN audit_logs l ON l.patient_set = m.digest
+                   WHERE m.patient_id = ?)
          """, [patientID, patientID])
     }
 }

@@ -60,8 +60,11 @@ public struct AuditTrail: Sendable {
         let (where_, args) = (sql, arguments)
         let result = try await appliance.database.pool.read { db -> ([Entry], Int) in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_logs a WHERE \(where_)", arguments: args) ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT a.* FROM audit_logs a WHERE \(where_) ORDER BY a.seq DESC LIMIT ? OFFSET ?",
-                                        arguments: args + [filter.limit, (filter.page - 1) * filter.limit])
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT a.*, coalesce(a.patient_ids, s.patient_ids) AS listed_patient_ids
+                FROM audit_logs a LEFT JOIN audit_patient_sets s ON s.digest = a.patient_set
+                WHERE \(where_) ORDER BY a.seq DESC LIMIT ? OFFSET ?
+                """, arguments: args + [filter.limit, (filter.page - 1) * filter.limit])
             return (try rows.map(entry), total)
         }
         try await appliance.auditWriter.record(AuditEvent(
@@ -83,7 +86,7 @@ public struct AuditTrail: Sendable {
     func entry(_ row: Row) throws -> Entry {
         let id: String = row["id"]
         let detailsText: String = row["details"]
-        let patientIDs: String? = row["patient_ids"]
+        let patientIDs: String? = row["listed_patient_ids"]
         return Entry(
             id: id, seq: row["seq"], occurredAt: row["occurred_at"], facilityID: row["facility_id"], actorKind: row["actor_kind"],
             actorID: row["actor_id"], action: row["action"], resourceType: row["resource_type"], resourceID: row["resource_id"],
