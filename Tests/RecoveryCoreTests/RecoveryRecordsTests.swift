@@ -46,7 +46,9 @@ import Testing
             Self.item("craving", ["occurred_at": Self.anHourAgo, "intensity": .integer(4), "triggers": .array([.string("stress"), .string("people")]),
                                   "coping_strategy": .string("called my sponsor")]),
             Self.item("meeting_attendance", ["meeting_kind": .string("na"), "attended_at": Self.anHourAgo]),
-            Self.item("medication_dose", ["medication_id": .string(medID), "status": .string("taken"), "taken_at": Self.anHourAgo]),
+            // Taken now, not an hour ago: adherence counts from the day the medication was
+            // prescribed (today), and an hour ago is yesterday between 00:00 and 01:00 UTC.
+            Self.item("medication_dose", ["medication_id": .string(medID), "status": .string("taken"), "taken_at": .string(Timestamp.now())]),
             Self.item("goal_progress", ["goal_id": .string(goalID), "progress_percent": .integer(100), "note": .string("finished the whole walk")]),
             Self.item("journal_entry", ["written_at": Self.anHourAgo, "body": .string("a long day"), "shared_with_care_team": .bool(true)]),
         ]
