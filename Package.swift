@@ -42,6 +42,7 @@ let package = Package(
                 .embedInCode("0002_lookup_indexes.sql"),
                 .embedInCode("0003_facility_patient_counts.sql"),
                 .embedInCode("0004_audit_patient_sets.sql"),
+                .embedInCode("0005_patient_list_cards.sql"),
             ]
         ),
         .target(

@@ -18,6 +18,10 @@ public enum ApplianceServer {
                 .init(service: PeriodicService(failure: "checkpoint failed", interval: .seconds(1), logger: logger) {
                     try await appliance.database.checkpoint()
                 }),
+                // List cards for patients from before they existed (0005), at start and then hourly.
+                .init(service: PeriodicService(failure: "patient card upkeep failed", interval: .seconds(3_600), logger: logger) {
+                    try await appliance.fillMissingPatientCards()
+                }),
                 // Patients who have gone quiet, at start and then hourly.
                 .init(service: PeriodicService(failure: "silence scan failed", interval: .seconds(3_600), logger: logger) {
                     try await SilenceWatch(appliance: appliance).scan()

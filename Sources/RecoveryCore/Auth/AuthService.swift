@@ -152,6 +152,7 @@ public struct AuthService: Sendable {
                 try db.execute(sql: "UPDATE patients SET email_enc = ?, email_bidx = ? WHERE id = ?", arguments: [
                     appliance.cipher.seal(email, field: .patientsEmail, rowID: patientID),
                     appliance.blindIndex.index(email, for: .patientsEmail), patientID])
+                try PatientCard.refresh(patientID, cipher: appliance.cipher, in: db)
             }
             let issued = try appliance.sessionStore.start(.init(kind: .patient, id: patientID, facilityID: facilityID), origin: origin, in: db)
             try appliance.audit.append(AuditEvent(

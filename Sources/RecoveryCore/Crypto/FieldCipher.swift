@@ -103,6 +103,13 @@ public struct FieldCipher: Sendable {
 
     /// The same, from bytes lent by the database (see `SQLiteColumns`).
     public func openString(bytes raw: UnsafeRawBufferPointer, field: PHIField, rowID: String) throws -> String {
+        try open(bytes: raw, field: field, rowID: rowID) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Decrypts bytes lent by the database into a buffer on the stack and
+    /// lends the plaintext to `body` (do not keep it past the call).
+    public func open<T>(bytes raw: UnsafeRawBufferPointer, field: PHIField, rowID: String,
+                        _ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
         let prefixSize = Self.headerSize + Self.nonceSize
         guard raw.count >= prefixSize + Self.tagSize, let base = raw.baseAddress else { throw CryptoError.ciphertextTooShort }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
@@ -117,24 +124,22 @@ public struct FieldCipher: Sendable {
         }
         // The associated data (header, place, row id), assembled on the stack.
         let place = placePrefixes[Int(field.rawValue)]
+        let cipherLength = raw.count - prefixSize
         var rowID = rowID
         return try rowID.withUTF8 { id in
             try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.headerSize + place.count + id.count) { ad in
                 _ = UnsafeMutableBufferPointer(rebasing: ad[..<Self.headerSize]).initialize(fromContentsOf: UnsafeBufferPointer(start: bytes, count: Self.headerSize))
                 _ = UnsafeMutableBufferPointer(rebasing: ad[Self.headerSize...]).initialize(fromContentsOf: place)
                 _ = UnsafeMutableBufferPointer(rebasing: ad[(Self.headerSize + place.count)...]).initialize(fromContentsOf: id)
-                let cipherLength = raw.count - prefixSize
-                var failed = false
-                let text = String(unsafeUninitializedCapacity: max(cipherLength - Self.tagSize, 1)) { output in
+                return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(cipherLength - Self.tagSize, 1)) { output in
                     var written: UInt64 = 0
                     let rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
                         output.baseAddress, &written, nil, bytes + prefixSize, UInt64(cipherLength),
                         ad.baseAddress, UInt64(ad.count), bytes + Self.headerSize, key)
-                    failed = rc != 0
-                    return failed ? 0 : Int(written)
+                    guard rc == 0 else { throw CryptoError.decryptionFailed }
+                    defer { sodium_memzero(output.baseAddress, output.count) }
+                    return try body(UnsafeBufferPointer(rebasing: output[..<Int(written)]))
                 }
-                if failed { throw CryptoError.decryptionFailed }
-                return text
             }
         }
     }

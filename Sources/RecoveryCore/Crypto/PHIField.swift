@@ -56,6 +56,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
     case consentsSignature = 44
     case admissionsReferralSource = 45
     case insightsSummary = 46
+    case patientsListCard = 47
 
     /// The table holding the column.
     public var table: String {
@@ -106,6 +107,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .consentsSignature:                return "consents"
         case .admissionsReferralSource:         return "admissions"
         case .insightsSummary:                  return "insights"
+        case .patientsListCard:                 return "patients"
         }
     }
 
@@ -158,6 +160,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .consentsSignature:                return "signature_enc"
         case .admissionsReferralSource:         return "referral_source_enc"
         case .insightsSummary:                  return "summary_enc"
+        case .patientsListCard:                 return "list_card_enc"
         }
     }
 }

@@ -267,6 +267,9 @@ public struct PatientDirectory: Sendable {
             if !sets.isEmpty {
                 set("updated_at", Timestamp.now())
                 try db.execute(sql: "UPDATE patients SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments + [patientID])
+                if !Set(changed).isDisjoint(with: ["first_name", "last_name", "date_of_birth", "email", "phone"]) {
+                    try PatientCard.refresh(patientID, cipher: cipher, in: db)
+                }
             }
             try appliance.audit.append(successEvent("patient.update", identity, granted, origin, details: ["fields": changed.joined(separator: ",")]), in: db)
             let ended = changes.status == "inactive" && before.record.status != "inactive"

@@ -23,23 +23,30 @@ public struct PatientRecord: Sendable, Equatable {
     /// `PatientRecord.selection` first; a query may add columns after these.
     public static let selection = """
         p.id, p.facility_id, p.patient_number, p.first_name_enc, p.last_name_enc, p.date_of_birth_enc, p.email_enc, p.phone_enc, \
-        p.program, p.level_of_care, p.status, p.admission_date, p.sobriety_date, p.password_hash IS NOT NULL, p.created_at
+        p.program, p.level_of_care, p.status, p.admission_date, p.sobriety_date, p.password_hash IS NOT NULL, p.created_at, \
+        p.list_card_enc
         """
-    static let selectionCount: Int32 = 15
+    static let selectionCount: Int32 = 16
 
     init(_ row: SQLiteColumns, cipher: FieldCipher) throws {
         let id = row.text(0)
         self.id = id
         facilityID = row.text(1)
         patientNumber = row.text(2)
-        func open(_ index: Int32, _ field: PHIField) throws -> String? {
-            try row.blob(index).map { try cipher.openString(bytes: $0, field: field, rowID: id) }
+        if let sealed = row.blob(15) {
+            // One ciphertext for the five fields (PatientCard).
+            let card = try PatientCard(sealed: sealed, cipher: cipher, rowID: id)
+            (firstName, lastName, dateOfBirth, email, phone) = (card.firstName, card.lastName, card.dateOfBirth, card.email, card.phone)
+        } else {
+            func open(_ index: Int32, _ field: PHIField) throws -> String? {
+                try row.blob(index).map { try cipher.openString(bytes: $0, field: field, rowID: id) }
+            }
+            firstName = try open(3, .patientsFirstName) ?? ""
+            lastName = try open(4, .patientsLastName) ?? ""
+            dateOfBirth = try open(5, .patientsDateOfBirth) ?? ""
+            email = try open(6, .patientsEmail)
+            phone = try open(7, .patientsPhone)
         }
-        firstName = try open(3, .patientsFirstName) ?? ""
-        lastName = try open(4, .patientsLastName) ?? ""
-        dateOfBirth = try open(5, .patientsDateOfBirth) ?? ""
-        email = try open(6, .patientsEmail)
-        phone = try open(7, .patientsPhone)
         program = row.optionalText(8)
         levelOfCare = row.optionalText(9)
         status = row.text(10)

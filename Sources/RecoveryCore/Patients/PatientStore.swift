@@ -53,8 +53,8 @@ public struct PatientStore: Sendable {
         try db.execute(sql: """
             INSERT INTO patients (id, facility_id, patient_number, first_name_enc, first_name_bidx, last_name_enc, last_name_bidx,
                                   date_of_birth_enc, email_enc, email_bidx, phone_enc, program, level_of_care, status,
-                                  admission_date, sobriety_date)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  admission_date, sobriety_date, list_card_enc)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 id, patient.facilityID, number,
                 cipher.seal(patient.firstName, field: .patientsFirstName, rowID: id),
@@ -66,6 +66,8 @@ public struct PatientStore: Sendable {
                 patient.email.map { blindIndex.index($0, for: .patientsEmail) },
                 cipher.seal(optional: patient.phone, field: .patientsPhone, rowID: id),
                 patient.program, patient.levelOfCare, patient.status, patient.admissionDate, patient.sobrietyDate,
+                PatientCard(firstName: patient.firstName, lastName: patient.lastName, dateOfBirth: patient.dateOfBirth,
+                            email: patient.email, phone: patient.phone).sealed(cipher, rowID: id),
             ])
         return (id, number)
     }
