@@ -15,13 +15,8 @@ import Testing
             try db.makeStatement(sql: """
                 SELECT list_card_enc, first_name_enc, last_name_enc, date_of_birth_enc, email_enc, phone_enc FROM patients WHERE id = ?
                 """).forEachRow(arguments: [patientID]) { row in
-                func open(_ index: Int32, _ field: PHIField) throws -> String? {
-                    try row.blob(index).map { try cipher.openString(bytes: $0, field: field, rowID: patientID) }
-                }
                 let card = try row.blob(0).map { try PatientCard(sealed: $0, cipher: cipher, rowID: patientID) }
-                result = (card, PatientCard(firstName: try open(1, .patientsFirstName)!, lastName: try open(2, .patientsLastName)!,
-                                            dateOfBirth: try open(3, .patientsDateOfBirth)!, email: try open(4, .patientsEmail),
-                                            phone: try open(5, .patientsPhone)))
+                result = (card, try PatientCard(fieldsOf: row, from: 1, cipher: cipher, rowID: patientID))
             }
             return try #require(result)
         }

@@ -51,6 +51,17 @@ struct PatientCard: Equatable {
         self.init(firstName: fields[0] ?? "", lastName: fields[1] ?? "", dateOfBirth: fields[2] ?? "", email: fields[3], phone: fields[4])
     }
 
+    /// Opens the five per-field columns, which `row` has in card order from
+    /// column `first` (`first_name_enc`, `last_name_enc`, `date_of_birth_enc`,
+    /// `email_enc`, `phone_enc`).
+    init(fieldsOf row: SQLiteColumns, from first: Int32, cipher: FieldCipher, rowID: String) throws {
+        func open(_ offset: Int32, _ field: PHIField) throws -> String? {
+            try row.blob(first + offset).map { try cipher.openString(bytes: $0, field: field, rowID: rowID) }
+        }
+        self.init(firstName: try open(0, .patientsFirstName) ?? "", lastName: try open(1, .patientsLastName) ?? "",
+                  dateOfBirth: try open(2, .patientsDateOfBirth) ?? "", email: try open(3, .patientsEmail), phone: try open(4, .patientsPhone))
+    }
+
     init(firstName: String, lastName: String, dateOfBirth: String, email: String?, phone: String?) {
         self.firstName = firstName
         self.lastName = lastName
@@ -65,14 +76,7 @@ struct PatientCard: Equatable {
         var card: PatientCard?
         try db.cachedStatement(sql: """
             SELECT first_name_enc, last_name_enc, date_of_birth_enc, email_enc, phone_enc FROM patients WHERE id = ?
-            """).forEachRow(arguments: [patientID]) { row in
-            func open(_ index: Int32, _ field: PHIField) throws -> String? {
-                try row.blob(index).map { try cipher.openString(bytes: $0, field: field, rowID: patientID) }
-            }
-            card = PatientCard(firstName: try open(0, .patientsFirstName) ?? "", lastName: try open(1, .patientsLastName) ?? "",
-                               dateOfBirth: try open(2, .patientsDateOfBirth) ?? "",
-                               email: try open(3, .patientsEmail), phone: try open(4, .patientsPhone))
-        }
+            """).forEachRow(arguments: [patientID]) { card = try PatientCard(fieldsOf: $0, from: 0, cipher: cipher, rowID: patientID) }
         guard let card else { return }
         try db.cachedStatement(sql: "UPDATE patients SET list_card_enc = ? WHERE id = ?")
             .execute(arguments: [card.sealed(cipher, rowID: patientID), patientID])

@@ -33,20 +33,10 @@ public struct PatientRecord: Sendable, Equatable {
         self.id = id
         facilityID = row.text(1)
         patientNumber = row.text(2)
-        if let sealed = row.blob(15) {
-            // One ciphertext for the five fields (PatientCard).
-            let card = try PatientCard(sealed: sealed, cipher: cipher, rowID: id)
-            (firstName, lastName, dateOfBirth, email, phone) = (card.firstName, card.lastName, card.dateOfBirth, card.email, card.phone)
-        } else {
-            func open(_ index: Int32, _ field: PHIField) throws -> String? {
-                try row.blob(index).map { try cipher.openString(bytes: $0, field: field, rowID: id) }
-            }
-            firstName = try open(3, .patientsFirstName) ?? ""
-            lastName = try open(4, .patientsLastName) ?? ""
-            dateOfBirth = try open(5, .patientsDateOfBirth) ?? ""
-            email = try open(6, .patientsEmail)
-            phone = try open(7, .patientsPhone)
-        }
+        // One ciphertext for the five fields when the patient has a list card, else field by field.
+        let card = try row.blob(15).map { try PatientCard(sealed: $0, cipher: cipher, rowID: id) }
+            ?? PatientCard(fieldsOf: row, from: 3, cipher: cipher, rowID: id)
+        (firstName, lastName, dateOfBirth, email, phone) = (card.firstName, card.lastName, card.dateOfBirth, card.email, card.phone)
         program = row.optionalText(8)
         levelOfCare = row.optionalText(9)
         status = row.text(10)
