@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import Synchronization
 import Testing
 @testable import RecoveryAPI
 @testable import RecoveryCore
@@ -26,8 +27,10 @@ import Testing
 
     @Test func listsPaginateFilterAndSearchNamesExactly() async throws {
         let box = try await TestAppliance()
+        let listedPatient = Mutex("")
         try await box.test { client in
             let p = try await People.make(box, client)
+            listedPatient.withLock { $0 = p.patientA }
             for i in 0..<7 { _ = try await client.createPatient(token: p.adminA, first: "Extra\(i)", last: "Person") }
             let page = try await client.get("/api/v1/patients?limit=4&page=2", token: p.adminA)
             let pagination = page.json["pagination"] as? [String: Int]
@@ -57,7 +60,8 @@ import Testing
                 SELECT s.patient_ids FROM audit_logs a JOIN audit_patient_sets s ON s.digest = a.patient_set WHERE a.action = 'patient.list'
                 """)
         }
-        #expect(listed.contains { $0.contains("\"") }, "list reads record the patients they returned")
+        let patientA = listedPatient.withLock { $0 }
+        #expect(listed.contains { $0.contains("\"\(patientA)\"") }, "list reads record the patients they returned")
     }
 
     @Test func editsKeepHistoryAndBadEditsChangeNothing() async throws {
@@ -179,8 +183,13 @@ import Testing
             _ = try await client.get("/api/v1/patients", token: p.adminA)
             let logs = try await client.get("/api/v1/audit-logs?action=patient.list", token: p.adminA)
             let entries = try #require(logs.json["data"] as? [[String: Any]])
-            // An entry lists the patients the read returned (stored once per distinct list).
+            // An entry lists the patients the read returned (stored once per distinct list),
+            // and the patient's access history finds the list read.
             #expect(entries.contains { ($0["patient_ids"] as? [String])?.contains(p.patientA) == true })
+            let history = try await client.get("/api/v1/patients/\(p.patientA)/access-history?limit=100", token: p.adminA)
+            let seen = try #require(history.json["data"] as? [[String: Any]])
+            #expect(seen.contains { $0["action"] as? String == "patient.list" && ($0["patient_ids"] as? [String])?.contains(p.patientA) == true })
+            #expect(!seen.contains { $0["action"] as? String == "patient.list" && ($0["patient_ids"] as? [String])?.contains(p.patientA) != true })
         }
         let settings = box.appliance.settings
         guard case .intact(let count) = try ApplianceSetup.verifyAudit(settings: settings) else { Issue.record("chain broken"); return }

@@ -52,6 +52,13 @@ import Testing
         #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "DELETE FROM audit_patient_set_members") } }
         #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "UPDATE audit_patient_sets SET patient_ids = '[]'") } }
         #expect(try database.pool.read { db in try log.verify(in: db) } == .intact(entries: 7))
+        // Removing a patient from a list's index would hide a reader: verify finds it.
+        try database.pool.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_patient_set_members_no_delete")
+            try db.execute(sql: "DELETE FROM audit_patient_set_members WHERE patient_id = 'patient-51'")
+        }
+        #expect(try entries(involving: "patient-51", in: database) == [])
+        #expect(try database.pool.read { db in try log.verify(in: db) } == .broken(seq: 5, reason: "the index of the patients it names was altered"))
         try database.pool.write { db in
             try db.execute(sql: "DROP TRIGGER audit_patient_sets_no_update")
             try db.execute(sql: "UPDATE audit_patient_sets SET patient_ids = json_remove(patient_ids, '$[0]') WHERE json_array_length(patient_ids) = 50 AND patient_ids LIKE '%\"patient-1\"%'")
@@ -78,6 +85,9 @@ import Testing
             try db.execute(sql: "INSERT INTO audit_log_patients (patient_id, audit_seq) VALUES ('p-1', 1), ('p-2', 1)")
             try BoxSetting.set("audit_patient_index_seq", to: "1", in: db)
         }
+        // audit verify runs on a database not yet migrated (these entries' hashes are random).
+        #expect(try database.pool.read { db in try log.verify(in: db) }
+                == .broken(seq: 1, reason: "its content does not match its hash (the entry was altered)"))
         #expect(try database.migrate().first == "0004_audit_patient_sets")
         #expect(try entries(involving: "p-2", in: database) == [1, 2])
         #expect(try entries(involving: "p-3", in: database) == [2, 3])

@@ -46,6 +46,18 @@ import Testing
         #expect(try await cardAndFields(f.patient.id, f.appliance).card == state.fields)
         #expect(try await listed(f).firstName == "Róisín")
 
+        // The list reads the card, not the fields: a card written alone shows.
+        var onlyInCard = state.fields
+        onlyInCard.firstName = "Only-In-The-Card"
+        try await f.appliance.database.pool.write { [onlyInCard] db in
+            let card = onlyInCard
+            try db.execute(sql: "UPDATE patients SET list_card_enc = ? WHERE id = ?",
+                           arguments: [card.sealed(f.appliance.cipher, rowID: f.patient.id), f.patient.id])
+        }
+        #expect(try await listed(f).firstName == "Only-In-The-Card")
+        try await f.appliance.database.pool.write { db in try PatientCard.refresh(f.patient.id, cipher: f.appliance.cipher, in: db) }
+        #expect(try await listed(f).firstName == "Róisín")
+
         // A change that forgets the card clears it; the list then reads the fields.
         try await f.appliance.database.pool.write { db in
             try db.execute(sql: "UPDATE patients SET last_name_enc = ? WHERE id = ?",
@@ -61,6 +73,25 @@ import Testing
         #expect(state.card == state.fields && state.fields.lastName == "Ellery-Byrne")
         #expect(try await listed(f).lastName == "Ellery-Byrne")
         #expect(try await PatientCard.fillMissing(f.appliance.database, cipher: f.appliance.cipher) == 0)
+
+        // Registration with an email rewrites the card.
+        let key = try await f.appliance.database.pool.write { db in
+            try f.appliance.registrationKeys.issue(patientID: f.patient.id, facilityID: f.patient.facilityID, createdBy: f.counselor.subjectID, in: db).key
+        }
+        _ = try await AuthService(appliance: f.appliance).registerPatient(key: key, password: "a long patient passphrase", email: "rowan@example.net", origin: .init())
+        state = try await cardAndFields(f.patient.id, f.appliance)
+        #expect(state.card == state.fields && state.fields.email == "rowan@example.net")
+
+        // The upkeep goes past a batch boundary.
+        try await f.appliance.database.pool.write { db in
+            for index in 0..<5 {
+                try f.appliance.patientStore.insert(.init(facilityID: f.patient.facilityID, firstName: "Batch\(index)", lastName: "Person",
+                                                          dateOfBirth: "1990-01-01", levelOfCare: "iop", status: "active"), in: db)
+            }
+            try db.execute(sql: "UPDATE patients SET list_card_enc = NULL")
+        }
+        #expect(try await PatientCard.fillMissing(f.appliance.database, cipher: f.appliance.cipher, batch: 2) == 6)
+        #expect(try await f.appliance.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM patients WHERE list_card_enc IS NULL") } == 0)
 
         // A card copied to another patient does not open there.
         let otherID = try await f.appliance.database.pool.write { db in

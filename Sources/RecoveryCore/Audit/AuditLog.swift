@@ -69,10 +69,13 @@ public struct AuditLog: Sendable {
         var previous = Self.zeroHash
         var count = 0
         var intactSets = Set<Data>()
-        let cursor = try Row.fetchCursor(db, sql: """
-            SELECT a.*, s.patient_ids AS set_patient_ids
-            FROM audit_logs a LEFT JOIN audit_patient_sets s ON s.digest = a.patient_set ORDER BY a.seq
-            """)
+        // A database not yet migrated to 0004 (checked before an upgrade) has no lists.
+        let cursor = try Row.fetchCursor(db, sql: try db.tableExists("audit_patient_sets")
+            ? """
+              SELECT a.*, s.patient_ids AS set_patient_ids
+              FROM audit_logs a LEFT JOIN audit_patient_sets s ON s.digest = a.patient_set ORDER BY a.seq
+              """
+            : "SELECT * FROM audit_logs ORDER BY seq")
         while let row = try cursor.next() {
             let seq: Int64 = row["seq"]
             let stored = StoredEntry(row: row)
@@ -85,9 +88,14 @@ public struct AuditLog: Sendable {
                 return .broken(seq: seq, reason: "its content does not match its hash (the entry was altered)")
             }
             if let digest = stored.patientSet, !intactSets.contains(digest) {
-                // The entry's hash covers the digest; the stored list must still have it.
+                // The entry's hash covers the digest; the stored list must still
+                // have it, and its index exactly its patients (else access
+                // history would miss or invent readers).
                 guard let list: String = row["set_patient_ids"], AuditPatientIndex.digest(list) == digest else {
                     return .broken(seq: seq, reason: "the list of patients it names was altered or removed")
+                }
+                guard try AuditPatientIndex.membersMatch(digest, list: list, in: db) else {
+                    return .broken(seq: seq, reason: "the index of the patients it names was altered")
                 }
                 intactSets.insert(digest)
             }

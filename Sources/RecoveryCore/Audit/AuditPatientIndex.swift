@@ -24,6 +24,18 @@ enum AuditPatientIndex {
         return digest
     }
 
+    /// Whether the stored members of the list `digest` are exactly the
+    /// patients of its JSON `list`.
+    static func membersMatch(_ digest: Data, list: String, in db: Database) throws -> Bool {
+        let (members, missing) = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT (SELECT count(*) FROM audit_patient_set_members WHERE digest = ?1),
+                   (SELECT count(*) FROM (SELECT DISTINCT value FROM json_each(?2)) j
+                    WHERE NOT EXISTS (SELECT 1 FROM audit_patient_set_members m WHERE m.digest = ?1 AND m.patient_id = j.value))
+            """), arguments: [digest, list]).map { ($0[0] as Int, $0[1] as Int) } ?? (0, 0)
+        let distinct = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(DISTINCT value) FROM json_each(?)"), arguments: [list]) ?? 0
+        return missing == 0 && members == distinct
+    }
+
     /// A condition on `audit_logs a`: the entry involves the patient (bound
     /// twice, as the two arguments returned).
     static func involves(patientID: String) -> (sql: String, arguments: StatementArguments) {

@@ -1,5 +1,4 @@
 import Foundation
-import CSodium
 import GRDB
 
 /// The demographics a patient list shows, sealed together in one
@@ -29,7 +28,6 @@ struct PatientCard: Equatable {
             plain.append(UInt8(bytes.count & 0xFF))
             plain.append(contentsOf: bytes)
         }
-        defer { plain.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) } }
         return cipher.seal(Data(plain), field: .patientsListCard, rowID: rowID)
     }
 
@@ -83,18 +81,31 @@ struct PatientCard: Equatable {
     }
 
     /// Writes the card of every patient that has none (patients from before
-    /// 0005), a batch per transaction; returns how many it wrote.
+    /// 0005), a batch per transaction; returns how many it wrote. A patient
+    /// whose fields do not open is left without a card (read field by field,
+    /// which reports the problem) and does not hold up the others.
     @discardableResult
     static func fillMissing(_ database: AppDatabase, cipher: FieldCipher, batch: Int = 200) async throws -> Int {
-        var total = 0
+        var total = 0, after = ""
         while true {
-            let done = try await database.pool.write { db -> Int in
-                let ids = try String.fetchAll(db, sql: "SELECT id FROM patients WHERE list_card_enc IS NULL LIMIT ?", arguments: [batch])
-                for id in ids { try refresh(id, cipher: cipher, in: db) }
-                return ids.count
+            let start = after
+            let (seen, written, last) = try await database.pool.write { db -> (Int, Int, String) in
+                let ids = try String.fetchAll(db, sql: "SELECT id FROM patients WHERE list_card_enc IS NULL AND id > ? ORDER BY id LIMIT ?",
+                                              arguments: [start, batch])
+                var written = 0
+                for id in ids {
+                    do {
+                        try refresh(id, cipher: cipher, in: db)
+                        written += 1
+                    } catch is CryptoError {
+                        continue
+                    }
+                }
+                return (ids.count, written, ids.last ?? "")
             }
-            total += done
-            if done < batch { return total }
+            total += written
+            after = last
+            if seen < batch { return total }
         }
     }
 }

@@ -33,8 +33,9 @@ public struct PatientRecord: Sendable, Equatable {
         self.id = id
         facilityID = row.text(1)
         patientNumber = row.text(2)
-        // One ciphertext for the five fields when the patient has a list card, else field by field.
-        let card = try row.blob(15).map { try PatientCard(sealed: $0, cipher: cipher, rowID: id) }
+        // One ciphertext for the five fields when the patient has a list card,
+        // else (or if the card, which is derived, does not open) field by field.
+        let card = try row.blob(15).flatMap { try? PatientCard(sealed: $0, cipher: cipher, rowID: id) }
             ?? PatientCard(fieldsOf: row, from: 3, cipher: cipher, rowID: id)
         (firstName, lastName, dateOfBirth, email, phone) = (card.firstName, card.lastName, card.dateOfBirth, card.email, card.phone)
         program = row.optionalText(8)

@@ -45,7 +45,10 @@ public struct PatientStore: Sendable {
     /// (`P-000001`, ...) and returns (id, patient number).
     @discardableResult
     public func insert(_ patient: NewPatient, in db: Database) throws -> (id: String, patientNumber: String) {
-        let id = RowID.make()
+        // A random (version 4) id, unlike other rows: a patient's id travels in
+        // URLs, answers and the app, and a version 7 id would tell when they
+        // were admitted to anyone who sees it.
+        let id = UUID().uuidString.lowercased()
         // Numbered across the box, not per facility, so a patient number alone
         // identifies a patient at login even when the box hosts several facilities.
         let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM patients") ?? 0

@@ -8,6 +8,12 @@ public enum Timestamp {
     /// every audit entry takes one, and Foundation's ISO 8601 format style
     /// cost more than the rest of the entry's fields together.
     public static func string(_ date: Date) -> String {
+        // Years 1970 to 9999 digit by digit; anything else (only ever from a
+        // client's odd date) through Foundation.
+        guard date.timeIntervalSince1970 >= 0, date.timeIntervalSince1970 < 253_402_300_799 else {
+            return date.formatted(.iso8601.year().month().day().dateSeparator(.dash)
+                .time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        }
         let milliseconds = Int((date.timeIntervalSince1970 * 1000).rounded())
         let (days, inDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
         let (day, time) = inDay < 0 ? (days - 1, inDay + 86_400_000) : (days, inDay)
