@@ -30,6 +30,8 @@ import Testing
     @Test func theCardFollowsEveryChangeAndAPatientWithoutOneIsReadFieldByField() async throws {
         let f = try await RecoveryRecordsTests().fixture()
         defer { withExtendedLifetime(f.dir) {} }
+        // A patient's id is random (version 4): it travels in URLs and must not date the admission.
+        #expect(try #require(UUID(uuidString: f.patient.id)).uuid.6 >> 4 == 4)
         // Written with the patient.
         var state = try await cardAndFields(f.patient.id, f.appliance)
         #expect(state.card == state.fields && state.fields.firstName == "Rowan" && state.fields.email == nil)

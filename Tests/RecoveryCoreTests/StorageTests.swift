@@ -53,6 +53,10 @@ import Testing
             #expect(Timestamp.string(Timestamp.parse(text)!) == text, "a stored timestamp reads back as itself")
         }
         #expect(Timestamp.string(Date(timeIntervalSince1970: 1_795_000_000.123)) == "2026-11-18T11:06:40.123Z")
+        // Dates outside 1970-9999 (only ever a client's odd date) are written by Foundation, not refused or crashed on.
+        for odd in [Date(timeIntervalSince1970: -86_400.25), Date(timeIntervalSince1970: -62_000_000_000), Date(timeIntervalSince1970: 253_402_300_800)] {
+            #expect(Timestamp.string(odd) == odd.formatted(style))
+        }
     }
 
     @Test func durabilityAndIntegrityPragmasHold() throws {
