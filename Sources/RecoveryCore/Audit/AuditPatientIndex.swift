@@ -15,12 +15,13 @@ enum AuditPatientIndex {
     /// already stored; returns its digest.
     static func store(_ patientIDs: [String], text: String, in db: Database) throws -> Data {
         let digest = digest(text)
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO audit_patient_sets (digest, patient_ids) VALUES (?, ?)")
-            .execute(arguments: [digest, text])
-        if db.changesCount > 0 {
-            let member = try db.cachedStatement(sql: "INSERT OR IGNORE INTO audit_patient_set_members (patient_id, digest) VALUES (?, ?)")
-            for id in patientIDs { try member.execute(arguments: [id, digest]) }
-        }
+        // Looked up first: an INSERT OR IGNORE would check the list's JSON
+        // (its CHECK runs before the key conflict) on every repeated read.
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM audit_patient_sets WHERE digest = ?"), arguments: [digest]) == nil
+        else { return digest }
+        try db.cachedStatement(sql: "INSERT INTO audit_patient_sets (digest, patient_ids) VALUES (?, ?)").execute(arguments: [digest, text])
+        let member = try db.cachedStatement(sql: "INSERT OR IGNORE INTO audit_patient_set_members (patient_id, digest) VALUES (?, ?)")
+        for id in patientIDs { try member.execute(arguments: [id, digest]) }
         return digest
     }
 

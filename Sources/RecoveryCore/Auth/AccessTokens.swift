@@ -48,7 +48,7 @@ public final class AccessTokens: Sendable {
 
     /// The identity in a valid, unexpired token; nil for anything else.
     public func verify(_ token: String) async -> Identity? {
-        let fingerprint = Self.fingerprint(token)
+        let fingerprint = Sodium.fingerprint(token)  // the cache holds no usable token
         if let known = verified.withLock({ $0[fingerprint] }), known.expires > Date() { return known.identity }
         await ready.value
         guard let claims = try? await keys.verify(token, as: Claims.self),
@@ -75,10 +75,5 @@ public final class AccessTokens: Sendable {
     struct Verified {
         let identity: Identity
         let expires: Date
-    }
-
-    /// BLAKE2b-256 of the token, so the cache holds no usable token.
-    static func fingerprint(_ token: String) -> Data {
-        Sodium.fingerprint(token)
     }
 }

@@ -74,29 +74,10 @@ public struct FieldCipher: Sendable {
     }
 
     public func open(_ blob: Data, field: PHIField, rowID: String) throws -> Data {
-        let bytes = [UInt8](blob)
-        guard bytes.count >= Self.headerSize + Self.nonceSize + Self.tagSize else {
-            throw CryptoError.ciphertextTooShort
-        }
-        guard bytes[0] == Self.formatVersion else { throw CryptoError.unsupportedCiphertextFormat }
-        let version = bytes[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard let versionKeys = keys[version] else { throw CryptoError.unknownKeyVersion(version) }
-        let key = versionKeys[field.rawValue]!
-        let header = Array(bytes[0..<Self.headerSize])
-        let nonce = Array(bytes[Self.headerSize..<(Self.headerSize + Self.nonceSize)])
-        let ciphertext = Array(bytes[(Self.headerSize + Self.nonceSize)...])
-        let ad = Self.associatedData(header: header, field: field, rowID: rowID)
-        var out = [UInt8](repeating: 0, count: ciphertext.count)
-        var outLen: UInt64 = 0
-        let rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
-            &out, &outLen, nil, ciphertext, UInt64(ciphertext.count),
-            ad, UInt64(ad.count), nonce, key)
-        guard rc == 0 else { throw CryptoError.decryptionFailed }
-        return Data(out.prefix(Int(outLen)))
+        try blob.withUnsafeBytes { try open(bytes: $0, field: field, rowID: rowID) { Data($0) } }
     }
 
-    /// Decrypts straight into the returned string (no intermediate copies:
-    /// a patient list opens hundreds of these per request).
+    /// Decrypts into the returned string.
     public func openString(_ blob: Data, field: PHIField, rowID: String) throws -> String {
         try blob.withUnsafeBytes { try openString(bytes: $0, field: field, rowID: rowID) }
     }

@@ -47,19 +47,22 @@ extension CalendarDate {
         let day = e - (153 * m + 2) / 5 + 1, month = m + 3 - 12 * (m / 10), year = 100 * b + d - 4800 + m / 10
         // Written digit by digit: String(format:) cost more than the rest of a check-in's rules.
         return String(unsafeUninitializedCapacity: 10) { out in
-            func put(_ value: Int, width: Int, at offset: Int) {
-                var rest = value
-                for index in (offset..<offset + width).reversed() {
-                    out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                }
-            }
-            put(year, width: 4, at: 0)
+            putDigits(year, width: 4, into: out, at: 0)
             out[4] = UInt8(ascii: "-")
-            put(month, width: 2, at: 5)
+            putDigits(month, width: 2, into: out, at: 5)
             out[7] = UInt8(ascii: "-")
-            put(day, width: 2, at: 8)
+            putDigits(day, width: 2, into: out, at: 8)
             return 10
+        }
+    }
+
+    /// Writes the last `width` decimal digits of `value` (≥ 0), zero-padded,
+    /// at `offset`.
+    static func putDigits(_ value: Int, width: Int, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        var rest = value
+        for index in (offset..<offset + width).reversed() {
+            out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
         }
     }
 }

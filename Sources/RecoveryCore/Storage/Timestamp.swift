@@ -10,41 +10,30 @@ public enum Timestamp {
     public static func string(_ date: Date) -> String {
         // Years 1970 to 9999 digit by digit; anything else (only ever from a
         // client's odd date) through Foundation.
-        guard date.timeIntervalSince1970 >= 0, date.timeIntervalSince1970 < 253_402_300_799 else {
-            return date.formatted(.iso8601.year().month().day().dateSeparator(.dash)
-                .time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
-        }
-        let milliseconds = Int((date.timeIntervalSince1970 * 1000).rounded())
-        let (days, inDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
-        let (day, time) = inDay < 0 ? (days - 1, inDay + 86_400_000) : (days, inDay)
-        var text = CalendarDate.string(julianDay: day + 2_440_588)
-        text += String(unsafeUninitializedCapacity: 14) { out in
-            func put(_ value: Int, width: Int, at offset: Int) {
-                var rest = value
-                for index in (offset..<offset + width).reversed() {
-                    out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                }
-            }
+        guard date.timeIntervalSince1970 >= 0, date.timeIntervalSince1970 < 253_402_300_799 else { return date.formatted(style) }
+        let (day, time) = Int((date.timeIntervalSince1970 * 1000).rounded()).quotientAndRemainder(dividingBy: 86_400_000)
+        return CalendarDate.string(julianDay: day + 2_440_588) + String(unsafeUninitializedCapacity: 14) { out in
             out[0] = UInt8(ascii: "T")
-            put(time / 3_600_000, width: 2, at: 1)
+            CalendarDate.putDigits(time / 3_600_000, width: 2, into: out, at: 1)
             out[3] = UInt8(ascii: ":")
-            put(time / 60_000 % 60, width: 2, at: 4)
+            CalendarDate.putDigits(time / 60_000 % 60, width: 2, into: out, at: 4)
             out[6] = UInt8(ascii: ":")
-            put(time / 1_000 % 60, width: 2, at: 7)
+            CalendarDate.putDigits(time / 1_000 % 60, width: 2, into: out, at: 7)
             out[9] = UInt8(ascii: ".")
-            put(time % 1_000, width: 3, at: 10)
+            CalendarDate.putDigits(time % 1_000, width: 3, into: out, at: 10)
             out[13] = UInt8(ascii: "Z")
             return 14
         }
-        return text
     }
+
+    /// The stored form as Foundation writes and reads it.
+    static let style = Date.ISO8601FormatStyle().year().month().day().dateSeparator(.dash)
+        .time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted)
 
     public static func now() -> String { string(Date()) }
 
     public static func parse(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601.year().month().day().dateSeparator(.dash)
-            .time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted)) {
+        if let date = try? Date(text, strategy: style) {
             return date
         }
         return try? Date(text, strategy: .iso8601)
