@@ -16,13 +16,14 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + MyRecordsController(appliance: appliance).endpoints
         + PatientRecordsController(appliance: appliance).endpoints
         + FacilityCatalogueController(appliance: appliance).endpoints
+        + EmergencyAccessController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): request id,
 /// access log, security headers, CORS, error envelope, body limit.
 public func buildRouter(_ appliance: Appliance) -> Router<AppRequestContext> {
     let catalog = RouteCatalog(allEndpoints(appliance))
-    let authenticator = Authenticator(auth: AuthService(appliance: appliance))
+    let authenticator = Authenticator(auth: AuthService(appliance: appliance), appliance: appliance)
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware())
@@ -32,7 +33,7 @@ public func buildRouter(_ appliance: Appliance) -> Router<AppRequestContext> {
     router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes))
     for endpoint in catalog.endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
-            let identity = try await authenticator.identity(for: request, access: endpoint.access)
+            let identity = try await authenticator.identity(for: request, context: context, route: endpoint.path, access: endpoint.access)
             return try await endpoint.run(request, context, identity)
         }
     }

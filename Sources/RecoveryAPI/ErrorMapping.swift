@@ -66,8 +66,25 @@ extension APIError {
         case .restricted:
             self.init(.forbidden, code: "restricted_patient",
                       message: "Access to this patient is restricted to named staff. In an emergency, request emergency access (it is audited).")
-        case .patientsOnly:
+        case .patientsOnly, .staffOnly:
             self = .forbidden
+        case .otherFacility:
+            self.init(.forbidden, code: "other_facility", message: "You can only create records in your own facility.",
+                      details: [Detail(field: "facility_id", issue: "must be your own facility")])
+        }
+    }
+
+    init(_ error: EmergencyAccess.Failure) {
+        switch error {
+        case .invalid(let field, let issue): self = .validation(field: field, issue)
+        case .renewalLimit:
+            self.init(.conflict, code: "emergency_access_renewal_limit",
+                      message: "Emergency access was renewed \(EmergencyAccess.maxRenewals) times in a row; ask an administrator to add you to the care team.")
+        case .alreadyEnded:
+            self.init(.conflict, code: "already_ended", message: "This emergency access has already ended or expired.")
+        case .alreadyReviewed:
+            self.init(.conflict, code: "already_reviewed", message: "This emergency access has already been reviewed.")
+        case .notFound: self = .notFound("emergency access grant")
         }
     }
 

@@ -37,9 +37,6 @@ extension PatientRecords.Query {
 extension AuthenticatedContext {
     /// The signed-in patient (patient routes only).
     var patient: SyncEngine.Patient {
-        get throws {
-            guard identity.kind == .patient, let facilityID = identity.facilityID else { throw APIError.forbidden }
-            return SyncEngine.Patient(id: identity.subjectID, facilityID: facilityID)
-        }
+        get throws { try AccessPolicy.ownRecords(identity) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 @testable import RecoveryAPI
@@ -77,14 +78,16 @@ extension TestClientProtocol {
     }
 
     /// Calls `endpoint` with `{id}` set to `id`, other path parameters random,
-    /// and a body that passes validation, so only access decides the answer.
-    func call(_ endpoint: Endpoint, id: String, token: String) async throws -> TestResponse {
+    /// and a body that passes validation, so only access decides the answer;
+    /// `requestID` names the request (to find its audit entries).
+    func call(_ endpoint: Endpoint, id: String, token: String, requestID: String? = nil) async throws -> TestResponse {
         var path = endpoint.path.replacingOccurrences(of: "{id}", with: id)
         while let open = path.firstIndex(of: "{"), let close = path.firstIndex(of: "}") {
             path.replaceSubrange(open...close, with: UUID().uuidString.lowercased())
         }
         var headers = jsonHeaders
         headers[.authorization] = "Bearer \(token)"
+        if let requestID { headers[HTTPField.Name("X-Request-Id")!] = requestID }
         let body = ValidBodies.for(endpoint)
         return try await execute(uri: path, method: endpoint.method, headers: headers, body: body.map { jsonBody($0) })
     }
@@ -112,6 +115,7 @@ enum ValidBodies {
         case (.post, "/api/v1/facilities/{id}/triggers"): return ["code": "work", "label": "Work"]
         case (.post, "/api/v1/facilities/{id}/meetings"): return ["name": "Tuesday group", "kind": "facility_group"]
         case (.patch, "/api/v1/facilities/{id}/recovery-settings"): return ["silence_days": 4]
+        case (.post, "/api/v1/emergency-access/{id}/review"): return ["outcome": "appropriate"]
         default: return [:]
         }
     }

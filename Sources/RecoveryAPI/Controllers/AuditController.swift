@@ -11,8 +11,8 @@ struct AuditController {
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(.get, "/api/v1/audit-logs", access: .staff([.admin, .superAdmin]), handler: list),
-            Endpoint(.get, "/api/v1/patients/{id}/access-history", access: .staff([.admin, .superAdmin]), handler: accessHistory),
+            Endpoint(.get, "/api/v1/audit-logs", access: .staff(.auditRead), handler: list),
+            Endpoint(.get, "/api/v1/patients/{id}/access-history", access: .staff(.auditRead), handler: accessHistory),
         ]
     }
 

@@ -21,8 +21,8 @@ struct AuthController {
             Endpoint(.delete, "/api/v1/auth/sessions/{id}", access: .authenticated, handler: endSession),
             Endpoint(.post, "/api/v1/auth/change-password", access: .authenticated, handler: changePassword),
             Endpoint(.post, "/api/v1/auth/mfa/verify", public: verifySecondFactor),
-            Endpoint(.post, "/api/v1/auth/mfa/totp/setup", access: .staff([]), handler: totpSetup),
-            Endpoint(.post, "/api/v1/auth/mfa/totp/confirm", access: .staff([]), handler: totpConfirm),
+            Endpoint(.post, "/api/v1/auth/mfa/totp/setup", access: .ownStaffAccount, handler: totpSetup),
+            Endpoint(.post, "/api/v1/auth/mfa/totp/confirm", access: .ownStaffAccount, handler: totpConfirm),
             Endpoint(.post, "/api/v1/auth/mfa/enrol/setup", public: enrolSetup),
             Endpoint(.post, "/api/v1/auth/mfa/enrol/confirm", public: enrolConfirm),
         ]

@@ -12,12 +12,12 @@ struct FacilityCatalogueController {
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(.get, "/api/v1/facilities/{id}/triggers", access: .staff([]), handler: triggers),
-            Endpoint(.post, "/api/v1/facilities/{id}/triggers", access: .staff([]), handler: addTrigger),
-            Endpoint(.get, "/api/v1/facilities/{id}/meetings", access: .staff([]), handler: meetings),
-            Endpoint(.post, "/api/v1/facilities/{id}/meetings", access: .staff([]), handler: addMeeting),
-            Endpoint(.get, "/api/v1/facilities/{id}/recovery-settings", access: .staff([]), handler: settings),
-            Endpoint(.patch, "/api/v1/facilities/{id}/recovery-settings", access: .staff([]), handler: updateSettings),
+            Endpoint(.get, "/api/v1/facilities/{id}/triggers", access: .staff(.facilityRead), handler: triggers),
+            Endpoint(.post, "/api/v1/facilities/{id}/triggers", access: .staff(.facilityUpdate), handler: addTrigger),
+            Endpoint(.get, "/api/v1/facilities/{id}/meetings", access: .staff(.facilityRead), handler: meetings),
+            Endpoint(.post, "/api/v1/facilities/{id}/meetings", access: .staff(.facilityUpdate), handler: addMeeting),
+            Endpoint(.get, "/api/v1/facilities/{id}/recovery-settings", access: .staff(.facilityRead), handler: settings),
+            Endpoint(.patch, "/api/v1/facilities/{id}/recovery-settings", access: .staff(.facilityUpdate), handler: updateSettings),
         ]
     }
 
@@ -31,7 +31,7 @@ struct FacilityCatalogueController {
 
     @Sendable func triggers(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
-        return JSONValue.object(["data": .array(try await catalogue.triggers(context.identity, facilityID: id))]).response()
+        return JSONValue.object(["data": .array(try await catalogue.triggers(context.identity, facilityID: id, origin: context.origin))]).response()
     }
 
     @Sendable func addTrigger(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
@@ -43,7 +43,7 @@ struct FacilityCatalogueController {
 
     @Sendable func meetings(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
-        return JSONValue.object(["data": .array(try await catalogue.meetings(context.identity, facilityID: id))]).response()
+        return JSONValue.object(["data": .array(try await catalogue.meetings(context.identity, facilityID: id, origin: context.origin))]).response()
     }
 
     @Sendable func addMeeting(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
@@ -63,7 +63,7 @@ struct FacilityCatalogueController {
 
     @Sendable func settings(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
-        return Self.output(try await catalogue.recoverySettings(context.identity, facilityID: id)).response()
+        return Self.output(try await catalogue.recoverySettings(context.identity, facilityID: id, origin: context.origin)).response()
     }
 
     @Sendable func updateSettings(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {

@@ -11,10 +11,10 @@ struct FacilityController {
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(.get, "/api/v1/facilities", access: .staff([.superAdmin]), handler: list),
-            Endpoint(.post, "/api/v1/facilities", access: .staff([.superAdmin]), handler: create),
-            Endpoint(.get, "/api/v1/facilities/{id}", access: .staff([]), handler: show),
-            Endpoint(.patch, "/api/v1/facilities/{id}", access: .staff([.admin, .superAdmin]), handler: update),
+            Endpoint(.get, "/api/v1/facilities", access: .staff(.facilitiesManageAll), handler: list),
+            Endpoint(.post, "/api/v1/facilities", access: .staff(.facilitiesManageAll), handler: create),
+            Endpoint(.get, "/api/v1/facilities/{id}", access: .staff(.facilityRead), handler: show),
+            Endpoint(.patch, "/api/v1/facilities/{id}", access: .staff(.facilityUpdate), handler: update),
         ]
     }
 
@@ -54,7 +54,7 @@ struct FacilityController {
     struct Listing: Encodable { var data: [FacilityView] }
 
     @Sendable func list(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
-        try JSONBody.response(Listing(data: try await directory.list(context.identity).map(FacilityView.init)))
+        try JSONBody.response(Listing(data: try await directory.list(context.identity, origin: context.origin).map(FacilityView.init)))
     }
 
     @Sendable func create(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
@@ -65,7 +65,7 @@ struct FacilityController {
 
     @Sendable func show(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
-        return try JSONBody.response(Envelope(facility: FacilityView(try await directory.get(context.identity, facilityID: id))))
+        return try JSONBody.response(Envelope(facility: FacilityView(try await directory.get(context.identity, facilityID: id, origin: context.origin))))
     }
 
     @Sendable func update(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {

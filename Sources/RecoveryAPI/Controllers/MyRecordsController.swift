@@ -67,12 +67,10 @@ struct MyRecordsController {
     }
 
     @Sendable func triggers(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
-        let patient = try context.patient
-        return JSONValue.object(["data": .array(try await catalogue.triggers(context.identity, facilityID: patient.facilityID))]).response()
+        JSONValue.object(["data": .array(try await catalogue.ownTriggers(context.identity, origin: context.origin))]).response()
     }
 
     @Sendable func meetingCatalogue(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
-        let patient = try context.patient
-        return JSONValue.object(["data": .array(try await catalogue.meetings(context.identity, facilityID: patient.facilityID))]).response()
+        JSONValue.object(["data": .array(try await catalogue.ownMeetings(context.identity, origin: context.origin))]).response()
     }
 }

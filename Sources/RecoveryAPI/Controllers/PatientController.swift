@@ -3,34 +3,36 @@ import Hummingbird
 import RecoveryCore
 
 /// `/api/v1/patients`: intake, registration keys, the record, its dashboard,
-/// care team, restriction and emergency access. Every route goes through
-/// `PatientGate` inside the core services; patients get 403 here.
+/// care team, restriction and emergency access. Every route names its
+/// permission; `AccessPolicy` decides in the core services which patients it
+/// reaches. Patients get 403 here.
 struct PatientController {
     let appliance: Appliance
 
     var intake: PatientIntake { PatientIntake(appliance: appliance) }
     var directory: PatientDirectory { PatientDirectory(appliance: appliance) }
     var careTeam: CareTeam { CareTeam(appliance: appliance) }
+    var emergency: EmergencyAccess { EmergencyAccess(appliance: appliance) }
     var limit: Int { appliance.settings.maxBodyBytes }
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(.post, "/api/v1/patients", access: .staff([]), handler: create),
-            Endpoint(.get, "/api/v1/patients", access: .staff([]), handler: list),
-            Endpoint(.get, "/api/v1/patients/{id}", access: .staff([]), handler: show),
-            Endpoint(.patch, "/api/v1/patients/{id}", access: .staff([]), handler: update),
-            Endpoint(.delete, "/api/v1/patients/{id}", access: .staff([]), handler: delete),
-            Endpoint(.post, "/api/v1/patients/{id}/restore", access: .staff([]), handler: restore),
-            Endpoint(.get, "/api/v1/patients/{id}/dashboard", access: .staff([]), handler: dashboard),
-            Endpoint(.post, "/api/v1/patients/{id}/sobriety-reset", access: .staff([]), handler: resetSobriety),
-            Endpoint(.get, "/api/v1/patients/{id}/care-team", access: .staff([]), handler: listCareTeam),
-            Endpoint(.post, "/api/v1/patients/{id}/care-team", access: .staff([]), handler: assign),
-            Endpoint(.delete, "/api/v1/patients/{id}/care-team/{assignment_id}", access: .staff([]), handler: endAssignment),
-            Endpoint(.post, "/api/v1/patients/{id}/access-grants", access: .staff([]), handler: grantAccess),
-            Endpoint(.delete, "/api/v1/patients/{id}/access-grants/{staff_id}", access: .staff([]), handler: revokeAccess),
-            Endpoint(.post, "/api/v1/patients/{id}/emergency-access", access: .staff([]), handler: emergencyAccess),
-            Endpoint(.post, "/api/v1/patients/{id}/registration-key", access: .staff([]), handler: regenerateKey),
-            Endpoint(.delete, "/api/v1/patients/{id}/registration-key", access: .staff([]), handler: revokeKey),
+            Endpoint(.post, "/api/v1/patients", access: .staff(.patientsCreate), handler: create),
+            Endpoint(.get, "/api/v1/patients", access: .staff(.patientsReadDemographics), handler: list),
+            Endpoint(.get, "/api/v1/patients/{id}", access: .staff(.patientsReadDemographics), handler: show),
+            Endpoint(.patch, "/api/v1/patients/{id}", access: .staff(.patientsUpdate), handler: update),
+            Endpoint(.delete, "/api/v1/patients/{id}", access: .staff(.patientsDelete), handler: delete),
+            Endpoint(.post, "/api/v1/patients/{id}/restore", access: .staff(.patientsRestore), handler: restore),
+            Endpoint(.get, "/api/v1/patients/{id}/dashboard", access: .staff(.patientsReadClinical), handler: dashboard),
+            Endpoint(.post, "/api/v1/patients/{id}/sobriety-reset", access: .staff(.patientsUpdate), handler: resetSobriety),
+            Endpoint(.get, "/api/v1/patients/{id}/care-team", access: .staff(.patientsReadDemographics), handler: listCareTeam),
+            Endpoint(.post, "/api/v1/patients/{id}/care-team", access: .staff(.careTeamManage), handler: assign),
+            Endpoint(.delete, "/api/v1/patients/{id}/care-team/{assignment_id}", access: .staff(.careTeamManage), handler: endAssignment),
+            Endpoint(.post, "/api/v1/patients/{id}/access-grants", access: .staff(.patientsRestrict), handler: grantAccess),
+            Endpoint(.delete, "/api/v1/patients/{id}/access-grants/{staff_id}", access: .staff(.patientsRestrict), handler: revokeAccess),
+            Endpoint(.post, "/api/v1/patients/{id}/emergency-access", access: .staff(.emergencyAccess), handler: emergencyAccess),
+            Endpoint(.post, "/api/v1/patients/{id}/registration-key", access: .staff(.registrationKeysManage), handler: regenerateKey),
+            Endpoint(.delete, "/api/v1/patients/{id}/registration-key", access: .staff(.registrationKeysManage), handler: revokeKey),
         ]
     }
 
@@ -172,10 +174,10 @@ struct PatientController {
 
     struct MemberView: Encodable {
         var assignmentId: String, staffId: String, firstName: String, lastName: String, staffRole: String
-        var role: String, startsOn: String, endsOn: String?
+        var role: String, startsOn: String, endsOn: String?, endedAt: String?
         init(_ m: CareTeam.Member) {
             assignmentId = m.assignmentID; staffId = m.staffID; firstName = m.firstName; lastName = m.lastName
-            staffRole = m.staffRole; role = m.role; startsOn = m.startsOn; endsOn = m.endsOn
+            staffRole = m.staffRole; role = m.role; startsOn = m.startsOn; endsOn = m.endsOn; endedAt = m.endedAt
         }
     }
 
@@ -188,14 +190,10 @@ struct PatientController {
 
     @Sendable func create(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let body = try await JSONBody.decode(CreatePatient.self, from: request, limit: limit)
-        guard let role = context.identity.role, RolePermissions.allows(role, .patientsCreate) else { throw APIError.forbidden }
-        let facilityID = try await facility(for: context.identity, requested: body.facilityId)
         let fields = PatientIntake.Request(
             firstName: body.firstName, lastName: body.lastName, dateOfBirth: body.dateOfBirth, email: body.email, phone: body.phone,
             program: body.program, levelOfCare: body.levelOfCare, admissionDate: body.admissionDate, sobrietyDate: body.sobrietyDate)
-        let problems = PatientIntake.problems(fields)
-        if !problems.isEmpty { throw APIError.validation(problems.map { .init(field: $0.field, issue: $0.issue) }) }
-        let created = try await intake.create(fields, facilityID: facilityID, by: context.identity.subjectID, origin: context.origin)
+        let created = try await intake.create(fields, by: context.identity, facility: body.facilityId, origin: context.origin)
         return try JSONBody.response(Created(patient: PatientView(created.patient), registrationKey: created.key.key,
                                              keyExpiresAt: created.key.expiresAt), status: .created)
     }
@@ -232,6 +230,7 @@ struct PatientController {
 
     @Sendable func update(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .patientsUpdate, action: "patient.update", appliance)
         let body = try await JSONBody.decode(UpdatePatient.self, from: request, limit: limit)
         var changes = PatientDirectory.Changes()
         changes.firstName = body.firstName; changes.lastName = body.lastName; changes.dateOfBirth = body.dateOfBirth
@@ -261,6 +260,7 @@ struct PatientController {
 
     @Sendable func resetSobriety(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .patientsUpdate, action: "patient.sobriety_reset", appliance)
         let body = try await JSONBody.decode(SobrietyReset.self, from: request, limit: limit)
         var problems: [APIError.Detail] = []
         if !CalendarDate.isValid(body.sobrietyDate) {
@@ -282,6 +282,7 @@ struct PatientController {
 
     @Sendable func assign(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .careTeamManage, action: "care_team.assign", appliance)
         let body = try await JSONBody.decode(Assignment.self, from: request, limit: limit)
         guard let staffID = UUID(uuidString: body.staffId)?.uuidString.lowercased() else { throw APIError.validation(field: "staff_id", "must be a UUID") }
         let members = try await careTeam.assign(context.identity, patientID: id, staffID: staffID, role: body.role,
@@ -298,6 +299,7 @@ struct PatientController {
 
     @Sendable func grantAccess(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .patientsRestrict, action: "patient.access_grant", appliance)
         let body = try await JSONBody.decode(Grant.self, from: request, limit: limit)
         guard let staffID = UUID(uuidString: body.staffId)?.uuidString.lowercased() else { throw APIError.validation(field: "staff_id", "must be a UUID") }
         try await careTeam.grantNamedAccess(context.identity, patientID: id, staffID: staffID, origin: context.origin)
@@ -313,39 +315,21 @@ struct PatientController {
 
     @Sendable func emergencyAccess(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .emergencyAccess, action: "patient.emergency_access", appliance)
         let body = try await JSONBody.decode(Emergency.self, from: request, limit: limit)
-        let expires = try await careTeam.grantEmergencyAccess(context.identity, patientID: id, reason: body.reason, origin: context.origin)
+        let expires = try await emergency.grant(context.identity, patientID: id, reason: body.reason, origin: context.origin)
         return try JSONBody.response(EmergencyGranted(expiresAt: expires), status: .created)
     }
 
     @Sendable func regenerateKey(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let patientID = try request.uuidParameter("id", context: context.request)
-        let granted = try await directory.authorize(context.identity, patientID, .registrationKeysManage, action: "registration_key.regenerate", origin: context.origin)
-        let key = try await intake.regenerateKey(patientID: patientID, facilityID: granted.facilityID, by: context.identity.subjectID, origin: context.origin)
+        let key = try await intake.regenerateKey(context.identity, patientID: patientID, origin: context.origin)
         return try JSONBody.response(KeyIssued(registrationKey: key.key, keyExpiresAt: key.expiresAt), status: .created)
     }
 
     @Sendable func revokeKey(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let patientID = try request.uuidParameter("id", context: context.request)
-        let granted = try await directory.authorize(context.identity, patientID, .registrationKeysManage, action: "registration_key.revoke", origin: context.origin)
-        try await intake.revokeKey(patientID: patientID, facilityID: granted.facilityID, by: context.identity.subjectID, origin: context.origin)
+        try await intake.revokeKey(context.identity, patientID: patientID, origin: context.origin)
         return Response(status: .noContent)
-    }
-
-    /// The facility a staff member creates in: their own; a super admin names one.
-    func facility(for identity: Identity, requested: String?) async throws -> String {
-        if let own = identity.facilityID {
-            if let requested, requested.lowercased() != own { throw APIError.forbidden }
-            return own
-        }
-        guard let requested, UUID(uuidString: requested) != nil else {
-            throw APIError.validation(field: "facility_id", "is required for a super admin")
-        }
-        let id = requested.lowercased()
-        let exists = try await appliance.database.pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM facilities WHERE id = ?)", arguments: [id]) ?? false
-        }
-        guard exists else { throw APIError.validation(field: "facility_id", "does not name a facility") }
-        return id
     }
 }

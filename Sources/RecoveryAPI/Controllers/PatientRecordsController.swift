@@ -4,7 +4,8 @@ import RecoveryCore
 
 /// Staff views of a patient's recovery records (`/patients/{id}/check-ins`
 /// and the rest), and the care team's writes: medications, goals, meeting
-/// verification and flags. All go through `PatientGate` in the core.
+/// verification and flags. Each route names its permission; `AccessPolicy`
+/// decides in the core which patients it reaches.
 struct PatientRecordsController {
     let appliance: Appliance
 
@@ -14,22 +15,22 @@ struct PatientRecordsController {
 
     var endpoints: [Endpoint] {
         RecordKind.all.map { kind in
-            Endpoint(.get, "/api/v1/patients/{id}/\(kind.collection)", access: .staff([])) { request, context in
+            Endpoint(.get, "/api/v1/patients/{id}/\(kind.collection)", access: .staff(.patientsReadClinical)) { request, context in
                 let id = try request.uuidParameter("id", context: context.request)
                 let query = try PatientRecords.Query(request)
                 let page = try await records.list(kind, context.identity, patientID: id, query: query, origin: context.origin)
                 return JSONValue.list(page.items, page: page.page, limit: page.limit, total: page.total).response()
             }
         } + [
-            Endpoint(.get, "/api/v1/patients/{id}/medications", access: .staff([]), handler: medications),
-            Endpoint(.post, "/api/v1/patients/{id}/medications", access: .staff([]), handler: prescribe),
-            Endpoint(.patch, "/api/v1/patients/{id}/medications/{medication_id}", access: .staff([]), handler: updateMedication),
-            Endpoint(.get, "/api/v1/patients/{id}/goals", access: .staff([]), handler: goals),
-            Endpoint(.post, "/api/v1/patients/{id}/goals", access: .staff([]), handler: assignGoal),
-            Endpoint(.patch, "/api/v1/patients/{id}/goals/{goal_id}", access: .staff([]), handler: updateGoal),
-            Endpoint(.post, "/api/v1/patients/{id}/meetings/{attendance_id}/verify", access: .staff([]), handler: verifyMeeting),
-            Endpoint(.get, "/api/v1/patients/{id}/flags", access: .staff([]), handler: flags),
-            Endpoint(.patch, "/api/v1/patients/{id}/flags/{flag_id}", access: .staff([]), handler: updateFlag),
+            Endpoint(.get, "/api/v1/patients/{id}/medications", access: .staff(.patientsReadClinical), handler: medications),
+            Endpoint(.post, "/api/v1/patients/{id}/medications", access: .staff(.carePlanManage), handler: prescribe),
+            Endpoint(.patch, "/api/v1/patients/{id}/medications/{medication_id}", access: .staff(.carePlanManage), handler: updateMedication),
+            Endpoint(.get, "/api/v1/patients/{id}/goals", access: .staff(.patientsReadClinical), handler: goals),
+            Endpoint(.post, "/api/v1/patients/{id}/goals", access: .staff(.carePlanManage), handler: assignGoal),
+            Endpoint(.patch, "/api/v1/patients/{id}/goals/{goal_id}", access: .staff(.carePlanManage), handler: updateGoal),
+            Endpoint(.post, "/api/v1/patients/{id}/meetings/{attendance_id}/verify", access: .staff(.carePlanManage), handler: verifyMeeting),
+            Endpoint(.get, "/api/v1/patients/{id}/flags", access: .staff(.patientsReadClinical), handler: flags),
+            Endpoint(.patch, "/api/v1/patients/{id}/flags/{flag_id}", access: .staff(.carePlanManage), handler: updateFlag),
         ]
     }
 
@@ -52,6 +53,7 @@ struct PatientRecordsController {
 
     @Sendable func prescribe(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .carePlanManage, action: "medication.create", appliance)
         let body = try await JSONBody.decode(PrescribeBody.self, from: request, limit: limit)
         var m = CarePlan.Medication()
         m.name = body.name; m.dose = body.dose; m.route = body.route; m.scheduleTimes = body.schedule?.times
@@ -62,6 +64,7 @@ struct PatientRecordsController {
 
     @Sendable func updateMedication(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .carePlanManage, action: "medication.update", appliance)
         let medicationID = try request.uuidParameter("medication_id", context: context.request)
         let body = try await JSONBody.decode(MedicationChange.self, from: request, limit: limit)
         var m = CarePlan.Medication()
@@ -83,6 +86,7 @@ struct PatientRecordsController {
 
     @Sendable func assignGoal(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .carePlanManage, action: "goal.create", appliance)
         var body = try await JSONBody.decode(GoalBody.self, from: request, limit: limit)
         body.status = nil
         let goal = try await plan.assignGoal(context.identity, patientID: id, goal(body), origin: context.origin)
@@ -91,6 +95,7 @@ struct PatientRecordsController {
 
     @Sendable func updateGoal(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .carePlanManage, action: "goal.update", appliance)
         let goalID = try request.uuidParameter("goal_id", context: context.request)
         let body = try await JSONBody.decode(GoalBody.self, from: request, limit: limit)
         let goal = try await plan.updateGoal(context.identity, patientID: id, goalID: goalID, goal(body), origin: context.origin)
@@ -116,6 +121,7 @@ struct PatientRecordsController {
 
     @Sendable func updateFlag(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .carePlanManage, action: "flag.update", appliance)
         let flagID = try request.uuidParameter("flag_id", context: context.request)
         let body = try await JSONBody.decode(FlagChange.self, from: request, limit: limit)
         let flag = try await plan.updateFlag(context.identity, patientID: id, flagID: flagID, status: body.status, origin: context.origin)

@@ -9,17 +9,16 @@ struct StaffController {
 
     var administration: AccountAdministration { AccountAdministration(appliance: appliance) }
     var directory: StaffDirectory { StaffDirectory(appliance: appliance) }
-    static let admins: Access = .staff([.admin, .superAdmin])
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(.post, "/api/v1/staff", access: Self.admins, handler: create),
-            Endpoint(.get, "/api/v1/staff", access: .staff([]), handler: list),
-            Endpoint(.get, "/api/v1/staff/{id}", access: .staff([]), handler: show),
-            Endpoint(.patch, "/api/v1/staff/{id}", access: Self.admins, handler: update),
-            Endpoint(.delete, "/api/v1/staff/{id}", access: Self.admins, handler: deactivate),
-            Endpoint(.post, "/api/v1/staff/{id}/unlock", access: Self.admins, handler: unlockStaff),
-            Endpoint(.post, "/api/v1/patients/{id}/unlock", access: Self.admins, handler: unlockPatient),
+            Endpoint(.post, "/api/v1/staff", access: .staff(.staffManage), handler: create),
+            Endpoint(.get, "/api/v1/staff", access: .staff(.staffRead), handler: list),
+            Endpoint(.get, "/api/v1/staff/{id}", access: .staff(.staffRead), handler: show),
+            Endpoint(.patch, "/api/v1/staff/{id}", access: .staff(.staffManage), handler: update),
+            Endpoint(.delete, "/api/v1/staff/{id}", access: .staff(.staffManage), handler: deactivate),
+            Endpoint(.post, "/api/v1/staff/{id}/unlock", access: .staff(.staffManage), handler: unlockStaff),
+            Endpoint(.post, "/api/v1/patients/{id}/unlock", access: .staff(.staffManage), handler: unlockPatient),
         ]
     }
 
@@ -67,7 +66,7 @@ struct StaffController {
 
     @Sendable func show(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
-        return try JSONBody.response(StaffEnvelope(staff: StaffView(try await directory.get(context.identity, staffID: id))))
+        return try JSONBody.response(StaffEnvelope(staff: StaffView(try await directory.get(context.identity, staffID: id, origin: context.origin))))
     }
 
     @Sendable func update(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {

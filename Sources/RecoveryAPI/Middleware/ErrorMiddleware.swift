@@ -38,6 +38,7 @@ struct ErrorMiddleware: RouterMiddleware {
         if let staffError = error as? StaffDirectory.Failure { return APIError(staffError) }
         if let facilityError = error as? FacilityDirectory.Failure { return APIError(facilityError) }
         if let recordError = error as? RecordFailure { return APIError(recordError) }
+        if let emergencyError = error as? EmergencyAccess.Failure { return APIError(emergencyError) }
         if let httpError = error as? HTTPError {
             switch httpError.status {
             case .notFound:

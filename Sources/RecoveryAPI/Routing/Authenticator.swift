@@ -3,18 +3,27 @@ import Hummingbird
 import RecoveryCore
 
 /// Resolves the bearer token of a request to an identity and applies the
-/// endpoint's access rule: no or bad token 401, wrong kind or role 403.
+/// endpoint's access rule: no or bad token 401, wrong kind or a role without
+/// the route's permission 403, the refusal audited before the answer.
 struct Authenticator: Sendable {
     let auth: AuthService
+    let appliance: Appliance
 
-    func identity(for request: Request, access: Access) async throws -> Identity? {
+    func identity(for request: Request, context: AppRequestContext, route: String, access: Access) async throws -> Identity? {
         if access == .public { return nil }
         guard let header = request.headers[.authorization], header.count > 7,
               header.prefix(7).lowercased() == "bearer " else { throw APIError.unauthenticated }
         guard let identity = await auth.authenticate(bearer: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
             throw APIError.unauthenticated
         }
-        guard access.permits(identity) else { throw APIError.forbidden }
+        if let refusal = access.refusal(for: identity) {
+            try await appliance.auditWriter.record(AuditEvent(
+                action: "route.denied", outcome: .denied, actorKind: identity.auditActor, actorID: identity.subjectID,
+                facilityID: identity.facilityID, resourceType: "route", resourceID: "\(request.method.rawValue) \(route)",
+                ipAddress: context.remoteAddress, requestID: context.requestID,
+                details: ["reason": refusal.auditReason, "permission": access.permission?.rawValue ?? "patient"]))
+            throw APIError.forbidden
+        }
         return identity
     }
 }

@@ -4,24 +4,37 @@ import Hummingbird
 import RecoveryCore
 
 /// Who may call an endpoint. Every endpoint declares one; there is no default.
+/// A staff route names the permission it needs; whether the role carries it
+/// is `AccessPolicy`'s answer, and which records it reaches is decided again
+/// by the policy in the core.
 public enum Access: Sendable, Equatable {
     /// Anyone, without a token (health, the OpenAPI document, login).
     case `public`
     /// Any signed-in staff member or patient.
     case authenticated
-    /// Staff with one of these roles; an empty list means any staff role.
-    case staff([StaffRole])
-    /// Patients only.
+    /// Staff whose role carries this permission.
+    case staff(Permission)
+    /// Any signed-in staff member, on their own account (e.g. setting up a second factor).
+    case ownStaffAccount
+    /// Patients only: their own records.
     case patient
 
-    func permits(_ identity: Identity) -> Bool {
+    /// The refusal for `identity`, or nil when it may call the route.
+    func refusal(for identity: Identity) -> AccessError? {
         switch self {
-        case .public, .authenticated: return true
-        case .patient: return identity.kind == .patient
-        case .staff(let roles):
-            guard identity.kind == .staff, let role = identity.role else { return false }
-            return roles.isEmpty || roles.contains(role)
+        case .public, .authenticated: return nil
+        case .patient: return identity.kind == .patient ? nil : .staffOnly
+        case .ownStaffAccount: return identity.kind == .staff ? nil : .patientsOnly
+        case .staff(let permission):
+            do { try AccessPolicy.require(identity, permission) } catch let error as AccessError { return error } catch { return .forbidden(permission) }
+            return nil
         }
+    }
+
+    /// The permission a staff route needs.
+    public var permission: Permission? {
+        if case .staff(let permission) = self { return permission }
+        return nil
     }
 }
 

@@ -11,7 +11,7 @@ public struct FacilityScope: Sendable, Equatable {
     public let facilityID: String?
 
     public init(_ identity: Identity) {
-        facilityID = identity.role == .superAdmin ? nil : identity.facilityID
+        facilityID = identity.facilityID
     }
 
     /// A condition on the `facility_id` column of `alias` (e.g. "p").

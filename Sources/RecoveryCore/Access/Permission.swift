@@ -18,6 +18,7 @@ public enum Permission: String, CaseIterable, Sendable {
     case careTeamManage = "care_team.manage"
     case carePlanManage = "care_plan.manage"               // medications, goals, meeting verification, flags
     case emergencyAccess = "emergency_access.use"          // break the glass
+    case emergencyAccessReview = "emergency_access.review" // list, review and end others' emergency access
     case auditRead = "audit.read"
 }
 

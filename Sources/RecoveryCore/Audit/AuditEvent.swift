@@ -36,6 +36,17 @@ public struct AuditEvent: Sendable, Equatable {
     }
 }
 
+extension AuditEvent {
+    /// The entry of a refusal by the access policy: who tried what on which
+    /// record, and the policy's reason.
+    public static func denied(_ action: String, by identity: Identity, resourceType: String, resourceID: String? = nil,
+                              patientID: String? = nil, reason: AccessError, _ origin: RequestOrigin) -> AuditEvent {
+        AuditEvent(action: action, outcome: .denied, actorKind: identity.auditActor, actorID: identity.subjectID,
+                   facilityID: identity.facilityID, resourceType: resourceType, resourceID: resourceID, patientID: patientID,
+                   ipAddress: origin.ipAddress, requestID: origin.requestID, details: ["reason": reason.auditReason])
+    }
+}
+
 /// Where a request came from, for audit entries and rate limits.
 public struct RequestOrigin: Sendable, Equatable {
     public var ipAddress: String?

@@ -46,7 +46,7 @@ public struct AuditTrail: Sendable {
     /// `scopedToFacility` false only for one authorised patient's history: it
     /// must include attempts from other facilities and by super admins.
     func list(_ identity: Identity, _ filter: Filter, scopedToFacility: Bool, origin: RequestOrigin) async throws -> (entries: [Entry], total: Int) {
-        guard let role = identity.role, RolePermissions.allows(role, .auditRead) else { throw AccessError.forbidden(.auditRead) }
+        try AccessPolicy.require(identity, .auditRead)
         var (sql, arguments) = scopedToFacility ? FacilityScope(identity).sql("a") : ("1", [])
         if let patient = filter.patientID {
             let involves = AuditPatientIndex.involves(patientID: patient)

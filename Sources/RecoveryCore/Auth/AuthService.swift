@@ -140,7 +140,7 @@ public struct AuthService: Sendable {
             }
             // Throwing below rolls the transaction back, so the key stays usable.
             if patient.passwordHash != nil { throw AuthError.alreadyRegistered }
-            if let email, try appliance.patientStore.emailInUse(email, exceptPatient: patientID, in: db) { throw AuthError.emailInUse }
+            if let email, try appliance.patientStore.emailInUse(email, facilityID: facilityID, exceptPatient: patientID, in: db) { throw AuthError.emailInUse }
             try appliance.throttle.release(reservation, in: db)
             let now = Timestamp.now()
             try db.execute(sql: """

@@ -15,7 +15,7 @@ enum MFAPolicy {
         let policy = try String.fetchOne(db, sql: "SELECT mfa_policy FROM facilities WHERE id = ?", arguments: [facilityID]) ?? "none"
         switch policy {
         case "all_staff": return true
-        case "admins": return account.role == .admin
+        case "admins": return AccessPolicy.administers(account.role)
         default: return false
         }
     }

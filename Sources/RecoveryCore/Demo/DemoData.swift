@@ -11,10 +11,12 @@ public enum DemoData {
     /// The password of every other demo staff account (README.md lists them).
     public static let staffPassword = "SerenityDemo2026!"
     public static let facilityName = "Serenity Recovery Center"
+    /// The demo counselor, primary counselor of every demo patient.
+    static let counselorEmail = "counselor@serenity.example"
 
     public static let staff: [(role: StaffRole, email: String, first: String, last: String)] = [
         (.admin, "director@serenity.example", "Dana", "Whitfield"),
-        (.counselor, "counselor@serenity.example", "Marcus", "Bell"),
+        (.counselor, counselorEmail, "Marcus", "Bell"),
         (.therapist, "therapist@serenity.example", "Priya", "Raman"),
         (.nurse, "nurse@serenity.example", "Luis", "Ortega"),
         (.staff, "frontdesk@serenity.example", "Amy", "Chen"),
@@ -55,12 +57,12 @@ public enum DemoData {
             try BoxSetting.set(MFAPolicy.superAdminSetting, to: "false", in: db)
             try staffStore.insert(.init(facilityID: nil, role: .superAdmin, email: superAdminEmail,
                                         firstName: "Super", lastName: "Admin", passwordHash: superHash), in: db)
-            var counselorID = ""
+            var ids: [String: String] = [:]
             for member in staff {
-                let id = try staffStore.insert(.init(facilityID: facility.id, role: member.role, email: member.email,
-                                                     firstName: member.first, lastName: member.last, passwordHash: staffHash), in: db)
-                if member.role == .counselor { counselorID = id }
+                ids[member.email] = try staffStore.insert(.init(facilityID: facility.id, role: member.role, email: member.email,
+                                                                firstName: member.first, lastName: member.last, passwordHash: staffHash), in: db)
             }
+            let counselorID = ids[Self.counselorEmail]!
             for patient in patients {
                 let (id, _) = try patientStore.insert(.init(
                     facilityID: facility.id, firstName: patient.first, lastName: patient.last, dateOfBirth: patient.dob,

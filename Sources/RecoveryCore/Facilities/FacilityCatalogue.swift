@@ -30,33 +30,27 @@ public struct FacilityCatalogue: Sendable {
         self.appliance = appliance
     }
 
-    /// The facility a caller may read: staff in scope, or the patient's own.
-    func readable(_ identity: Identity, _ facilityID: String) throws {
-        switch identity.kind {
-        case .patient: guard identity.facilityID == facilityID else { throw FacilityDirectory.Failure.notFound }
-        case .staff: guard FacilityScope(identity).contains(facilityID) else { throw FacilityDirectory.Failure.notFound }
-        }
+    /// The access policy's decision on the facility (which must exist), a
+    /// refusal audited: reading is for its staff and its own patients,
+    /// changing needs `facility.update`.
+    func readable(_ identity: Identity, _ facilityID: String, _ origin: RequestOrigin, action: String) async throws {
+        try await FacilityDirectory(appliance: appliance).decide(action, identity, facilityID, nil, origin)
     }
 
-    func writable(_ identity: Identity, _ facilityID: String) throws {
-        try readable(identity, facilityID)
-        guard identity.kind == .staff, let role = identity.role, RolePermissions.allows(role, .facilityUpdate) else {
-            throw AccessError.forbidden(.facilityUpdate)
-        }
-    }
-
-    func existing(_ facilityID: String, in db: Database) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM facilities WHERE id = ?)", arguments: [facilityID]) == true else {
-            throw FacilityDirectory.Failure.notFound
-        }
+    func writable(_ identity: Identity, _ facilityID: String, _ origin: RequestOrigin, action: String) async throws {
+        try await FacilityDirectory(appliance: appliance).decide(action, identity, facilityID, .facilityUpdate, origin)
     }
 
     // MARK: Triggers
 
-    public func triggers(_ identity: Identity, facilityID: String) async throws -> [JSONValue] {
-        try readable(identity, facilityID)
+    /// The signed-in patient's facility's triggers (the app's list).
+    public func ownTriggers(_ identity: Identity, origin: RequestOrigin) async throws -> [JSONValue] {
+        try await triggers(identity, facilityID: try AccessPolicy.ownRecords(identity).facilityID, origin: origin)
+    }
+
+    public func triggers(_ identity: Identity, facilityID: String, origin: RequestOrigin) async throws -> [JSONValue] {
+        try await readable(identity, facilityID, origin, action: "facility.triggers.read")
         return try await appliance.database.pool.read { db in
-            try existing(facilityID, in: db)
             return try Row.fetchAll(db, sql: """
                 SELECT code, label, is_default FROM facility_triggers WHERE facility_id = ? AND is_active = 1 ORDER BY is_default DESC, sort_order, code
                 """, arguments: [facilityID]).map(Self.triggerOutput)
@@ -68,13 +62,12 @@ public struct FacilityCatalogue: Sendable {
     }
 
     public func addTrigger(_ identity: Identity, facilityID: String, code: String, label: String, origin: RequestOrigin) async throws -> JSONValue {
-        try writable(identity, facilityID)
+        try await writable(identity, facilityID, origin, action: "facility.update")
         var problems: [RecordProblem] = []
         if !RecordField.isCode(code) { problems.append(RecordProblem("code", "must be lowercase letters, digits or _ (at most 40), starting with a letter")) }
         CarePlan.text(label, "label", max: 80, required: true, into: &problems)
         if !problems.isEmpty { throw RecordFailure.invalid(problems) }
         return try await appliance.database.pool.write { db in
-            try existing(facilityID, in: db)
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM facility_triggers WHERE facility_id = ? AND code = ?)",
                                  arguments: [facilityID, code]) == true {
                 throw RecordFailure.conflict(RecordProblem("code", "is already in the facility's list"))
@@ -100,10 +93,14 @@ public struct FacilityCatalogue: Sendable {
                         "is_active": .bool(row["is_active"])])
     }
 
-    public func meetings(_ identity: Identity, facilityID: String) async throws -> [JSONValue] {
-        try readable(identity, facilityID)
+    /// The signed-in patient's facility's meeting catalogue.
+    public func ownMeetings(_ identity: Identity, origin: RequestOrigin) async throws -> [JSONValue] {
+        try await meetings(identity, facilityID: try AccessPolicy.ownRecords(identity).facilityID, origin: origin)
+    }
+
+    public func meetings(_ identity: Identity, facilityID: String, origin: RequestOrigin) async throws -> [JSONValue] {
+        try await readable(identity, facilityID, origin, action: "facility.meetings.read")
         return try await appliance.database.pool.read { db in
-            try existing(facilityID, in: db)
             return try Row.fetchAll(db, sql: """
                 SELECT \(Self.meetingSelection) FROM meetings WHERE facility_id = ? AND is_active = 1 ORDER BY day_of_week, start_time, name
                 """, arguments: [facilityID]).map(Self.meetingOutput)
@@ -111,7 +108,7 @@ public struct FacilityCatalogue: Sendable {
     }
 
     public func addMeeting(_ identity: Identity, facilityID: String, _ m: MeetingFields, origin: RequestOrigin) async throws -> JSONValue {
-        try writable(identity, facilityID)
+        try await writable(identity, facilityID, origin, action: "facility.update")
         var problems: [RecordProblem] = []
         CarePlan.text(m.name, "name", max: 200, required: true, into: &problems)
         if !Meeting.kinds.contains(m.kind ?? "") { problems.append(RecordProblem("kind", "must be one of " + Meeting.kinds.joined(separator: ", "))) }
@@ -121,7 +118,6 @@ public struct FacilityCatalogue: Sendable {
         CarePlan.text(m.location, "location", max: 200, required: false, into: &problems)
         if !problems.isEmpty { throw RecordFailure.invalid(problems) }
         return try await appliance.database.pool.write { db in
-            try existing(facilityID, in: db)
             let id = RowID.make()
             try db.execute(sql: """
                 INSERT INTO meetings (id, facility_id, name, kind, day_of_week, start_time, duration_minutes, location) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -135,23 +131,21 @@ public struct FacilityCatalogue: Sendable {
 
     // MARK: Recovery settings
 
-    public func recoverySettings(_ identity: Identity, facilityID: String) async throws -> RecoverySettings {
-        try readable(identity, facilityID)
+    public func recoverySettings(_ identity: Identity, facilityID: String, origin: RequestOrigin) async throws -> RecoverySettings {
+        try await readable(identity, facilityID, origin, action: "facility.recovery_settings.read")
         return try await appliance.database.pool.read { db in
-            try existing(facilityID, in: db)
             return try RecoverySettings.load(facilityID: facilityID, in: db)
         }
     }
 
     public func updateRecoverySettings(_ identity: Identity, facilityID: String, _ change: SettingsChange, origin: RequestOrigin) async throws -> RecoverySettings {
-        try writable(identity, facilityID)
+        try await writable(identity, facilityID, origin, action: "facility.update")
         var problems: [RecordProblem] = []
         if let v = change.lowMoodThreshold, !RecoverySettings.moodRange.contains(v) { problems.append(RecordProblem("low_mood_threshold", "must be from 1 to 10")) }
         if let v = change.highCravingThreshold, !RecoverySettings.cravingRange.contains(v) { problems.append(RecordProblem("high_craving_threshold", "must be from 1 to 10")) }
         if let v = change.silenceDays, !RecoverySettings.silenceRange.contains(v) { problems.append(RecordProblem("silence_days", "must be from 1 to 30")) }
         if !problems.isEmpty { throw RecordFailure.invalid(problems) }
         return try await appliance.database.pool.write { db in
-            try existing(facilityID, in: db)
             var settings = try RecoverySettings.load(facilityID: facilityID, in: db)
             if let v = change.multipleCheckInsPerDay { settings.multipleCheckInsPerDay = v }
             if let v = change.lowMoodThreshold { settings.lowMoodThreshold = v }

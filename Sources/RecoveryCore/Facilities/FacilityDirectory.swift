@@ -55,15 +55,37 @@ public struct FacilityDirectory: Sendable {
         return problems
     }
 
-    public func list(_ identity: Identity) async throws -> [Summary] {
-        guard identity.role == .superAdmin else { throw AccessError.forbidden(.facilitiesManageAll) }
+    public func list(_ identity: Identity, origin: RequestOrigin) async throws -> [Summary] {
+        let (sql, arguments) = try await audited("facility.list", identity, nil, origin) { try AccessPolicy.facilityList(identity) }
         return try await appliance.database.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM facilities ORDER BY name").compactMap { try summary($0, in: db) }
+            try String.fetchAll(db, sql: "SELECT f.id FROM facilities f WHERE \(sql) ORDER BY f.name", arguments: arguments)
+                .compactMap { try summary($0, in: db) }
+        }
+    }
+
+    /// Runs the policy's decision, auditing a refusal before rethrowing it.
+    func audited<T: Sendable>(_ action: String, _ identity: Identity, _ facilityID: String?, _ origin: RequestOrigin,
+                              _ decide: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try decide()
+        } catch let error as AccessError {
+            try await appliance.auditWriter.record(.denied(action, by: identity, resourceType: "facility", resourceID: facilityID, reason: error, origin))
+            throw error
+        }
+    }
+
+    /// The policy's decision on one facility (it reads the facility's row), audited when it refuses.
+    func decide(_ action: String, _ identity: Identity, _ facilityID: String, _ permission: Permission?, _ origin: RequestOrigin) async throws {
+        do {
+            try await appliance.database.pool.read { db in try AccessPolicy.facility(identity, facilityID, for: permission, in: db) }
+        } catch let error as AccessError {
+            try await appliance.auditWriter.record(.denied(action, by: identity, resourceType: "facility", resourceID: facilityID, reason: error, origin))
+            throw error == .notFound ? Failure.notFound : error
         }
     }
 
     public func create(_ identity: Identity, _ fields: Fields, origin: RequestOrigin) async throws -> Summary {
-        guard identity.role == .superAdmin else { throw AccessError.forbidden(.facilitiesManageAll) }
+        try await audited("facility.create", identity, nil, origin) { try AccessPolicy.require(identity, .facilitiesManageAll) }
         let problems = Self.problems(fields, creating: true)
         if !problems.isEmpty { throw Failure.invalid(problems) }
         return try await appliance.database.pool.write { db in
@@ -77,10 +99,8 @@ public struct FacilityDirectory: Sendable {
         }
     }
 
-    public func get(_ identity: Identity, facilityID: String) async throws -> Summary {
-        guard let role = identity.role, RolePermissions.allows(role, .facilityRead), FacilityScope(identity).contains(facilityID) else {
-            throw Failure.notFound
-        }
+    public func get(_ identity: Identity, facilityID: String, origin: RequestOrigin) async throws -> Summary {
+        try await decide("facility.read", identity, facilityID, .facilityRead, origin)
         return try await appliance.database.pool.read { db in
             guard let summary = try summary(facilityID, in: db) else { throw Failure.notFound }
             return summary
@@ -88,8 +108,7 @@ public struct FacilityDirectory: Sendable {
     }
 
     public func update(_ identity: Identity, facilityID: String, _ fields: Fields, origin: RequestOrigin) async throws -> Summary {
-        guard FacilityScope(identity).contains(facilityID) else { throw Failure.notFound }
-        guard let role = identity.role, RolePermissions.allows(role, .facilityUpdate) else { throw AccessError.forbidden(.facilityUpdate) }
+        try await decide("facility.update", identity, facilityID, .facilityUpdate, origin)
         let problems = Self.problems(fields, creating: false)
         if !problems.isEmpty { throw Failure.invalid(problems) }
         return try await appliance.database.pool.write { db in

@@ -1,9 +1,9 @@
 import Foundation
 import GRDB
 
-/// Care-team assignments, named-staff grants for restricted patients, and
-/// emergency access. Assignments end rather than disappear, so the history
-/// of who cared for a patient is kept.
+/// Care-team assignments and named-staff grants for restricted patients.
+/// Assignments end rather than disappear, so the history of who cared for a
+/// patient is kept. Who they let in is `AccessPolicy`'s to decide.
 public struct CareTeam: Sendable {
     public struct Member: Sendable, Equatable {
         public var assignmentID: String
@@ -14,6 +14,8 @@ public struct CareTeam: Sendable {
         public var role: String
         public var startsOn: String
         public var endsOn: String?
+        /// When the assignment was ended (it closes at that moment).
+        public var endedAt: String?
     }
 
     public enum Failure: Error, Equatable, Sendable {
@@ -22,7 +24,6 @@ public struct CareTeam: Sendable {
     }
 
     public static let roles = ["primary_counselor", "counselor", "therapist", "nurse", "psychiatrist", "case_manager"]
-    public static let emergencyMinutes = 60
 
     let appliance: Appliance
     var directory: PatientDirectory { PatientDirectory(appliance: appliance) }
@@ -40,34 +41,35 @@ public struct CareTeam: Sendable {
 
     func load(_ patientID: String, in db: Database) throws -> [Member] {
         try Row.fetchAll(db, sql: """
-            SELECT a.id, a.staff_id, a.role, a.starts_on, a.ends_on, s.first_name_enc, s.last_name_enc, s.role AS staff_role
+            SELECT a.id, a.staff_id, a.role, a.starts_on, a.ends_on, a.ended_at, s.first_name_enc, s.last_name_enc, s.role AS staff_role
             FROM care_team_assignments a JOIN staff s ON s.id = a.staff_id
-            WHERE a.patient_id = ? ORDER BY a.ends_on IS NOT NULL, a.starts_on DESC
+            WHERE a.patient_id = ? ORDER BY a.ended_at IS NOT NULL, a.starts_on DESC
             """, arguments: [patientID]).map { row in
             let staffID: String = row["staff_id"]
             return Member(assignmentID: row["id"], staffID: staffID,
                           firstName: try appliance.cipher.openString(row["first_name_enc"], field: .staffFirstName, rowID: staffID),
                           lastName: try appliance.cipher.openString(row["last_name_enc"], field: .staffLastName, rowID: staffID),
-                          staffRole: row["staff_role"], role: row["role"], startsOn: row["starts_on"], endsOn: row["ends_on"])
+                          staffRole: row["staff_role"], role: row["role"], startsOn: row["starts_on"], endsOn: row["ends_on"],
+                          endedAt: row["ended_at"])
         }
     }
 
     public func assign(_ identity: Identity, patientID: String, staffID: String, role: String, startsOn: String?,
                        origin: RequestOrigin) async throws -> [Member] {
+        let granted = try await directory.authorize(identity, patientID, .careTeamManage, action: "care_team.assign", origin: origin)
         guard Self.roles.contains(role) else { throw Failure.invalid(field: "role", issue: "must be one of: " + Self.roles.joined(separator: ", ")) }
         if let startsOn, !CalendarDate.isValid(startsOn) { throw Failure.invalid(field: "starts_on", issue: "must be a real date as YYYY-MM-DD") }
-        let granted = try await directory.authorize(identity, patientID, .careTeamManage, action: "care_team.assign", origin: origin)
         return try await appliance.database.pool.write { db in
             guard let staff = try appliance.staffStore.account(id: staffID, in: db), staff.isActive, staff.facilityID == granted.facilityID,
-                  [.counselor, .therapist, .nurse, .admin].contains(staff.role)
+                  AccessPolicy.mayJoinCareTeam(staff.role)
             else { throw Failure.invalid(field: "staff_id", issue: "must be an active clinical staff member of the patient's facility") }
             let today = String(Timestamp.now().prefix(10))
             let open = try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM care_team_assignments WHERE patient_id = ? AND staff_id = ? AND (ends_on IS NULL OR ends_on >= ?))
-                """, arguments: [patientID, staffID, today]) ?? false
+                SELECT EXISTS (SELECT 1 FROM care_team_assignments WHERE patient_id = ? AND staff_id = ? AND ended_at IS NULL)
+                """, arguments: [patientID, staffID]) ?? false
             if open { throw Failure.invalid(field: "staff_id", issue: "is already on the care team") }
             if role == "primary_counselor", try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM care_team_assignments WHERE patient_id = ? AND role = 'primary_counselor' AND ends_on IS NULL)
+                SELECT EXISTS (SELECT 1 FROM care_team_assignments WHERE patient_id = ? AND role = 'primary_counselor' AND ended_at IS NULL)
                 """, arguments: [patientID]) == true {
                 throw Failure.invalid(field: "role", issue: "the patient already has a primary counselor; end that assignment first")
             }
@@ -81,55 +83,24 @@ public struct CareTeam: Sendable {
         }
     }
 
-    /// Ends an assignment today (it stays in the history).
+    /// Ends an assignment now: access closes at once, and the assignment stays
+    /// in the history with today as its last day. One that has not started
+    /// yet is cancelled (its last day is its first, and it never opens).
     public func end(_ identity: Identity, patientID: String, assignmentID: String, origin: RequestOrigin) async throws {
         let granted = try await directory.authorize(identity, patientID, .careTeamManage, action: "care_team.end", origin: origin)
         try await appliance.database.pool.write { db in
-            let today = String(Timestamp.now().prefix(10))
+            let now = Timestamp.now()
+            let today = String(now.prefix(10))
+            let startsOn = try String.fetchOne(db, sql: """
+                SELECT starts_on FROM care_team_assignments WHERE id = ? AND patient_id = ? AND facility_id = ? AND ended_at IS NULL
+                """, arguments: [assignmentID, patientID, granted.facilityID])
+            guard let startsOn else { throw Failure.notFound }
             try db.execute(sql: """
-                UPDATE care_team_assignments SET ends_on = max(starts_on, ?), updated_at = ?
-                WHERE id = ? AND patient_id = ? AND (ends_on IS NULL OR ends_on > ?)
-                """, arguments: [today, Timestamp.now(), assignmentID, patientID, today])
-            guard db.changesCount == 1 else { throw Failure.notFound }
-            try appliance.audit.append(directory.successEvent("care_team.end", identity, granted, origin,
+                UPDATE care_team_assignments SET ends_on = max(starts_on, ?), ended_at = ?, ended_by = ?, updated_at = ? WHERE id = ?
+                """, arguments: [today, now, identity.subjectID, now, assignmentID])
+            let cancelled = startsOn > today
+            try appliance.audit.append(directory.successEvent(cancelled ? "care_team.cancel" : "care_team.end", identity, granted, origin,
                                                             details: ["assignment_id": assignmentID]), in: db)
-        }
-    }
-
-    /// Break the glass: clinical staff outside the care team (or not named on
-    /// a restricted patient) get access for `emergencyMinutes`, with a
-    /// stated reason; audited and listed for administrators.
-    public func grantEmergencyAccess(_ identity: Identity, patientID: String, reason: String, origin: RequestOrigin) async throws -> String {
-        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (10...500).contains(trimmed.count) else { throw Failure.invalid(field: "reason", issue: "must be 10 to 500 characters") }
-        guard let role = identity.role, RolePermissions.allows(role, .emergencyAccess) else {
-            try await directory.deny(identity, action: "patient.emergency_access", patientID: patientID, reason: "permission", origin: origin)
-            throw AccessError.forbidden(.emergencyAccess)
-        }
-        let scope = FacilityScope(identity)
-        let (facilitySQL, facilityArguments) = scope.sql()
-        let inScope = try await appliance.database.pool.read { db in
-            try String.fetchOne(db, sql: "SELECT facility_id FROM patients WHERE id = ? AND deleted_at IS NULL AND \(facilitySQL)",
-                                arguments: [patientID] + facilityArguments)
-        }
-        guard let facilityID = inScope else {
-            try await directory.deny(identity, action: "patient.emergency_access", patientID: patientID, reason: "not_found_in_scope", origin: origin)
-            throw AccessError.notFound
-        }
-        return try await appliance.database.pool.write { db in
-            let id = RowID.make()
-            let now = Date()
-            let expires = Timestamp.string(now.addingTimeInterval(TimeInterval(Self.emergencyMinutes * 60)))
-            try db.execute(sql: """
-                INSERT INTO emergency_access_grants (id, facility_id, patient_id, staff_id, reason_enc, granted_at, expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, facilityID, patientID, identity.subjectID,
-                                 appliance.cipher.seal(trimmed, field: .emergencyAccessGrantsReason, rowID: id), Timestamp.string(now), expires])
-            try appliance.audit.append(AuditEvent(
-                action: "patient.emergency_access", outcome: .success, actorKind: .staff, actorID: identity.subjectID, facilityID: facilityID,
-                resourceType: "patient", resourceID: patientID, patientID: patientID, ipAddress: origin.ipAddress,
-                requestID: origin.requestID, details: ["grant_id": id, "minutes": String(Self.emergencyMinutes)]), in: db)
-            return expires
         }
     }
 
@@ -137,8 +108,8 @@ public struct CareTeam: Sendable {
     public func grantNamedAccess(_ identity: Identity, patientID: String, staffID: String, origin: RequestOrigin) async throws {
         let granted = try await directory.authorize(identity, patientID, .patientsRestrict, action: "patient.access_grant", origin: origin)
         try await appliance.database.pool.write { db in
-            guard let staff = try appliance.staffStore.account(id: staffID, in: db), staff.facilityID == granted.facilityID else {
-                throw Failure.invalid(field: "staff_id", issue: "must be a staff member of the patient's facility")
+            guard let staff = try appliance.staffStore.account(id: staffID, in: db), staff.isActive, staff.facilityID == granted.facilityID else {
+                throw Failure.invalid(field: "staff_id", issue: "must be an active staff member of the patient's facility")
             }
             let exists = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM patient_access_grants WHERE patient_id = ? AND staff_id = ? AND revoked_at IS NULL)",
                                            arguments: [patientID, staffID]) ?? false

@@ -48,9 +48,12 @@ extension PatientStore {
     }
 
     /// True when another live patient already signs in with this email.
-    public func emailInUse(_ email: String, exceptPatient patientID: String, in db: Database) throws -> Bool {
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE email_bidx = ? AND deleted_at IS NULL AND id <> ?",
-                                    arguments: [blindIndex.index(email, for: .patientsEmail), patientID])
+    /// Whether another live patient of the facility uses `email`. Other
+    /// facilities are never consulted: the answer must not reveal that a
+    /// person is treated elsewhere (42 CFR Part 2).
+    public func emailInUse(_ email: String, facilityID: String, exceptPatient patientID: String, in db: Database) throws -> Bool {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE facility_id = ? AND email_bidx = ? AND deleted_at IS NULL AND id <> ?",
+                                    arguments: [facilityID, blindIndex.index(email, for: .patientsEmail), patientID])
         return try rows.contains { try PatientAccount(row: $0, cipher: cipher).email.map(BlindIndex.normalise) == BlindIndex.normalise(email) }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// Staff reading and changing patient records, always through `PatientGate`
+/// Staff reading and changing patient records, always through `AccessPolicy`
 /// (permission, facility, restriction, care team) and always audited: reads
 /// through the group-commit `AuditWriter` before any data is returned,
 /// writes in the same transaction as the change, refusals as `denied`.
@@ -54,7 +54,6 @@ public struct PatientDirectory: Sendable {
     public static let statuses = ["pending_registration", "active", "discharged", "inactive"]
 
     let appliance: Appliance
-    let gate = PatientGate()
 
     public init(appliance: Appliance) {
         self.appliance = appliance
@@ -65,23 +64,23 @@ public struct PatientDirectory: Sendable {
     // MARK: Reads
 
     public func list(_ identity: Identity, _ query: ListQuery, origin: RequestOrigin) async throws -> Page<PatientRecord> {
-        guard let role = identity.role, RolePermissions.allows(role, .patientsReadDemographics) else {
-            try await deny(identity, action: "patient.list", patientID: nil, reason: "permission", origin: origin)
-            throw AccessError.forbidden(.patientsReadDemographics)
+        let scope: PatientListScope
+        do {
+            scope = try AccessPolicy.patientList(identity, for: .patientsReadDemographics)
+        } catch let error as AccessError {
+            try await deny(identity, action: "patient.list", patientID: nil, reason: error, origin: origin)
+            throw error
         }
-        var (sql, arguments) = try gate.listCondition(identity)
-        sql += " AND p.deleted_at IS NULL"
+        var sql = scope.sql
+        var arguments = scope.arguments
         if let status = query.status { sql += " AND p.status = ?"; arguments += [status] }
         if let program = query.program { sql += " AND p.program = ?"; arguments += [program] }
         if let from = query.admittedFrom { sql += " AND p.admission_date >= ?"; arguments += [from] }
         if let to = query.admittedTo { sql += " AND p.admission_date <= ?"; arguments += [to] }
         if let counselor = query.counselorID {
-            let today = String(Timestamp.now().prefix(10))
-            sql += """
-                 AND EXISTS (SELECT 1 FROM care_team_assignments c WHERE c.patient_id = p.id AND c.staff_id = ?
-                             AND c.starts_on <= ? AND (c.ends_on IS NULL OR c.ends_on >= ?))
-                """
-            arguments += [counselor, today, today]
+            let onTeam = AccessPolicy.careTeamCondition(of: counselor)
+            sql += " AND " + onTeam.sql
+            arguments += onTeam.arguments
         }
         if let search = query.search {
             let (searchSQL, searchArguments) = searchCondition(search)
@@ -92,8 +91,8 @@ public struct PatientDirectory: Sendable {
         // An unfiltered list that the gate does not narrow counts every live
         // patient in scope: kept by triggers in facility_patient_counts.
         let filters: [String?] = [query.status, query.program, query.admittedFrom, query.admittedTo, query.counselorID, query.search]
-        let wholeFacilities = PatientGate.listsWholeScope(role) && filters.allSatisfy { $0 == nil }
-        let (scopeSQL, scopeArguments) = FacilityScope(identity).sql()
+        let wholeFacilities = scope.wholeFacilities && filters.allSatisfy { $0 == nil }
+        let (scopeSQL, scopeArguments) = scope.facilities.sql()
         let countSQL = wholeFacilities
             ? "SELECT coalesce(sum(live), 0) FROM facility_patient_counts WHERE \(scopeSQL)"
             : "SELECT count(*) FROM patients p WHERE \(where_)"
@@ -147,30 +146,19 @@ public struct PatientDirectory: Sendable {
     /// two), then records the read durably before returning it. A refusal is
     /// audited as denied and rethrown.
     func readAuthorized<T: Sendable>(_ identity: Identity, _ patientID: String, _ permission: Permission, action: String,
-                                     origin: RequestOrigin, _ body: @escaping @Sendable (Database, PatientGate.Granted) throws -> T) async throws -> T {
-        let gate = self.gate
-        let result: (T, PatientGate.Granted)
+                                     origin: RequestOrigin, _ body: @escaping @Sendable (Database, PatientAccess) throws -> T) async throws -> T {
+        let result: (T, PatientAccess)
         do {
             result = try await pool.read { db in
-                let granted = try gate.authorize(identity, patientID: patientID, for: permission, in: db)
+                let granted = try AccessPolicy.patient(identity, patientID, for: permission, in: db)
                 return (try body(db, granted), granted)
             }
         } catch let error as AccessError {
-            try await deny(identity, action: action, patientID: patientID, reason: Self.reason(error), origin: origin)
+            try await deny(identity, action: action, patientID: patientID, reason: error, origin: origin)
             throw error
         }
         try await appliance.auditWriter.record(successEvent(action, identity, result.1, origin))
         return result.0
-    }
-
-    static func reason(_ error: AccessError) -> String {
-        switch error {
-        case .notFound: return "not_found_in_scope"
-        case .forbidden: return "permission"
-        case .notOnCareTeam: return "not_on_care_team"
-        case .restricted: return "restricted"
-        case .patientsOnly: return "patient_token"
-        }
     }
 
     func loadDetail(_ patientID: String, facilityID: String, includeDeleted: Bool = false, in db: Database) throws -> Detail {
@@ -223,7 +211,7 @@ public struct PatientDirectory: Sendable {
         }
         let (detail, ended) = try await pool.write { db -> (Detail, [String]) in
             let before = try loadDetail(patientID, facilityID: granted.facilityID, in: db)
-            if let email = changes.email, try appliance.patientStore.emailInUse(email, exceptPatient: patientID, in: db) {
+            if let email = changes.email, try appliance.patientStore.emailInUse(email, facilityID: granted.facilityID, exceptPatient: patientID, in: db) {
                 throw AuthError.emailInUse
             }
             let admission = changes.admissionDate ?? before.record.admissionDate
@@ -318,7 +306,7 @@ public struct PatientDirectory: Sendable {
         let granted = try await authorize(identity, patientID, .patientsRestore, action: "patient.restore", includeDeleted: true, origin: origin)
         return try await pool.write { db in
             if let email = try appliance.patientStore.account(id: patientID, in: db)?.email,
-               try appliance.patientStore.emailInUse(email, exceptPatient: patientID, in: db) {
+               try appliance.patientStore.emailInUse(email, facilityID: granted.facilityID, exceptPatient: patientID, in: db) {
                 throw AuthError.emailInUse
             }
             try db.execute(sql: "UPDATE patients SET deleted_at = NULL, updated_at = ? WHERE id = ?", arguments: [Timestamp.now(), patientID])
@@ -329,28 +317,26 @@ public struct PatientDirectory: Sendable {
 
     // MARK: Helpers
 
-    /// The gate, with refusals audited as `denied` (and reported as thrown).
+    /// The policy's decision for one patient, with refusals audited as `denied` (and reported as thrown).
     public func authorize(_ identity: Identity, _ patientID: String, _ permission: Permission, action: String,
-                   includeDeleted: Bool = false, origin: RequestOrigin) async throws -> PatientGate.Granted {
+                   includeDeleted: Bool = false, origin: RequestOrigin) async throws -> PatientAccess {
         do {
             return try await pool.read { db in
-                try gate.authorize(identity, patientID: patientID, for: permission, includeDeleted: includeDeleted, in: db)
+                try AccessPolicy.patient(identity, patientID, for: permission, includeDeleted: includeDeleted, in: db)
             }
         } catch let error as AccessError {
-            try await deny(identity, action: action, patientID: patientID, reason: Self.reason(error), origin: origin)
+            try await deny(identity, action: action, patientID: patientID, reason: error, origin: origin)
             throw error
         }
     }
 
-    func deny(_ identity: Identity, action: String, patientID: String?, reason: String, origin: RequestOrigin) async throws {
-        try await appliance.auditWriter.record(AuditEvent(
-            action: action, outcome: .denied, actorKind: identity.auditActor, actorID: identity.subjectID,
-            facilityID: identity.facilityID, resourceType: "patient", resourceID: patientID,
-            patientID: patientID.flatMap { UUID(uuidString: $0) != nil ? $0 : nil },
-            ipAddress: origin.ipAddress, requestID: origin.requestID, details: ["reason": reason]))
+    func deny(_ identity: Identity, action: String, patientID: String?, reason: AccessError, origin: RequestOrigin) async throws {
+        try await appliance.auditWriter.record(.denied(action, by: identity, resourceType: "patient", resourceID: patientID,
+                                                       patientID: patientID.flatMap { UUID(uuidString: $0) != nil ? $0 : nil },
+                                                       reason: reason, origin))
     }
 
-    func successEvent(_ action: String, _ identity: Identity, _ granted: PatientGate.Granted, _ origin: RequestOrigin,
+    func successEvent(_ action: String, _ identity: Identity, _ granted: PatientAccess, _ origin: RequestOrigin,
                     details: [String: String] = [:]) -> AuditEvent {
         AuditEvent(action: action, outcome: .success, actorKind: .staff, actorID: identity.subjectID, facilityID: granted.facilityID,
                    resourceType: "patient", resourceID: granted.patientID, patientID: granted.patientID,

@@ -81,54 +81,79 @@ public struct PatientIntake: Sendable {
         return problems
     }
 
-    /// Creates the patient in `facilityID` with a first registration key.
-    public func create(_ request: Request, facilityID: String, by staffID: String, origin: RequestOrigin) async throws -> Created {
-        try await appliance.database.pool.write { db -> Created in
-            if let email = request.email, try appliance.patientStore.emailInUse(email, exceptPatient: "", in: db) {
-                throw AuthError.emailInUse
+    /// Creates the patient with a first registration key, in the caller's
+    /// facility (a box-wide account names the facility). The access policy
+    /// decides before the fields are checked, and a refusal is audited.
+    public func create(_ request: Request, by identity: Identity, facility requested: String?, origin: RequestOrigin) async throws -> Created {
+        let directory = PatientDirectory(appliance: appliance)
+        do {
+            return try await appliance.database.pool.write { db -> Created in
+                try AccessPolicy.require(identity, .patientsCreate)
+                let target: String?
+                do {
+                    target = try AccessPolicy.facilityForNewRecord(identity, requested: requested, in: db)
+                } catch AccessError.notFound {
+                    // Only a box-wide account names a facility it may not reach: it reaches all, so the id is wrong.
+                    throw RecordFailure.invalid([RecordProblem("facility_id", "does not name a facility")])
+                }
+                guard let facilityID = target else {
+                    throw RecordFailure.invalid([RecordProblem("facility_id", "is required for an account of every facility")])
+                }
+                let problems = Self.problems(request)
+                if !problems.isEmpty { throw RecordFailure.invalid(problems.map { RecordProblem($0.field, $0.issue) }) }
+                if let email = request.email, try appliance.patientStore.emailInUse(email, facilityID: facilityID, exceptPatient: "", in: db) {
+                    throw AuthError.emailInUse
+                }
+                let (id, _) = try appliance.patientStore.insert(.init(
+                    facilityID: facilityID, firstName: request.firstName.trimmingCharacters(in: .whitespacesAndNewlines),
+                    lastName: request.lastName.trimmingCharacters(in: .whitespacesAndNewlines), dateOfBirth: request.dateOfBirth,
+                    email: request.email, phone: request.phone, program: request.program, levelOfCare: request.levelOfCare ?? "outpatient",
+                    status: "pending_registration", admissionDate: request.admissionDate, sobrietyDate: request.sobrietyDate), in: db)
+                try db.execute(sql: "UPDATE patients SET created_by = ? WHERE id = ?", arguments: [identity.subjectID, id])
+                let key = try appliance.registrationKeys.issue(patientID: id, facilityID: facilityID, createdBy: identity.subjectID, in: db)
+                try appliance.audit.append(AuditEvent(
+                    action: "patient.create", outcome: .success, actorKind: .staff, actorID: identity.subjectID, facilityID: facilityID,
+                    resourceType: "patient", resourceID: id, patientID: id, ipAddress: origin.ipAddress, requestID: origin.requestID,
+                    details: ["registration_key": "issued"]), in: db)
+                return Created(patient: try appliance.patientStore.record(id: id, facilityID: facilityID, in: db)!, key: key)
             }
-            let (id, _) = try appliance.patientStore.insert(.init(
-                facilityID: facilityID, firstName: request.firstName.trimmingCharacters(in: .whitespacesAndNewlines),
-                lastName: request.lastName.trimmingCharacters(in: .whitespacesAndNewlines), dateOfBirth: request.dateOfBirth,
-                email: request.email, phone: request.phone, program: request.program, levelOfCare: request.levelOfCare ?? "outpatient",
-                status: "pending_registration", admissionDate: request.admissionDate, sobrietyDate: request.sobrietyDate), in: db)
-            try db.execute(sql: "UPDATE patients SET created_by = ? WHERE id = ?", arguments: [staffID, id])
-            let key = try appliance.registrationKeys.issue(patientID: id, facilityID: facilityID, createdBy: staffID, in: db)
-            try appliance.audit.append(AuditEvent(
-                action: "patient.create", outcome: .success, actorKind: .staff, actorID: staffID, facilityID: facilityID,
-                resourceType: "patient", resourceID: id, patientID: id, ipAddress: origin.ipAddress, requestID: origin.requestID,
-                details: ["registration_key": "issued"]), in: db)
-            return Created(patient: try appliance.patientStore.record(id: id, facilityID: facilityID, in: db)!, key: key)
+        } catch let error as AccessError {
+            try await directory.deny(identity, action: "patient.create", patientID: nil, reason: error, origin: origin)
+            throw error
         }
     }
 
     /// A new key for an unregistered patient; the previous unused one stops working.
-    public func regenerateKey(patientID: String, facilityID: String, by staffID: String, origin: RequestOrigin) async throws -> RegistrationKeyStore.Issued {
-        try await appliance.database.pool.write { db in
-            guard let patient = try appliance.patientStore.record(id: patientID, facilityID: facilityID, in: db) else {
+    public func regenerateKey(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> RegistrationKeyStore.Issued {
+        let access = try await PatientDirectory(appliance: appliance)
+            .authorize(identity, patientID, .registrationKeysManage, action: "registration_key.regenerate", origin: origin)
+        return try await appliance.database.pool.write { db in
+            guard let patient = try appliance.patientStore.record(id: patientID, facilityID: access.facilityID, in: db) else {
                 throw KeyError.patientNotFound
             }
             if patient.registered { throw KeyError.alreadyRegistered }
-            let key = try appliance.registrationKeys.issue(patientID: patientID, facilityID: facilityID, createdBy: staffID, in: db)
+            let key = try appliance.registrationKeys.issue(patientID: patientID, facilityID: access.facilityID, createdBy: identity.subjectID, in: db)
             try appliance.audit.append(AuditEvent(
-                action: "registration_key.regenerate", outcome: .success, actorKind: .staff, actorID: staffID, facilityID: facilityID,
-                resourceType: "patient", resourceID: patientID, patientID: patientID, ipAddress: origin.ipAddress,
-                requestID: origin.requestID), in: db)
+                action: "registration_key.regenerate", outcome: .success, actorKind: .staff, actorID: identity.subjectID,
+                facilityID: access.facilityID, resourceType: "patient", resourceID: patientID, patientID: patientID,
+                ipAddress: origin.ipAddress, requestID: origin.requestID), in: db)
             return key
         }
     }
 
     /// Revokes the patient's unused key.
-    public func revokeKey(patientID: String, facilityID: String, by staffID: String, origin: RequestOrigin) async throws {
+    public func revokeKey(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws {
+        let access = try await PatientDirectory(appliance: appliance)
+            .authorize(identity, patientID, .registrationKeysManage, action: "registration_key.revoke", origin: origin)
         try await appliance.database.pool.write { db in
-            guard try appliance.patientStore.record(id: patientID, facilityID: facilityID, in: db) != nil else {
+            guard try appliance.patientStore.record(id: patientID, facilityID: access.facilityID, in: db) != nil else {
                 throw KeyError.patientNotFound
             }
-            guard try appliance.registrationKeys.revoke(patientID: patientID, by: staffID, in: db) else { throw KeyError.noUnusedKey }
+            guard try appliance.registrationKeys.revoke(patientID: patientID, by: identity.subjectID, in: db) else { throw KeyError.noUnusedKey }
             try appliance.audit.append(AuditEvent(
-                action: "registration_key.revoke", outcome: .success, actorKind: .staff, actorID: staffID, facilityID: facilityID,
-                resourceType: "patient", resourceID: patientID, patientID: patientID, ipAddress: origin.ipAddress,
-                requestID: origin.requestID), in: db)
+                action: "registration_key.revoke", outcome: .success, actorKind: .staff, actorID: identity.subjectID,
+                facilityID: access.facilityID, resourceType: "patient", resourceID: patientID, patientID: patientID,
+                ipAddress: origin.ipAddress, requestID: origin.requestID), in: db)
         }
     }
 }

@@ -4,7 +4,7 @@ import GRDB
 /// What the care team writes about a patient's recovery: medications
 /// prescribed or recorded, goals assigned, meeting attendance verified and
 /// flags acknowledged or resolved. Each needs `care_plan.manage` through
-/// `PatientGate`, is audited in the same transaction, and medications and
+/// `AccessPolicy`, is audited in the same transaction, and medications and
 /// goals enter the patient's sync feed so the app receives them.
 public struct CarePlan: Sendable {
     public struct Medication: Sendable {
@@ -211,7 +211,7 @@ public struct CarePlan: Sendable {
     /// Authorises, writes, audits and (for records the app receives) adds
     /// the change to the patient's sync feed, all in one transaction.
     func change(_ identity: Identity, _ patientID: String, action: String, origin: RequestOrigin, feed: Bool = true,
-                _ write: @escaping @Sendable (Database, PatientGate.Granted, String) throws -> (table: String, id: String),
+                _ write: @escaping @Sendable (Database, PatientAccess, String) throws -> (table: String, id: String),
                 load: @escaping @Sendable (Database, String) throws -> JSONValue?) async throws -> JSONValue {
         let granted = try await directory.authorize(identity, patientID, .carePlanManage, action: action, origin: origin)
         let directory = self.directory

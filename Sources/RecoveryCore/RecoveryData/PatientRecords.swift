@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// Reading recovery records: the patient their own (any kind), staff a
-/// patient's through `PatientGate` with `patients.read_clinical`; both
+/// patient's through `AccessPolicy` with `patients.read_clinical`; both
 /// audited like every other read of PHI, durably before the answer. Staff
 /// see only the journal entries the patient chose to share.
 public struct PatientRecords: Sendable {

@@ -20,7 +20,7 @@ public struct AccountAdministration: Sendable {
     /// a super admin). Nothing is erased.
     public func deactivateStaff(_ staffID: String, by admin: Identity, origin: RequestOrigin) async throws {
         if staffID == admin.subjectID { throw Failure.cannotDeactivateSelf }
-        let ended = try await appliance.database.pool.write { db -> [String] in
+        let ended = try await audited("staff.deactivate", admin, staffID, origin) { db -> [String] in
             guard let staff = try manageableStaff(staffID, by: admin, in: db) else { throw Failure.notFound }
             let now = Timestamp.now()
             try db.execute(sql: "UPDATE staff SET is_active = 0, deactivated_at = coalesce(deactivated_at, ?), updated_at = ? WHERE id = ?",
@@ -36,7 +36,7 @@ public struct AccountAdministration: Sendable {
     }
 
     public func unlockStaff(_ staffID: String, by admin: Identity, origin: RequestOrigin) async throws {
-        try await appliance.database.pool.write { db in
+        try await audited("auth.account_unlock", admin, staffID, origin) { db in
             guard let staff = try manageableStaff(staffID, by: admin, in: db) else { throw Failure.notFound }
             try appliance.throttle.recordSuccess(.login, account: LoginThrottle.accountKey(staff.email), in: db)
             try appliance.throttle.recordSuccess(.mfa, account: "mfa:" + staffID, in: db)
@@ -65,11 +65,26 @@ public struct AccountAdministration: Sendable {
         }
     }
 
+    /// Writes `body`; a staff account the policy does not let `admin` manage
+    /// is a refusal, audited before it is answered.
+    func audited<T: Sendable>(_ action: String, _ admin: Identity, _ staffID: String, _ origin: RequestOrigin,
+                              _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await appliance.database.pool.write(body)
+        } catch Failure.notFound {
+            try await appliance.auditWriter.record(.denied(action, by: admin, resourceType: "staff", resourceID: staffID, reason: .notFound, origin))
+            throw Failure.notFound
+        }
+    }
+
+    /// The account, when the access policy lets `admin` manage it (own
+    /// facility, never a box-wide account; a box-wide admin: any).
     func manageableStaff(_ staffID: String, by admin: Identity, in db: Database) throws -> StaffAccount? {
-        guard let staff = try appliance.staffStore.account(id: staffID, in: db) else { return nil }
-        if admin.role == .superAdmin { return staff }
-        // Facility admins manage their own facility and never a super admin.
-        guard staff.facilityID != nil, staff.facilityID == admin.facilityID else { return nil }
-        return staff
+        do {
+            _ = try AccessPolicy.staffAccount(admin, staffID, for: .staffManage, in: db)
+        } catch AccessError.notFound {
+            return nil
+        }
+        return try appliance.staffStore.account(id: staffID, in: db)
     }
 }

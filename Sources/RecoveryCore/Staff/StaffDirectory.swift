@@ -47,8 +47,20 @@ public struct StaffDirectory: Sendable {
 
     var pool: DatabasePool { appliance.database.pool }
 
-    func require(_ identity: Identity, _ permission: Permission) throws {
-        guard let role = identity.role, RolePermissions.allows(role, permission) else { throw AccessError.forbidden(permission) }
+    /// Runs `body`, auditing a refusal by the access policy (and this
+    /// directory's own `forbidden`/`notFound`) before rethrowing it.
+    func audited<T>(_ action: String, _ identity: Identity, staffID: String?, origin: RequestOrigin,
+                    _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as AccessError {
+            try await appliance.auditWriter.record(.denied(action, by: identity, resourceType: "staff", resourceID: staffID, reason: error, origin))
+            throw error == .notFound ? Failure.notFound : error
+        } catch let error as Failure where error == .forbidden || error == .notFound {
+            try await appliance.auditWriter.record(.denied(action, by: identity, resourceType: "staff", resourceID: staffID,
+                                                           reason: error == .forbidden ? .forbidden(.staffManage) : .notFound, origin))
+            throw error
+        }
     }
 
     static func nameProblems(first: String?, last: String?) -> [String: String] {
@@ -63,78 +75,80 @@ public struct StaffDirectory: Sendable {
     }
 
     public func create(_ identity: Identity, _ new: NewMember, origin: RequestOrigin) async throws -> Member {
-        try require(identity, .staffManage)
-        var problems = Self.nameProblems(first: new.firstName, last: new.lastName)
-        if !StaffProfile.isPlausibleEmail(new.email) { problems["email"] = "must be an email address like name@clinic.org" }
-        let role = StaffRole(rawValue: new.role)
-        if role == nil { problems["role"] = "must be one of: " + StaffRole.allCases.map(\.rawValue).joined(separator: ", ") }
-        if let issue = PasswordPolicy(settings: appliance.settings).problem(with: new.password, email: new.email) { problems["password"] = issue }
-        if role == .superAdmin && identity.role != .superAdmin { throw Failure.forbidden }
-        var facilityID_: String? = nil
-        if role != .superAdmin {
-            if let own = identity.facilityID {
-                if let requested = new.facilityID, requested.lowercased() != own { throw Failure.forbidden }
-                facilityID_ = own
-            } else if let requested = new.facilityID, UUID(uuidString: requested) != nil {
-                facilityID_ = requested.lowercased()
-            } else {
-                problems["facility_id"] = "is required"
+        try await audited("staff.create", identity, staffID: nil, origin: origin) {
+            try AccessPolicy.require(identity, .staffManage)
+            let role = StaffRole(rawValue: new.role)
+            if let role, !AccessPolicy.mayAssign(role, by: identity) { throw Failure.forbidden }
+            var problems = Self.nameProblems(first: new.firstName, last: new.lastName)
+            if !StaffProfile.isPlausibleEmail(new.email) { problems["email"] = "must be an email address like name@clinic.org" }
+            if role == nil { problems["role"] = "must be one of: " + StaffRole.allCases.map(\.rawValue).joined(separator: ", ") }
+            if let issue = PasswordPolicy(settings: appliance.settings).problem(with: new.password, email: new.email) { problems["password"] = issue }
+            let boxWide = role.map(AccessPolicy.boxWide) ?? false
+            if !boxWide, identity.facilityID == nil, new.facilityID.flatMap(UUID.init(uuidString:)) == nil { problems["facility_id"] = "is required" }
+            if !problems.isEmpty { throw Failure.invalid(problems) }
+            let hash = try await appliance.passwords.hash(new.password)
+            return try await pool.write { db in
+                var facilityID: String? = nil
+                if !boxWide {
+                    do {
+                        facilityID = try AccessPolicy.facilityForNewRecord(identity, requested: new.facilityID, in: db)
+                    } catch AccessError.notFound {
+                        throw Failure.invalid(["facility_id": "does not name a facility"])
+                    } catch AccessError.otherFacility {
+                        throw Failure.forbidden
+                    }
+                }
+                if try appliance.staffStore.account(email: new.email, in: db) != nil { throw Failure.emailInUse }
+                let id = try appliance.staffStore.insert(.init(
+                    facilityID: facilityID, role: role!, email: new.email.trimmingCharacters(in: .whitespaces),
+                    firstName: new.firstName.trimmingCharacters(in: .whitespacesAndNewlines),
+                    lastName: new.lastName.trimmingCharacters(in: .whitespacesAndNewlines), passwordHash: hash), in: db)
+                try db.execute(sql: "UPDATE staff SET created_by = ? WHERE id = ?", arguments: [identity.subjectID, id])
+                try appliance.audit.append(event("staff.create", identity, staffID: id, facilityID: facilityID, origin,
+                                                 details: ["role": role!.rawValue]), in: db)
+                return try load(id, in: db)!
             }
-        }
-        if !problems.isEmpty { throw Failure.invalid(problems) }
-        let hash = try await appliance.passwords.hash(new.password)
-        let facilityID = facilityID_
-        return try await pool.write { db in
-            if let facilityID, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM facilities WHERE id = ?)", arguments: [facilityID]) != true {
-                throw Failure.invalid(["facility_id": "does not name a facility"])
-            }
-            if try appliance.staffStore.account(email: new.email, in: db) != nil { throw Failure.emailInUse }
-            let id = try appliance.staffStore.insert(.init(
-                facilityID: facilityID, role: role!, email: new.email.trimmingCharacters(in: .whitespaces),
-                firstName: new.firstName.trimmingCharacters(in: .whitespacesAndNewlines),
-                lastName: new.lastName.trimmingCharacters(in: .whitespacesAndNewlines), passwordHash: hash), in: db)
-            try db.execute(sql: "UPDATE staff SET created_by = ? WHERE id = ?", arguments: [identity.subjectID, id])
-            try appliance.audit.append(event("staff.create", identity, staffID: id, facilityID: facilityID, origin,
-                                             details: ["role": role!.rawValue]), in: db)
-            return try load(id, in: db)!
         }
     }
 
     public func list(_ identity: Identity, page: Int, limit: Int, role: String?, active: Bool?) async throws -> (members: [Member], total: Int) {
-        try require(identity, .staffRead)
-        var (sql, arguments) = FacilityScope(identity).sql()
-        if identity.role != .superAdmin { sql += " AND role <> 'super_admin'" }
-        if let role { sql += " AND role = ?"; arguments += [role] }
-        if let active { sql += " AND is_active = ?"; arguments += [active] }
+        var (sql, arguments) = try AccessPolicy.staffList(identity)
+        if let role { sql += " AND s.role = ?"; arguments += [role] }
+        if let active { sql += " AND s.is_active = ?"; arguments += [active] }
         let (where_, args) = (sql, arguments)
         return try await pool.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM staff WHERE \(where_)", arguments: args) ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM staff WHERE \(where_) ORDER BY created_at, id LIMIT ? OFFSET ?",
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM staff s WHERE \(where_)", arguments: args) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM staff s WHERE \(where_) ORDER BY s.created_at, s.id LIMIT ? OFFSET ?",
                                         arguments: args + [limit, (page - 1) * limit])
             return (try rows.map(member), total)
         }
     }
 
-    public func get(_ identity: Identity, staffID: String) async throws -> Member {
-        try require(identity, .staffRead)
-        return try await pool.read { db in
-            guard let member = try load(staffID, in: db), visible(member.account, to: identity) else { throw Failure.notFound }
-            return member
+    public func get(_ identity: Identity, staffID: String, origin: RequestOrigin) async throws -> Member {
+        try await audited("staff.read", identity, staffID: staffID, origin: origin) {
+            try await pool.read { db in
+                _ = try AccessPolicy.staffAccount(identity, staffID, for: .staffRead, in: db)
+                guard let member = try load(staffID, in: db) else { throw Failure.notFound }
+                return member
+            }
         }
     }
 
     public func update(_ identity: Identity, staffID: String, changes: Changes, origin: RequestOrigin) async throws -> Member {
-        try require(identity, .staffManage)
+        try await audited("staff.update", identity, staffID: staffID, origin: origin) {
+            try await pool.read { db in _ = try AccessPolicy.staffAccount(identity, staffID, for: .staffManage, in: db) }
+        }
         var problems = Self.nameProblems(first: changes.firstName, last: changes.lastName)
         if let email = changes.email, !StaffProfile.isPlausibleEmail(email) { problems["email"] = "must be an email address like name@clinic.org" }
         let newRole = changes.role.flatMap(StaffRole.init(rawValue:))
         if changes.role != nil && newRole == nil { problems["role"] = "must be one of: " + StaffRole.allCases.map(\.rawValue).joined(separator: ", ") }
         if !problems.isEmpty { throw Failure.invalid(problems) }
         let ended = try await pool.write { db -> [String] in
-            guard let before = try load(staffID, in: db), visible(before.account, to: identity) else { throw Failure.notFound }
+            _ = try AccessPolicy.staffAccount(identity, staffID, for: .staffManage, in: db)
+            guard let before = try load(staffID, in: db) else { throw Failure.notFound }
             if let newRole, newRole != before.account.role {
                 if staffID == identity.subjectID { throw Failure.invalid(["role": "you cannot change your own role"]) }
-                if (newRole == .superAdmin) != (before.account.role == .superAdmin) {
+                if AccessPolicy.boxWide(newRole) != AccessPolicy.boxWide(before.account.role) {
                     throw Failure.invalid(["role": "cannot move an account into or out of super_admin"])
                 }
             }
@@ -164,11 +178,6 @@ public struct StaffDirectory: Sendable {
         }
         appliance.revokedSessions.insert(ended)
         return try await pool.read { db in try load(staffID, in: db)! }
-    }
-
-    func visible(_ account: StaffAccount, to identity: Identity) -> Bool {
-        if identity.role == .superAdmin { return true }
-        return account.facilityID != nil && account.facilityID == identity.facilityID
     }
 
     func load(_ id: String, in db: Database) throws -> Member? {

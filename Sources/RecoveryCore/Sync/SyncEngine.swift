@@ -60,15 +60,9 @@ public struct SyncEngine: Sendable {
         public var hasMore: Bool
     }
 
-    /// The signed-in patient a push or pull is for.
-    public struct Patient: Sendable {
-        public var id: String
-        public var facilityID: String
-        public init(id: String, facilityID: String) {
-            self.id = id
-            self.facilityID = facilityID
-        }
-    }
+    /// The signed-in patient a push or pull is for: made only by the access
+    /// policy from a patient's identity.
+    public typealias Patient = OwnRecords
 
     public static var types: [String] { RecordKind.all.map(\.type) }
     /// Record types the care team keeps; the app receives them in pulls.
