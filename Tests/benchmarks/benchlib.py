@@ -41,14 +41,16 @@ def wrk(args, seconds, script=None, timeout_seconds=None):
 
 
 ADMIN = {"email": "bench.admin@example.org", "password": "bench harbor lantern 42"}
+# The demo data set's super admin (README.md), added by `seed --demo`.
+SUPER_ADMIN = {"email": "admin@recoversystem.com", "password": "SuperAdmin123!"}
 
 
 class BenchServer:
     """A release server on a fresh data directory (initialised with ADMIN, no
-    second factor) on a free loopback port; a context manager that stops it
-    and removes the directory."""
+    second factor; with super_admin, `seed --demo` adds SUPER_ADMIN) on a free
+    loopback port; a context manager that stops it and removes the directory."""
 
-    def __init__(self, binary, prefix):
+    def __init__(self, binary, prefix, super_admin=False):
         import os
         import tempfile
         import time
@@ -60,6 +62,8 @@ class BenchServer:
         env = dict(os.environ, RECOVERY_LOG_LEVEL="warning")
         subprocess.run([binary, "init", "--data-dir", self.data, "--admin-email", ADMIN["email"],
                         "--admin-password", ADMIN["password"], "--mfa-policy", "none"], check=True, capture_output=True, env=env)
+        if super_admin:
+            subprocess.run([binary, "seed", "--demo", "--data-dir", self.data], check=True, capture_output=True, env=env)
         self.base = f"http://127.0.0.1:{free_port()}"
         log = open(os.path.join(self.work, "server.log"), "w")
         self.process = subprocess.Popen([binary, "serve", "--data-dir", self.data, "--port", self.base.rsplit(":", 1)[1]],
@@ -71,6 +75,8 @@ class BenchServer:
             except requests.RequestException:
                 time.sleep(0.1)
         self.admin_token = requests.post(self.base + "/api/v1/auth/staff/login", json=ADMIN, timeout=10).json()["access_token"]
+        if super_admin:
+            self.super_admin_token = requests.post(self.base + "/api/v1/auth/staff/login", json=SUPER_ADMIN, timeout=10).json()["access_token"]
 
     def __enter__(self):
         return self
