@@ -128,6 +128,7 @@ struct SettingDescriptor: Sendable {
         }
     }
 
+    /// The strings of a list setting, as `list` and `networks` read them.
     static func strings(_ source: Source, _ key: String) throws -> [String] {
         switch source {
         case .text(let text):
