@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import RecoveryCore
 import ServiceLifecycle
@@ -8,8 +9,9 @@ import ServiceLifecycle
 /// `server.shutdown_grace_seconds`), and last the database is checkpointed
 /// and closed.
 public enum ApplianceServer {
-    public static func run(_ appliance: Appliance, logger: Logger) async throws {
-        let app = buildApplication(appliance, logger: logger)
+    /// Serves HTTPS with `tls` (see `ServerTLS`), else plain HTTP.
+    public static func run(_ appliance: Appliance, tls: TLSConfiguration?, logger: Logger) async throws {
+        let app = try buildApplication(appliance, tls: tls, logger: logger)
         var configuration = ServiceGroupConfiguration(
             services: [
                 .init(service: DatabaseService(database: appliance.database, logger: logger)),

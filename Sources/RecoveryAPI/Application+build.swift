@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import RecoveryCore
 
@@ -19,15 +20,17 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + EmergencyAccessController(appliance: appliance).endpoints
 }
 
-/// The router with the middleware chain (outermost first): request id,
-/// access log, security headers, CORS, error envelope, body limit.
-public func buildRouter(_ appliance: Appliance) -> Router<AppRequestContext> {
+/// The router with the middleware chain (outermost first): client address,
+/// request id, access log, security headers (with HSTS when `https`), CORS,
+/// error envelope, body limit.
+public func buildRouter(_ appliance: Appliance, https: Bool = false) -> Router<AppRequestContext> {
     let catalog = RouteCatalog(allEndpoints(appliance))
     let authenticator = Authenticator(auth: AuthService(appliance: appliance), appliance: appliance)
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(appliance.settings.trustedProxies)))
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware())
-    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware(https: https))
     router.add(middleware: AllowedOriginsMiddleware(origins: Set(appliance.settings.corsOrigins)))
     router.add(middleware: ErrorMiddleware(catalog: catalog))
     router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes))
@@ -40,10 +43,11 @@ public func buildRouter(_ appliance: Appliance) -> Router<AppRequestContext> {
     return router
 }
 
-/// The HTTP application on the configured host and port.
-public func buildApplication(_ appliance: Appliance, logger: Logger) -> some ApplicationProtocol {
+/// The application on the configured host and port: HTTPS with `tls`, else plain HTTP.
+public func buildApplication(_ appliance: Appliance, tls: TLSConfiguration?, logger: Logger) throws -> some ApplicationProtocol {
     Application(
-        router: buildRouter(appliance),
+        router: buildRouter(appliance, https: tls != nil),
+        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
         configuration: .init(address: .hostname(appliance.settings.serverHost, port: appliance.settings.serverPort),
                              serverName: nil),
         logger: logger)

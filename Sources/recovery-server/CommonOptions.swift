@@ -24,7 +24,7 @@ struct CommonOptions: ParsableArguments {
     /// The effective settings; a bad value ends the program naming the setting.
     func settings(defaultDataDirectory: String? = nil) throws -> Settings {
         let environment = ProcessInfo.processInfo.environment
-        do {
+        return try configured {
             var settings = try SettingsLoader.load(file: configFile ?? environment["RECOVERY_CONFIG"], environment: environment)
             if let dataDirectory {
                 settings.dataDirectory = dataDirectory
@@ -34,9 +34,16 @@ struct CommonOptions: ParsableArguments {
             if let keyFile { settings.keyFile = keyFile }
             try SettingsLoader.validate(settings)
             return settings
-        } catch let error as ConfigurationError {
-            throw Failure(message: error.description, code: 78)
         }
+    }
+}
+
+/// Runs `body`, turning a bad setting into a failure with exit code 78.
+func configured<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ConfigurationError {
+        throw Failure(message: error.description, code: 78)
     }
 }
 

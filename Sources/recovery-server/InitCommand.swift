@@ -5,15 +5,20 @@ import RecoveryCore
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Set up a new appliance: data directory, master key, database, clinic and first admin.",
+        abstract: "Set up a new appliance: data directory, master key, database, clinic, first admin and HTTPS certificate.",
         discussion: """
         Creates the data directory (mode 0700), a new master key file (32 random bytes, \
         mode 0600; never overwrites an existing one), the database with every migration \
-        applied, the facility, and its first administrator account.
+        applied, the facility, its first administrator account, and a self-signed HTTPS \
+        certificate (ECDSA P-256) for this machine's names and addresses, with its key \
+        (tls-cert.pem, tls-key.pem; settings server.tls.cert_file, server.tls.key_file). \
+        It prints the certificate's SHA-256 fingerprint for the desktop apps to pin.
 
         If --admin-password is not given, a strong password is generated and printed once.
 
-        Running init again on an initialised directory says so and changes nothing.
+        Running init again on an initialised directory says so and changes nothing, \
+        except that it creates the HTTPS certificate if none is there yet. It never \
+        overwrites a key or certificate.
 
         IMPORTANT: copy the master key file to safe offline storage (a USB stick in a safe, \
         a password manager). Without it the encrypted records cannot be read by anyone, \
@@ -45,18 +50,28 @@ struct InitCommand: AsyncParsableCommand {
                                discussion: "With admins (the default) the first administrator sets it up at first sign-in."))
     var mfaPolicy: String = "admins"
 
+    @Option(name: .customLong("tls-name"),
+            help: ArgumentHelp("Another host name or IP address the HTTPS certificate is for (repeatable).",
+                               discussion: "The certificate always covers this machine's host name, localhost and its addresses.",
+                               valueName: "name"))
+    var tlsNames: [String] = []
+
     func run() async throws {
         restrictNewFiles()
         try await explained {
             let settings = try common.settings()
+            let names = try LANCertificate.Names.ofThisHost(adding: tlsNames)
             let outcome = try await ApplianceSetup.initialise(settings: settings, request: .init(
                 facilityName: facilityName, timezone: timezone, adminEmail: adminEmail,
                 adminFirstName: adminFirstName, adminLastName: adminLastName, adminPassword: adminPassword,
                 mfaPolicy: mfaPolicy))
-            switch outcome {
-            case .alreadyInitialised:
+            let certificate = try ApplianceSetup.ensureCertificate(settings: settings, names: names)
+            switch (outcome, certificate) {
+            case (.alreadyInitialised, .created):
+                print("\(settings.dataDirectory) is already initialised; it had no HTTPS certificate, so one was made. Nothing else was changed.")
+            case (.alreadyInitialised, _):
                 print("\(settings.dataDirectory) is already initialised; nothing was changed.")
-            case .created(let created):
+            case (.created(let created), _):
                 print("""
                 Initialised Recovery Appliance in \(settings.dataDirectory)
                   database:    \(settings.databasePath) (schema version \(created.schemaVersion))
@@ -67,6 +82,20 @@ struct InitCommand: AsyncParsableCommand {
                 if let generated = created.generatedPassword {
                     print("  admin password (shown once, store it safely): \(generated)")
                 }
+            }
+            switch certificate {
+            case .created(let file, let fingerprint, let names):
+                print("""
+                  HTTPS certificate: \(file) (self-signed, for \(names.joined(separator: ", ")))
+                  certificate SHA-256 fingerprint (pin it in the desktop apps; `recovery-server tls fingerprint` shows it again):
+                    \(fingerprint)
+                """)
+            case .existing(let file, let fingerprint):
+                print("  HTTPS certificate: \(file) (already there, unchanged), SHA-256 fingerprint \(fingerprint)")
+            case .plainHTTP:
+                print("  HTTPS: server.tls.cert_file is empty, so no certificate was made; serve allows plain HTTP on loopback only")
+            }
+            if case .created = outcome {
                 print("Start the server with: recovery-server serve --data-dir \(settings.dataDirectory)")
             }
         }

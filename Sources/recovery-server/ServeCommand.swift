@@ -9,14 +9,17 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the API server until stopped (SIGTERM or Ctrl-C shut it down cleanly).",
         discussion: """
-        Listens on server.host:server.port (default 127.0.0.1:3000). To serve the clinic's \
-        LAN, set --host 0.0.0.0 (or the box's LAN address) and put TLS in front. Pending \
-        migrations are applied at start-up. The server refuses to start without its master \
-        key, with another box's key, or on a database newer than itself.
+        Listens on server.host:server.port (default 127.0.0.1:3000) with HTTPS, using the \
+        certificate and key that init made in the data directory (settings server.tls.cert_file \
+        and server.tls.key_file). To serve the clinic's LAN, set --host 0.0.0.0 (or the box's \
+        LAN address). Plain HTTP (server.tls.cert_file set to "") is refused on any address \
+        but loopback unless server.allow_plain_http is true. Pending migrations are applied \
+        at start-up. The server refuses to start without its master key, with another box's \
+        key, or on a database newer than itself.
 
         --demo: try it out with no setup. Uses a throw-away data directory (default \
         $TMPDIR/recovery-appliance-demo, or --data-dir), initialises and seeds it with the \
-        demo data if it is empty, then serves.
+        demo data if it is empty, then serves plain HTTP.
         """)
 
     @OptionGroup var common: CommonOptions
@@ -40,6 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
                 guard (1...65_535).contains(port) else { throw Failure(message: "--port must be from 1 to 65535", code: 64) }
                 settings.serverPort = port
             }
+            if demo { settings.tlsCertificateFile = "" }
+            let tls = try configured {
+                try SettingsLoader.validateListening(settings)
+                return try ServerTLS.configuration(settings)
+            }
             let logger = makeLogger(settings)
             if demo, try await ApplianceSetup.prepareDemo(settings: settings) {
                 logger.notice("created demo appliance", metadata: ["data_dir": .string(settings.dataDirectory)])
@@ -51,14 +59,24 @@ struct ServeCommand: AsyncParsableCommand {
             if try await DemoData.defaultPasswordStillSet(appliance) {
                 logger.warning("SECURITY: the demo super admin \(DemoData.superAdminEmail) still has its publicly documented password. Change it or remove the account before real patient data goes on this box.")
             }
-            logger.notice("serving", metadata: [
+            var serving: Logger.Metadata = [
                 "address": .string("\(settings.serverHost):\(settings.serverPort)"),
                 "data_dir": .string(settings.dataDirectory),
                 "mode": .string(settings.mode.rawValue),
                 "version": .string(RecoveryVersion.current),
-            ])
+                "scheme": .string(tls == nil ? "http" : "https"),
+            ]
+            if let certificateFile = settings.resolvedTLSCertificateFile,
+               let certificate = try? CertificateSummary(pemFile: certificateFile) {
+                serving["certificate_sha256"] = .string(certificate.fingerprint.description)
+                serving["certificate_expires"] = .string(Timestamp.string(certificate.notValidAfter))
+                if certificate.notValidAfter < Date().addingTimeInterval(30 * 86_400) {
+                    logger.warning("the TLS certificate \(certificateFile) expires on \(Timestamp.string(certificate.notValidAfter)); replace it before then (see README.md, HTTPS)")
+                }
+            }
+            logger.notice("serving", metadata: serving)
             do {
-                try await ApplianceServer.run(appliance, logger: logger)
+                try await ApplianceServer.run(appliance, tls: tls, logger: logger)
             } catch {
                 let text = String(describing: error)
                 if text.contains("Address already in use") {

@@ -80,3 +80,47 @@ import Testing
         #expect(settings.resolvedKeyFile == "/mnt/keys/clinic.key")
     }
 }
+
+@Suite struct ListeningTests {
+    func settings(host: String, certificate: String = "tls-cert.pem", allowPlain: Bool = false) -> Settings {
+        var settings = Settings()
+        settings.serverHost = host
+        settings.tlsCertificateFile = certificate
+        settings.allowPlainHTTP = allowPlain
+        return settings
+    }
+
+    @Test func plainHTTPIsRefusedBeyondLoopbackUnlessAllowed() throws {
+        #expect(throws: ConfigurationError.self) { try SettingsLoader.validateListening(settings(host: "0.0.0.0", certificate: "")) }
+        #expect(throws: ConfigurationError.self) { try SettingsLoader.validateListening(settings(host: "192.168.1.20", certificate: "")) }
+        #expect(throws: ConfigurationError.self) { try SettingsLoader.validateListening(settings(host: "::", certificate: "")) }
+        #expect(throws: ConfigurationError.self) { try SettingsLoader.validateListening(settings(host: "box.lan", certificate: "")) }
+        do {
+            try SettingsLoader.validateListening(settings(host: "0.0.0.0", certificate: ""))
+        } catch let error as ConfigurationError {
+            #expect(error.setting == "server.tls.cert_file")
+            #expect(error.message.contains("plain HTTP") && error.message.contains("server.allow_plain_http"))
+        }
+        for host in ["127.0.0.1", "127.0.0.2", "::1", "localhost"] {
+            try SettingsLoader.validateListening(settings(host: host, certificate: ""))
+        }
+        try SettingsLoader.validateListening(settings(host: "0.0.0.0", certificate: "", allowPlain: true))
+        try SettingsLoader.validateListening(settings(host: "0.0.0.0"))
+    }
+
+    @Test func theTLSSettingsReadFromTheEnvironment() throws {
+        let settings = try SettingsLoader.load(file: nil, environment: [
+            "RECOVERY_SERVER_TLS_CERT_FILE": "/etc/clinic/cert.pem", "RECOVERY_SERVER_TLS_KEY_FILE": "clinic.key",
+            "RECOVERY_SERVER_ALLOW_PLAIN_HTTP": "TRUE", "RECOVERY_DATA_DIR": "/srv/recovery",
+        ])
+        #expect(settings.resolvedTLSCertificateFile == "/etc/clinic/cert.pem")
+        #expect(settings.resolvedTLSKeyFile == "/srv/recovery/clinic.key")
+        #expect(settings.allowPlainHTTP)
+        #expect(throws: ConfigurationError(setting: "server.allow_plain_http", message: "must be true or false")) {
+            try SettingsLoader.load(file: nil, environment: ["RECOVERY_SERVER_ALLOW_PLAIN_HTTP": "yes"])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try SettingsLoader.load(file: nil, environment: ["RECOVERY_SERVER_TLS_KEY_FILE": ""])
+        }
+    }
+}

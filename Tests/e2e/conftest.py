@@ -139,6 +139,11 @@ _started: list["ServerProcess"] = []
 class ServerProcess:
     """`recovery-server serve` on a free 127.0.0.1 port.
 
+    Plain HTTP on loopback by default (server.tls.cert_file set to ""); with
+    tls=True it serves HTTPS with the certificate `init` made in the data
+    directory, which requests then trusts (verify=). `host` is the listen
+    address (127.0.0.1 is still where the tests connect).
+
     stderr (the JSON log) goes to `log_path`, stdout to `stdout_path`.
     `start()` waits (bounded) for GET /api/v1/health to answer; `stop()` sends
     SIGTERM and, by default, asserts a clean exit: code 0 and "database closed
@@ -146,10 +151,16 @@ class ServerProcess:
     """
 
     def __init__(self, data_dir: Path | None, log_dir: Path, *, args: Iterable[str] = (),
-                 env: dict[str, str] | None = None, name: str = "server"):
+                 env: dict[str, str] | None = None, name: str = "server", tls: bool = False,
+                 host: str = HOST):
         self.data_dir = data_dir
         self.args = list(args)
         self.env = dict(env or {})
+        self.tls = tls
+        self.host = host
+        if not tls:
+            self.env.setdefault("RECOVERY_SERVER_TLS_CERT_FILE", "")
+        self.verify: str | bool = str(data_dir / "tls-cert.pem") if tls and data_dir is not None else True
         self.log_path = log_dir / f"{name}.stderr.log"
         self.stdout_path = log_dir / f"{name}.stdout.log"
         self.port: int | None = None
@@ -172,7 +183,7 @@ class ServerProcess:
                     f"(exit code {self.proc.returncode})\n--- log ---\n{log}\n--- stdout ---\n{self.stdout()}")
 
     def _spawn(self) -> None:
-        cmd = [str(SERVER_BIN), "serve", "--host", HOST, "--port", str(self.port)]
+        cmd = [str(SERVER_BIN), "serve", "--host", self.host, "--port", str(self.port)]
         if self.data_dir is not None:
             cmd += ["--data-dir", str(self.data_dir)]
         cmd += self.args
@@ -187,7 +198,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 return False
             try:
-                if requests.get(self.url("/api/v1/health"), timeout=1).status_code == 200:
+                if requests.get(self.url("/api/v1/health"), timeout=1, verify=self.verify).status_code == 200:
                     return True
             except requests.RequestException:
                 pass
@@ -239,17 +250,19 @@ class ServerProcess:
 
     @property
     def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{HOST}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
     def get(self, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", 10)
+        kwargs.setdefault("verify", self.verify)
         return requests.get(self.url(path), **kwargs)
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", 10)
+        kwargs.setdefault("verify", self.verify)
         return requests.request(method, self.url(path), **kwargs)
 
     def assert_still_serving(self) -> None:
@@ -286,13 +299,14 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_server(tmp_path: Path):
-    """Factory: make_server(data_dir, args=..., env=..., name=...) -> started ServerProcess.
-    Servers still running at teardown are stopped and must shut down cleanly."""
+    """Factory: make_server(data_dir, args=..., env=..., name=..., tls=..., host=...) -> started
+    ServerProcess. Servers still running at teardown are stopped and must shut down cleanly."""
     servers: list[ServerProcess] = []
 
     def factory(directory: Path | None, *, args: Iterable[str] = (), env: dict[str, str] | None = None,
-                name: str | None = None, start: bool = True) -> ServerProcess:
-        server = ServerProcess(directory, tmp_path, args=args, env=env, name=name or f"server{len(servers)}")
+                name: str | None = None, start: bool = True, tls: bool = False, host: str = HOST) -> ServerProcess:
+        server = ServerProcess(directory, tmp_path, args=args, env=env, name=name or f"server{len(servers)}",
+                               tls=tls, host=host)
         servers.append(server)
         return server.start() if start else server
 

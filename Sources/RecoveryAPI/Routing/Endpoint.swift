@@ -114,7 +114,7 @@ public struct RouteCatalog: Sendable {
 extension AppRequestContext {
     /// Where this request came from (address, request id, user agent).
     func origin(_ request: Request) -> RequestOrigin {
-        RequestOrigin(ipAddress: remoteAddress, requestID: requestID, device: request.headers[.userAgent])
+        RequestOrigin(ipAddress: clientAddress, requestID: requestID, device: request.headers[.userAgent])
     }
 }
 

@@ -4,6 +4,9 @@ public enum ApplianceError: Error, CustomStringConvertible, Equatable {
     case wrongMasterKey(keyFile: String)
     case keyWithoutDatabase(keyFile: String)
     case invalidInput(field: String, reason: String)
+    case tlsFileUnwritable(path: String, reason: String)
+    case tlsFileUnreadable(path: String, reason: String)
+    case tlsPairIncomplete(present: String, missing: String)
 
     public var description: String {
         switch self {
@@ -15,6 +18,12 @@ public enum ApplianceError: Error, CustomStringConvertible, Equatable {
             return "\(keyFile) exists but there is no database beside it; move the key away or restore the database before running init"
         case .invalidInput(let field, let reason):
             return "\(field): \(reason)"
+        case .tlsFileUnwritable(let path, let reason):
+            return "cannot write \(path): \(reason)"
+        case .tlsFileUnreadable(let path, let reason):
+            return "cannot use the TLS certificate \(path): \(reason)"
+        case .tlsPairIncomplete(let present, let missing):
+            return "\(present) exists but \(missing) does not; restore it, or move both away to have a new pair made (clients must then pin the new fingerprint)"
         }
     }
 }

@@ -24,6 +24,10 @@ struct SettingDescriptor: Sendable {
         list("server.cors_origins", \.corsOrigins),
         integer("server.max_body_bytes", \.maxBodyBytes, 1_024...104_857_600),
         integer("server.shutdown_grace_seconds", \.shutdownGraceSeconds, 0...300),
+        string("server.tls.cert_file", \.tlsCertificateFile, allowEmpty: true),
+        string("server.tls.key_file", \.tlsKeyFile, allowEmpty: true),
+        boolean("server.allow_plain_http", \.allowPlainHTTP),
+        networks("server.trusted_proxies", \.trustedProxies),
         integer("database.busy_timeout_ms", \.databaseBusyTimeoutMilliseconds, 0...600_000),
         choice("database.synchronous", \.databaseSynchronous),
         choice("log.level", \.logLevel),
@@ -86,19 +90,54 @@ struct SettingDescriptor: Sendable {
         }
     }
 
+    /// true or false (JSON booleans; `true`/`false` in the environment).
+    static func boolean(_ key: String, _ path: WritableKeyPath<Settings, Bool> & Sendable) -> SettingDescriptor {
+        SettingDescriptor(key: key) { source, settings in
+            let value: Bool?
+            switch source {
+            case .text(let text):
+                switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+                case "true": value = true
+                case "false": value = false
+                default: value = nil
+                }
+            case .json(let any):
+                if case .bool(let flag) = any { value = flag } else { value = nil }
+            }
+            guard let value else { throw invalid(key, "must be true or false") }
+            settings[keyPath: path] = value
+        }
+    }
+
+    /// A list of addresses and CIDR blocks, each checked; an entry that is
+    /// neither is named in the error.
+    static func networks(_ key: String, _ path: WritableKeyPath<Settings, [IPNetwork]> & Sendable) -> SettingDescriptor {
+        SettingDescriptor(key: key) { source, settings in
+            settings[keyPath: path] = try strings(source, key).map { entry in
+                do { return try IPNetwork(parsing: entry) } catch let error as IPNetwork.ParseError {
+                    throw invalid(key, error.description)
+                }
+            }
+        }
+    }
+
     /// A list: a JSON array of strings, or comma-separated in the environment.
     static func list(_ key: String, _ path: WritableKeyPath<Settings, [String]> & Sendable) -> SettingDescriptor {
         SettingDescriptor(key: key) { source, settings in
-            switch source {
-            case .text(let text):
-                settings[keyPath: path] = text.split(separator: ",")
-                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            case .json(let any):
-                guard case .array(let items) = any else { throw invalid(key, "must be a list of strings") }
-                settings[keyPath: path] = try items.map { item in
-                    guard case .string(let text) = item else { throw invalid(key, "must be a list of strings") }
-                    return text
-                }
+            settings[keyPath: path] = try strings(source, key)
+        }
+    }
+
+    /// The strings of a list setting, as `list` and `networks` read them.
+    static func strings(_ source: Source, _ key: String) throws -> [String] {
+        switch source {
+        case .text(let text):
+            return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case .json(let any):
+            guard case .array(let items) = any else { throw invalid(key, "must be a list of strings") }
+            return try items.map { item in
+                guard case .string(let text) = item else { throw invalid(key, "must be a list of strings") }
+                return text
             }
         }
     }

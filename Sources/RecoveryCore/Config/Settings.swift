@@ -30,6 +30,15 @@ public struct Settings: Sendable, Equatable {
     public var maxBodyBytes: Int = 1_048_576
     /// How long SIGTERM waits for in-flight requests before closing.
     public var shutdownGraceSeconds: Int = 10
+    /// The HTTPS certificate (chain) and its private key, PEM. Relative paths
+    /// are inside the data directory, where `init` writes a self-signed pair.
+    /// An empty certificate path serves plain HTTP.
+    public var tlsCertificateFile: String = "tls-cert.pem"
+    public var tlsKeyFile: String = "tls-key.pem"
+    /// Plain HTTP on an address other than loopback is refused unless this is set.
+    public var allowPlainHTTP: Bool = false
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    public var trustedProxies: [IPNetwork] = []
 
     public var databaseBusyTimeoutMilliseconds: Int = 5_000
     public var databaseSynchronous: Synchronous = .full
@@ -66,4 +75,16 @@ public struct Settings: Sendable, Equatable {
     }
 
     public var databasePath: String { dataDirectory + "/recovery.sqlite" }
+
+    /// The certificate file to serve HTTPS with; nil serves plain HTTP.
+    public var resolvedTLSCertificateFile: String? {
+        tlsCertificateFile.isEmpty ? nil : insideDataDirectory(tlsCertificateFile)
+    }
+
+    public var resolvedTLSKeyFile: String { insideDataDirectory(tlsKeyFile) }
+
+    /// A relative path taken as inside the data directory.
+    func insideDataDirectory(_ path: String) -> String {
+        path.hasPrefix("/") ? path : dataDirectory + "/" + path
+    }
 }

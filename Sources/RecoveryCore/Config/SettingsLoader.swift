@@ -5,6 +5,11 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public let setting: String
     public let message: String
     public var description: String { "configuration error in \(setting): \(message)" }
+
+    public init(setting: String, message: String) {
+        self.setting = setting
+        self.message = message
+    }
 }
 
 /// Builds `Settings` from, in rising precedence: built-in defaults, a JSON
@@ -49,6 +54,24 @@ public enum SettingsLoader {
         if settings.dataDirectory.isEmpty {
             throw ConfigurationError(setting: "data_dir", message: "must not be empty")
         }
+        if !settings.tlsCertificateFile.isEmpty && settings.tlsKeyFile.isEmpty {
+            throw ConfigurationError(setting: "server.tls.key_file", message: "must name the private key of server.tls.cert_file")
+        }
+    }
+
+    /// For `serve`, once the listen address is final: plain HTTP is refused
+    /// on any address but loopback, where tokens and PHI would cross the
+    /// network in clear, unless `server.allow_plain_http` says so.
+    public static func validateListening(_ settings: Settings) throws {
+        guard settings.resolvedTLSCertificateFile == nil, !settings.allowPlainHTTP else { return }
+        let host = settings.serverHost
+        if host.lowercased() == "localhost" || IPAddress(host)?.isLoopback == true { return }
+        throw ConfigurationError(setting: "server.tls.cert_file", message: """
+            is empty, so the server would send tokens and patient data as plain HTTP on \(host), which is not a \
+            loopback address. Set server.tls.cert_file and server.tls.key_file (`recovery-server init` creates a \
+            self-signed pair in the data directory), or set server.allow_plain_http to true if a TLS proxy in front \
+            of this server is the only thing that can reach it
+            """)
     }
 
     /// Flattens the file's nested objects into dotted keys.
