@@ -20,7 +20,7 @@ struct Authenticator: Sendable {
             try await appliance.auditWriter.record(AuditEvent(
                 action: "route.denied", outcome: .denied, actorKind: identity.auditActor, actorID: identity.subjectID,
                 facilityID: identity.facilityID, resourceType: "route", resourceID: "\(request.method.rawValue) \(route)",
-                ipAddress: context.remoteAddress, requestID: context.requestID,
+                ipAddress: context.origin(request).ipAddress, requestID: context.requestID,
                 details: ["reason": refusal.auditReason, "permission": access.permission?.rawValue ?? "patient"]))
             throw APIError.forbidden
         }
