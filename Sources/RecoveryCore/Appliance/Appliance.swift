@@ -36,7 +36,8 @@ public final class Appliance: Sendable {
     }
 
     /// Opens an initialised data directory: the key file must exist and be
-    /// the database's key; a schema newer than this binary is refused;
+    /// the database's key (a database without a key check never finished
+    /// `init` and is refused); a schema newer than this binary is refused;
     /// pending migrations are applied and returned.
     public static func open(settings: Settings, passwordCost: PasswordHasher.Cost = .interactive) throws -> (Appliance, appliedMigrations: [String]) {
         guard FileManager.default.fileExists(atPath: settings.databasePath) else {
@@ -48,9 +49,7 @@ public final class Appliance: Sendable {
             throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
         }
         try database.refuseNewerSchema()
-        guard try database.pool.read({ db in try KeyCheck.matches(key, in: db) }) else {
-            throw ApplianceError.wrongMasterKey(keyFile: settings.resolvedKeyFile)
-        }
+        try database.pool.read { db in try KeyCheck.require(key, settings: settings, in: db) }
         let applied = try database.migrate()
         let appliance = Appliance(settings: settings, database: database, masterKey: key, passwordCost: passwordCost)
         appliance.revokedSessions.insert(try database.pool.read { db in

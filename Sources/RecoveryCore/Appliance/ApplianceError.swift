@@ -4,6 +4,7 @@ public enum ApplianceError: Error, CustomStringConvertible, Equatable {
     case wrongMasterKey(keyFile: String)
     case keyWithoutDatabase(keyFile: String)
     case invalidInput(field: String, reason: String)
+    case keyCheckMissing(dataDirectory: String)
 
     public var description: String {
         switch self {
@@ -15,6 +16,8 @@ public enum ApplianceError: Error, CustomStringConvertible, Equatable {
             return "\(keyFile) exists but there is no database beside it; move the key away or restore the database before running init"
         case .invalidInput(let field, let reason):
             return "\(field): \(reason)"
+        case .keyCheckMissing(let dir):
+            return "the database in \(dir) holds no master key check, so it was never completely initialised; refusing to start with whatever key is at hand. Restore the database from a backup, or move the directory away and run init again."
         }
     }
 }

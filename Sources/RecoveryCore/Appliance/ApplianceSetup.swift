@@ -124,9 +124,7 @@ extension ApplianceSetup {
         let key = try MasterKey.load(from: settings.resolvedKeyFile)
         let database = try AppDatabase(settings: settings)
         defer { try? database.pool.close() }
-        guard try database.pool.read({ db in try KeyCheck.matches(key, in: db) }) else {
-            throw ApplianceError.wrongMasterKey(keyFile: settings.resolvedKeyFile)
-        }
+        try database.pool.read { db in try KeyCheck.require(key, settings: settings, in: db) }
         let log = AuditLog(masterKey: key, cipher: FieldCipher(masterKey: key))
         return try database.pool.read { db in try log.verify(in: db) }
     }
