@@ -5,6 +5,8 @@ public enum ApplianceError: Error, CustomStringConvertible, Equatable {
     case keyWithoutDatabase(keyFile: String)
     case invalidInput(field: String, reason: String)
     case keyCheckMissing(dataDirectory: String)
+    case auditHeadInvalid(path: String)
+    case auditTrailCutBack(path: String, seq: Int64, tableSeq: Int64)
 
     public var description: String {
         switch self {
@@ -18,6 +20,10 @@ public enum ApplianceError: Error, CustomStringConvertible, Equatable {
             return "\(field): \(reason)"
         case .keyCheckMissing(let dir):
             return "the database in \(dir) holds no master key check, so it was never completely initialised; refusing to start with whatever key is at hand. Restore the database from a backup, or move the directory away and run init again."
+        case .auditHeadInvalid(let path):
+            return "\(path) is damaged, altered or not sealed with this box's master key; refusing to start. Run `recovery-server audit verify`; to start anyway, move the file aside (keep it as evidence) and the server writes a new one."
+        case .auditTrailCutBack(let path, let seq, let tableSeq):
+            return "the audit trail no longer holds entry \(seq) that \(path) names (it ends at entry \(tableSeq)): entries were removed, or the database was restored from an older copy; refusing to start. Run `recovery-server audit verify`; to start anyway, move the file aside (keep it as evidence) and the server writes a new one."
         }
     }
 }
