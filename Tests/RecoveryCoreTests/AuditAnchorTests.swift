@@ -186,6 +186,44 @@ import Testing
         #expect(try ApplianceSetup.verifyAudit(settings: settings) == .intact(entries: 0))
     }
 
+    /// 0006 rebuilds audit_logs with AUTOINCREMENT: every entry keeps its
+    /// number, hash and index rows, the table stays append-only, and a
+    /// removed number is not given out again.
+    @Test func theRebuildKeepsEveryEntryAndNumbersAreNeverReusedAfterIt() throws {
+        let dir = TemporaryDirectory()
+        let database = try AppDatabase(path: dir.file("test.sqlite"))
+        try database.migrator.migrate(database.pool, upTo: "0005_patient_list_cards")
+        let log = AuditLog(masterKey: fixedKey, cipher: FieldCipher(masterKey: fixedKey))
+        for index in 0..<5 {
+            try database.pool.write { db in
+                try log.append(AuditEvent(action: "patient.read", outcome: .success, actorKind: .staff, actorID: "staff-1",
+                                          patientID: "patient-\(index)", patientIDs: index == 2 ? ["patient-7", "patient-8"] : nil), in: db)
+            }
+        }
+        let before = try database.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM audit_logs ORDER BY seq") }
+
+        #expect(try database.migrate() == ["0006_audit_seq_never_reused"])
+        let (after, highWater, indexed, verified) = try database.pool.read { db in
+            (try Row.fetchAll(db, sql: "SELECT * FROM audit_logs ORDER BY seq"),
+             try Int.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'audit_logs'"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log_patients"),
+             try log.verify(in: db))
+        }
+        #expect(after == before)
+        #expect(highWater == 5)
+        #expect(indexed == 5)
+        #expect(verified == .intact(entries: 5))
+        #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "DELETE FROM audit_logs WHERE seq = 5") } }
+        #expect(throws: (any Error).self) { try database.pool.write { db in try db.execute(sql: "UPDATE audit_logs SET action = 'x' WHERE seq = 5") } }
+
+        try database.pool.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_logs_no_delete; DROP TRIGGER audit_log_patients_no_delete")
+            try db.execute(sql: "DELETE FROM audit_log_patients WHERE audit_seq = 5; DELETE FROM audit_logs WHERE seq = 5")
+            try log.append(AuditEvent(action: "patient.read", outcome: .success, actorKind: .staff, actorID: "staff-1"), in: db)
+        }
+        #expect(try database.pool.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM audit_logs ORDER BY seq") } == [1, 2, 3, 4, 6])
+    }
+
     /// `audit_log_patients` (filled by trigger) is what access history reads:
     /// it must index every entry's patient and nothing else.
     @Test func theIndexOfEntriesByPatientMustMatchTheEntries() async throws {
