@@ -47,6 +47,7 @@ let package = Package(
                 .embedInCode("0003_facility_patient_counts.sql"),
                 .embedInCode("0004_audit_patient_sets.sql"),
                 .embedInCode("0005_patient_list_cards.sql"),
+                .embedInCode("0006_audit_seq_never_reused.sql"),
                 .embedInCode("0008_access_policy.sql"),
             ]
         ),

@@ -14,7 +14,7 @@ public enum ApplianceServer {
         let app = try buildApplication(appliance, tls: tls, logger: logger)
         var configuration = ServiceGroupConfiguration(
             services: [
-                .init(service: DatabaseService(database: appliance.database, logger: logger)),
+                .init(service: DatabaseService(database: appliance.database, auditAnchor: appliance.auditAnchor, logger: logger)),
                 // A PASSIVE checkpoint every second on the database's own
                 // checkpoint connection keeps the WAL short; no request waits for it.
                 .init(service: PeriodicService(failure: "checkpoint failed", interval: .seconds(1), logger: logger) {
@@ -58,13 +58,16 @@ struct PeriodicService: Service {
 }
 
 /// Keeps the database open while the server runs and closes it cleanly
-/// after the server has stopped (services shut down in reverse order).
+/// after the server has stopped (services shut down in reverse order),
+/// once the audit head file holds the last entry.
 struct DatabaseService: Service {
     let database: AppDatabase
+    let auditAnchor: AuditAnchor
     let logger: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
+        auditAnchor.flush()
         do {
             try database.close()
             logger.info("database closed cleanly")

@@ -28,7 +28,8 @@ public enum JSONBody {
 
     /// The whole body, at most `limit` bytes (413 beyond), if it is JSON by
     /// its content type (415 otherwise), parsed by the project's one-pass
-    /// parser (400 `invalid_json` when it is not JSON, nesting bounded).
+    /// parser (400 `invalid_json` when it is not JSON or an object repeats a
+    /// key, naming the key; nesting bounded).
     static func parsedBody(of request: Request, limit: Int) async throws -> (bytes: ByteBuffer, value: JSONValue) {
         if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
@@ -42,7 +43,11 @@ public enum JSONBody {
         }
         do {
             return (buffer, try JSONParser.parse(buffer.readableBytesView))
-        } catch {
+        } catch let failure as JSONParser.Failure {
+            if let field = failure.duplicateField.map({ String($0.prefix(200)) }) {
+                throw APIError(.badRequest, code: "invalid_json", message: "The request body repeats the key \(field) in one object.",
+                               details: [.init(field: field, issue: "appears more than once")])
+            }
             throw APIError(.badRequest, code: "invalid_json", message: "The request body is not valid JSON.")
         }
     }

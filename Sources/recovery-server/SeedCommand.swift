@@ -29,6 +29,7 @@ struct SeedCommand: AsyncParsableCommand {
             case .seeded(let summary): print("Seeded demo data: \(summary)")
             case .alreadySeeded: print("Demo data is already present; nothing was changed.")
             }
+            appliance.auditAnchor.flush()
             print("Demo super admin: \(DemoData.superAdminEmail) (password as documented in README.md)")
         }
     }

@@ -15,7 +15,9 @@ struct ServeCommand: AsyncParsableCommand {
         LAN address). Plain HTTP (server.tls.cert_file set to "") is refused on any address \
         but loopback unless server.allow_plain_http is true. Pending migrations are applied \
         at start-up. The server refuses to start without its master key, with another box's \
-        key, or on a database newer than itself.
+        key, on a database whose init never finished, on a database newer than itself, or \
+        when the audit head file (audit.head) is altered or names an audit entry the database \
+        no longer holds.
 
         --demo: try it out with no setup. Uses a throw-away data directory (default \
         $TMPDIR/recovery-appliance-demo, or --data-dir), initialises and seeds it with the \
@@ -55,6 +57,10 @@ struct ServeCommand: AsyncParsableCommand {
             let (appliance, applied) = try Appliance.open(settings: settings)
             for identifier in applied {
                 logger.notice("applied migration", metadata: ["migration": .string(identifier)])
+            }
+            if let seq = appliance.auditHeadCreatedAt {
+                logger.notice("there was no audit head file (\(AuditAnchor.fileName)); wrote one from the newest audit entry. Expected once after upgrading from a version without it; otherwise the file was removed.",
+                              metadata: ["from_seq": .stringConvertible(seq)])
             }
             if try await DemoData.defaultPasswordStillSet(appliance) {
                 logger.warning("SECURITY: the demo super admin \(DemoData.superAdminEmail) still has its publicly documented password. Change it or remove the account before real patient data goes on this box.")

@@ -61,14 +61,36 @@ import Testing
         }
     }
 
-    @Test func accessHistoryShowsAttemptsFromOtherFacilities() async throws {
+    /// A facility's administrator sees the entries of their facility only,
+    /// in a patient's access history and in the audit log; a super admin
+    /// sees every facility's. (Facility B's attempt on facility A's patient
+    /// is recorded for facility B.)
+    @Test func auditEntriesAreShownToTheirOwnFacilityOnly() async throws {
         let box = try await TestAppliance()
         try await box.test { client in
             let p = try await People.make(box, client)
             #expect(try await client.get("/api/v1/patients/\(p.patientA)", token: p.adminB).status == .notFound)
-            let history = try await client.get("/api/v1/patients/\(p.patientA)/access-history?limit=100", token: p.adminA)
-            let entries = try #require(history.json["data"] as? [[String: Any]])
-            #expect(entries.contains { $0["outcome"] as? String == "denied" && $0["facility_id"] as? String == p.facilityB })
+            #expect(try await client.get("/api/v1/patients/\(p.patientA)", token: p.adminA).status == .ok)
+            #expect(try await client.get("/api/v1/patients/\(p.patientB)", token: p.adminB).status == .ok)
+            func facilities(_ path: String, _ token: String) async throws -> [String?] {
+                let response = try await client.get(path, token: token)
+                let entries = try #require(response.json["data"] as? [[String: Any]], "\(response.status) \(response.text)")
+                return entries.map { $0["facility_id"] as? String }
+            }
+
+            let historyA = try await facilities("/api/v1/patients/\(p.patientA)/access-history?limit=100", p.adminA)
+            #expect(historyA.contains(p.facilityA))
+            #expect(historyA.allSatisfy { $0 == p.facilityA })
+            let historyRoot = try await facilities("/api/v1/patients/\(p.patientA)/access-history?limit=100", p.superAdmin)
+            #expect(historyRoot.contains(p.facilityA) && historyRoot.contains(p.facilityB))
+
+            for query in ["limit=100", "patient_id=\(p.patientA)&limit=100", "action=patient.read&limit=100"] {
+                let logA = try await facilities("/api/v1/audit-logs?\(query)", p.adminA)
+                #expect(!logA.isEmpty && logA.allSatisfy { $0 == p.facilityA }, "\(query)")
+                let logB = try await facilities("/api/v1/audit-logs?\(query)", p.adminB)
+                #expect(logB.allSatisfy { $0 == p.facilityB }, "\(query)")
+            }
+            #expect(try await facilities("/api/v1/audit-logs?patient_id=\(p.patientA)&limit=100", p.superAdmin).contains(p.facilityB))
         }
     }
 }

@@ -112,6 +112,32 @@ import Testing
         }
     }
 
+    /// Only a database whose init never finished lacks the key check; any
+    /// key would pass an absent check, so nothing starts on it.
+    @Test func aDatabaseWithoutItsKeyCheckIsRefusedLikeAWrongKey() async throws {
+        let dir = TemporaryDirectory()
+        let settings = testSettings(dir)
+        _ = try await initialise(settings)
+        let database = try AppDatabase(settings: settings)
+        try await database.pool.write { db in try db.execute(sql: "DELETE FROM settings WHERE scope = 'box' AND key = ?", arguments: [KeyCheck.settingKey]) }
+        try database.close()
+        // Its own key and any other key alike.
+        for replaceKey in [false, true] {
+            if replaceKey {
+                try FileManager.default.removeItem(atPath: settings.resolvedKeyFile)
+                _ = try MasterKey.create(at: settings.resolvedKeyFile)
+            }
+            #expect(throws: ApplianceError.keyCheckMissing(dataDirectory: settings.dataDirectory)) {
+                try Appliance.open(settings: settings, passwordCost: .minimum)
+            }
+            #expect(throws: ApplianceError.keyCheckMissing(dataDirectory: settings.dataDirectory)) {
+                try ApplianceSetup.verifyAudit(settings: settings)
+            }
+        }
+        #expect(try await AppDatabase(settings: settings).pool.read { db in try BoxSetting.get(KeyCheck.settingKey, in: db) } == nil)
+        #expect(ApplianceError.keyCheckMissing(dataDirectory: settings.dataDirectory).description.contains("never completely initialised"))
+    }
+
     @Test func anUninitialisedDirectoryIsExplained() {
         let dir = TemporaryDirectory()
         let settings = testSettings(dir)

@@ -35,6 +35,33 @@ import Testing
         #expect(throws: JSONParser.Failure.self) { try parse(hostile) }
     }
 
+    /// Parsers disagree on which copy of a repeated key counts, so a body
+    /// with one is refused, naming the key and where it is.
+    @Test func refusesAKeyRepeatedInOneObject() {
+        let cases: [(String, String)] = [
+            (#"{"email":"a","email":"b"}"#, "email"),
+            (#"{"email":"a","e\u006dail":"a"}"#, "email"),
+            (#"{"a":{"b":1,"c":{"d":[],"d":null}}}"#, "a.c.d"),
+            (#"{"items":[{"id":1},{"id":2,"data":{"mood":3,"note":"x","mood":4}}]}"#, "items[1].data.mood"),
+            (#"[[1],[{"k":1,"k":1}]]"#, "[1][0].k"),
+        ]
+        for (text, field) in cases {
+            do {
+                _ = try parse(text)
+                Issue.record("accepted \(text)")
+            } catch let failure as JSONParser.Failure {
+                #expect(failure.duplicateField == field, "\(text)")
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+        // The same key in different objects, or differing only in case, is fine.
+        #expect(throws: Never.self) { try parse(#"{"a":{"id":1},"b":{"id":2},"id":3,"ID":4}"#) }
+        // Other failures name no key.
+        #expect((try? parse("{")) == nil)
+        do { _ = try parse(#"{"a":[1,]}"#) } catch let failure as JSONParser.Failure { #expect(failure.duplicateField == nil) } catch {}
+    }
+
     @Test func keepsWholeNumbersApartFromFractions() throws {
         #expect(try parse("7") == .integer(7))
         #expect(try parse("7.0") == .integer(7))

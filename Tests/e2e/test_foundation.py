@@ -160,6 +160,24 @@ def test_serve_without_master_key_refuses_clearly(data_dir):
     assert not port_is_listening(port)
 
 
+def test_serve_refuses_database_without_key_check(data_dir):
+    """Only a database whose init never finished lacks the key check; serve must not take any key for it."""
+    database = data_dir / "recovery.sqlite"
+    sqlite3_cli(database, "DELETE FROM settings WHERE scope = 'box' AND key = 'master_key_check';")
+    key_before = sha256(data_dir / "master.key")
+    settings_before = sqlite3_cli(database, "SELECT scope, key, value FROM settings ORDER BY 1, 2;")
+
+    result, port = run_serve_expecting_exit(["--data-dir", str(data_dir)])
+
+    assert result.returncode == 1, f"exit {result.returncode}\n{result.stderr}"
+    assert "key check" in result.stderr and "never completely initialised" in result.stderr, result.stderr
+    assert_no_crash_signature(result.stdout, result.stderr)
+    # Nothing written: no key check taken from the key at hand, no key made.
+    assert sqlite3_cli(database, "SELECT scope, key, value FROM settings ORDER BY 1, 2;") == settings_before
+    assert sha256(data_dir / "master.key") == key_before
+    assert not port_is_listening(port)
+
+
 def test_serve_refuses_database_from_newer_version(data_dir):
     database = data_dir / "recovery.sqlite"
     sqlite3_cli(database, "INSERT INTO grdb_migrations (identifier) VALUES ('9999_future');")

@@ -5,7 +5,9 @@
   audit_logs. The audit writer batches entries (group commit) but answers a
   request only after its batch committed with synchronous=FULL.
 - `recovery-server audit verify` passes on a normal run and finds a row
-  edited by hand with the sqlite3 shell.
+  edited by hand with the sqlite3 shell, and the newest entries (or all)
+  removed, against the sealed head file audit.head; a missing head file is
+  reported and written at the next start.
 - Concurrent requests never stall the server (a synchronous database call on
   the cooperative thread pool once deadlocked it under 64 connections).
 """
@@ -13,9 +15,10 @@ import concurrent.futures
 import signal
 import uuid
 
+import pytest
 import requests
 
-from conftest import run_cli, sqlite3_cli
+from conftest import free_port, run_cli, sqlite3_cli
 
 DIRECTOR = {"email": "director@serenity.example", "password": "SerenityDemo2026!"}
 
@@ -75,6 +78,46 @@ def test_audit_verify_finds_a_row_edited_by_hand(data_dir, make_server):
     broken = run_cli("audit", "verify", "--data-dir", data_dir)
     assert broken.returncode == 1
     assert f"entry {seq}" in broken.stderr and "altered" in broken.stderr, broken.stderr
+
+
+@pytest.mark.parametrize("removed", ["last", "last_three", "all"])
+def test_audit_verify_finds_the_newest_entries_removed(data_dir, make_server, removed):
+    server, auth = demo(data_dir, make_server)
+    for _ in range(3):
+        assert requests.get(server.url("/api/v1/patients"), headers=auth, timeout=10).status_code == 200
+    server.stop()
+    assert (data_dir / "audit.head").exists()
+    assert run_cli("audit", "verify", "--data-dir", data_dir).returncode == 0
+
+    database = data_dir / "recovery.sqlite"
+    last = int(sqlite3_cli(database, "SELECT max(seq) FROM audit_logs"))
+    keep = {"last": last - 1, "last_three": last - 3, "all": 0}[removed]
+    sqlite3_cli(database, "DROP TRIGGER audit_logs_no_delete; DROP TRIGGER audit_log_patients_no_delete; "
+                          f"DELETE FROM audit_log_patients WHERE audit_seq > {keep}; DELETE FROM audit_logs WHERE seq > {keep};")
+
+    broken = run_cli("audit", "verify", "--data-dir", data_dir)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert f"entry {last}" in broken.stderr and "removed" in broken.stderr, broken.stderr
+
+    refused = run_cli("serve", "--data-dir", data_dir, "--port", str(free_port()), timeout=15)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "audit trail no longer holds entry" in refused.stderr, refused.stderr
+
+
+def test_audit_head_file_is_written_at_start_when_missing(data_dir, make_server):
+    server, auth = demo(data_dir, make_server)
+    assert requests.get(server.url("/api/v1/patients"), headers=auth, timeout=10).status_code == 200
+    server.stop()
+    (data_dir / "audit.head").unlink()
+
+    missing = run_cli("audit", "verify", "--data-dir", data_dir)
+    assert missing.returncode == 1 and "there is no" in missing.stderr and "audit.head" in missing.stderr, missing.stderr
+
+    server = make_server(data_dir)
+    server.stop()
+    assert "there was no audit head file" in server.log() + server.stdout()
+    assert run_cli("audit", "verify", "--data-dir", data_dir).returncode == 0
+    assert sqlite3_cli(data_dir / "recovery.sqlite", "SELECT count(*) FROM audit_logs WHERE action = 'audit.head_created'") == "1"
 
 
 def test_concurrent_requests_never_stall_the_server(data_dir, make_server):

@@ -11,6 +11,12 @@ public final class Appliance: Sendable {
     public let blindIndex: BlindIndex
     public let passwords: PasswordHasher
     public let audit: AuditLog
+    /// The audit chain's head kept beside the database (`audit.head`).
+    public let auditAnchor: AuditAnchor
+    /// Set when this start wrote a missing head file over existing entries
+    /// (a database from before the file, or the file was removed): the
+    /// newest entry it starts from. The caller logs it; the trail records it.
+    public let auditHeadCreatedAt: Int64?
     /// Group commit: small writes (read audit entries, app records) share transactions.
     public let commits: GroupCommit
     /// The audit entries of reads, through `commits`.
@@ -22,13 +28,16 @@ public final class Appliance: Sendable {
     public let revokedSessions = RevokedSessions()
     public let startedAt: Date
 
-    init(settings: Settings, database: AppDatabase, masterKey: MasterKey, passwordCost: PasswordHasher.Cost) {
+    init(settings: Settings, database: AppDatabase, masterKey: MasterKey, passwordCost: PasswordHasher.Cost,
+         anchor: AuditAnchor, auditHeadCreatedAt: Int64?) {
         self.settings = settings
         self.database = database
         self.cipher = FieldCipher(masterKey: masterKey)
         self.blindIndex = BlindIndex(masterKey: masterKey)
         self.passwords = PasswordHasher(cost: passwordCost)
-        self.audit = AuditLog(masterKey: masterKey, cipher: cipher)
+        self.auditAnchor = anchor
+        self.auditHeadCreatedAt = auditHeadCreatedAt
+        self.audit = AuditLog(masterKey: masterKey, cipher: cipher, anchor: anchor)
         self.commits = GroupCommit(database: database)
         self.auditWriter = AuditWriter(commits: commits, log: audit)
         self.accessTokens = AccessTokens(masterKey: masterKey, lifetimeSeconds: settings.accessTokenTTLSeconds)
@@ -36,8 +45,10 @@ public final class Appliance: Sendable {
     }
 
     /// Opens an initialised data directory: the key file must exist and be
-    /// the database's key; a schema newer than this binary is refused;
-    /// pending migrations are applied and returned.
+    /// the database's key (a database without a key check never finished
+    /// `init` and is refused); a schema newer than this binary is refused;
+    /// pending migrations are applied and returned; the audit head file must
+    /// name an entry the trail still holds (a missing one is written).
     public static func open(settings: Settings, passwordCost: PasswordHasher.Cost = .interactive) throws -> (Appliance, appliedMigrations: [String]) {
         guard FileManager.default.fileExists(atPath: settings.databasePath) else {
             throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
@@ -48,11 +59,19 @@ public final class Appliance: Sendable {
             throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
         }
         try database.refuseNewerSchema()
-        guard try database.pool.read({ db in try KeyCheck.matches(key, in: db) }) else {
-            throw ApplianceError.wrongMasterKey(keyFile: settings.resolvedKeyFile)
-        }
+        try database.pool.read { db in try KeyCheck.require(key, settings: settings, in: db) }
         let applied = try database.migrate()
-        let appliance = Appliance(settings: settings, database: database, masterKey: key, passwordCost: passwordCost)
+        let (anchor, created) = try AuditAnchor.load(dataDirectory: settings.dataDirectory, masterKey: key, database: database)
+        let appliance = Appliance(settings: settings, database: database, masterKey: key, passwordCost: passwordCost,
+                                  anchor: anchor, auditHeadCreatedAt: created?.seq)
+        if let created {
+            // The trail itself says from which entry on its end is protected.
+            try database.pool.write { db in
+                try appliance.audit.append(AuditEvent(action: "audit.head_created", outcome: .success, actorKind: .system,
+                                                      resourceType: "audit_log", details: ["from_seq": String(created.seq)]), in: db)
+            }
+            anchor.flush()
+        }
         appliance.revokedSessions.insert(try database.pool.read { db in
             try SessionStore.recentlyRevoked(withinSeconds: settings.accessTokenTTLSeconds, in: db)
         })

@@ -7,6 +7,9 @@ public enum ApplianceError: Error, CustomStringConvertible, Equatable {
     case tlsFileUnwritable(path: String, reason: String)
     case tlsFileUnreadable(path: String, reason: String)
     case tlsPairIncomplete(present: String, missing: String)
+    case keyCheckMissing(dataDirectory: String)
+    case auditHeadInvalid(path: String)
+    case auditTrailCutBack(path: String, seq: Int64, tableSeq: Int64)
 
     public var description: String {
         switch self {
@@ -24,6 +27,12 @@ public enum ApplianceError: Error, CustomStringConvertible, Equatable {
             return "cannot use the TLS certificate \(path): \(reason)"
         case .tlsPairIncomplete(let present, let missing):
             return "\(present) exists but \(missing) does not; restore it, or move both away to have a new pair made (clients must then pin the new fingerprint)"
+        case .keyCheckMissing(let dir):
+            return "the database in \(dir) holds no master key check, so it was never completely initialised; refusing to start with whatever key is at hand. Restore the database from a backup, or move the directory away and run init again."
+        case .auditHeadInvalid(let path):
+            return "\(path) is damaged, altered or not sealed with this box's master key; refusing to start. Run `recovery-server audit verify`; to start anyway, move the file aside (keep it as evidence) and the server writes a new one."
+        case .auditTrailCutBack(let path, let seq, let tableSeq):
+            return "the audit trail no longer holds entry \(seq) that \(path) names (it ends at entry \(tableSeq)): entries were removed, or the database was restored from an older copy; refusing to start. Run `recovery-server audit verify`; to start anyway, move the file aside (keep it as evidence) and the server writes a new one."
         }
     }
 }

@@ -92,6 +92,7 @@ public enum ApplianceSetup {
         try database.close()
         let (appliance, _) = try Appliance.open(settings: settings)
         _ = try await DemoData.seed(appliance)
+        appliance.auditAnchor.flush()
         try appliance.database.close()
         return true
     }
@@ -116,7 +117,8 @@ public enum ApplianceSetup {
 
 extension ApplianceSetup {
     /// Walks the audit chain of a data directory without changing anything
-    /// (no migration is applied). Needs the master key: the chain is keyed.
+    /// (no migration is applied), and checks it against the head file.
+    /// Needs the master key: the chain and the file are keyed.
     public static func verifyAudit(settings: Settings) throws -> AuditLog.Verification {
         guard FileManager.default.fileExists(atPath: settings.databasePath) else {
             throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
@@ -124,10 +126,21 @@ extension ApplianceSetup {
         let key = try MasterKey.load(from: settings.resolvedKeyFile)
         let database = try AppDatabase(settings: settings)
         defer { try? database.pool.close() }
-        guard try database.pool.read({ db in try KeyCheck.matches(key, in: db) }) else {
-            throw ApplianceError.wrongMasterKey(keyFile: settings.resolvedKeyFile)
-        }
+        try database.pool.read { db in try KeyCheck.require(key, settings: settings, in: db) }
         let log = AuditLog(masterKey: key, cipher: FieldCipher(masterKey: key))
-        return try database.pool.read { db in try log.verify(in: db) }
+        let path = settings.dataDirectory + "/" + AuditAnchor.fileName
+        switch AuditAnchor.stored(dataDirectory: settings.dataDirectory, masterKey: key) {
+        case .invalid:
+            return .headFile(reason: "\(path) is damaged, altered or not sealed with this box's master key")
+        case .head(let head):
+            return try database.pool.read { db in try log.verify(in: db, head: head) }
+        case .missing:
+            let result = try database.pool.read { db in try log.verify(in: db) }
+            guard case .intact(let entries) = result, entries > 0 else { return result }
+            return .headFile(reason: """
+                there is no \(path), so removal of the newest entries cannot be detected (the \(entries) entries \
+                present chain correctly). The server writes the file when it starts; if it existed before, it was removed.
+                """)
+        }
     }
 }

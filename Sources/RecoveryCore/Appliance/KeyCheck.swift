@@ -15,9 +15,21 @@ enum KeyCheck {
         try BoxSetting.set(settingKey, to: value(for: key), in: db)
     }
 
-    /// True when the stored check matches `key` (or none is stored yet).
-    static func matches(_ key: MasterKey, in db: Database) throws -> Bool {
-        guard let stored = try BoxSetting.get(settingKey, in: db) else { return true }
-        return ConstantTime.equals(Array(stored.utf8), Array(value(for: key).utf8))
+    /// Only a database whose `init` never finished lacks the check; nothing
+    /// may start on it, since any key would then be taken as the right one.
+    enum Outcome { case matches, differs, missing }
+
+    static func compare(_ key: MasterKey, in db: Database) throws -> Outcome {
+        guard let stored = try BoxSetting.get(settingKey, in: db) else { return .missing }
+        return ConstantTime.equals(Array(stored.utf8), Array(value(for: key).utf8)) ? .matches : .differs
+    }
+
+    /// Throws unless the database holds a check and it matches `key`.
+    static func require(_ key: MasterKey, settings: Settings, in db: Database) throws {
+        switch try compare(key, in: db) {
+        case .matches: return
+        case .differs: throw ApplianceError.wrongMasterKey(keyFile: settings.resolvedKeyFile)
+        case .missing: throw ApplianceError.keyCheckMissing(dataDirectory: settings.dataDirectory)
+        }
     }
 }

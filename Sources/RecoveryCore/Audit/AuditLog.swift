@@ -15,10 +15,13 @@ public struct AuditLog: Sendable {
     static let zeroHash = Data(repeating: 0, count: 32)
     private let chainKey: [UInt8]
     private let cipher: FieldCipher
+    /// The head file that follows the chain's newest entry (nil: none kept).
+    let anchor: AuditAnchor?
 
-    public init(masterKey: MasterKey, cipher: FieldCipher) {
+    public init(masterKey: MasterKey, cipher: FieldCipher, anchor: AuditAnchor? = nil) {
         self.chainKey = masterKey.derive(.auditChain, id: 1)
         self.cipher = cipher
+        self.anchor = anchor
     }
 
     public func append(_ event: AuditEvent, in db: Database) throws {
@@ -29,6 +32,7 @@ public struct AuditLog: Sendable {
     public func append(_ events: [AuditEvent], in db: Database) throws {
         var previous = try Data.fetchOne(db.cachedStatement(sql: "SELECT entry_hash FROM audit_logs ORDER BY seq DESC LIMIT 1")) ?? Self.zeroHash
         for event in events { previous = try insert(event, after: previous, in: db) }
+        if !events.isEmpty { anchor?.appended(in: db) }
     }
 
     private func insert(_ event: AuditEvent, after previous: Data, in db: Database) throws -> Data {
@@ -62,12 +66,19 @@ public struct AuditLog: Sendable {
     public enum Verification: Equatable, Sendable {
         case intact(entries: Int)
         case broken(seq: Int64, reason: String)
+        /// The head file (`AuditAnchor`) is missing or not to be trusted.
+        case headFile(reason: String)
     }
 
-    /// Walks the whole chain and reports the first entry that does not fit.
-    public func verify(in db: Database) throws -> Verification {
+    /// Walks the whole chain and reports the first entry that does not fit;
+    /// then checks that the chain still reaches `head` (the head file's
+    /// entry; the chain may go on past it) and that the index of entries by
+    /// patient holds exactly the patients the entries name.
+    public func verify(in db: Database, head: AuditAnchor.Head? = nil) throws -> Verification {
         var previous = Self.zeroHash
         var count = 0
+        var lastSeq: Int64 = 0
+        var hashAtHead: Data?
         var intactSets = Set<Data>()
         // A database not yet migrated to 0004 (checked before an upgrade) has no lists.
         let cursor = try Row.fetchCursor(db, sql: try db.tableExists("audit_patient_sets")
@@ -87,6 +98,11 @@ public struct AuditLog: Sendable {
             if !ConstantTime.equals(entryHash, hash(stored, previous: prevHash)) {
                 return .broken(seq: seq, reason: "its content does not match its hash (the entry was altered)")
             }
+            if count > 0, seq != lastSeq + 1 {
+                // Numbers are never reused, so a gap is entries removed (and the chain written on after them).
+                return .broken(seq: seq, reason: "follows entry \(lastSeq): entries \(lastSeq + 1) to \(seq - 1) were removed")
+            }
+            if seq == head?.seq { hashAtHead = entryHash }
             if let digest = stored.patientSet, !intactSets.contains(digest) {
                 // The entry's hash covers the digest; the stored list must still
                 // have it, and its index exactly its patients (else access
@@ -100,7 +116,21 @@ public struct AuditLog: Sendable {
                 intactSets.insert(digest)
             }
             previous = entryHash
+            lastSeq = seq
             count += 1
+        }
+        if let head, head.seq > 0 {
+            if lastSeq < head.seq {
+                return .broken(seq: head.seq, reason: count == 0
+                    ? "is missing: the trail is empty, but \(AuditAnchor.fileName) records entries up to \(head.seq) (every entry was removed)"
+                    : "is missing: the trail ends at entry \(lastSeq), but \(AuditAnchor.fileName) records entries up to \(head.seq) (the newest entries were removed)")
+            }
+            guard let hashAtHead, ConstantTime.equals(hashAtHead, head.hash) else {
+                return .broken(seq: head.seq, reason: "is not the entry \(AuditAnchor.fileName) records (the trail was cut back and written on, or replaced)")
+            }
+        }
+        if let problem = try AuditPatientIndex.singlePatientMismatch(in: db) {
+            return .broken(seq: problem.seq, reason: problem.reason)
         }
         return .intact(entries: count)
     }

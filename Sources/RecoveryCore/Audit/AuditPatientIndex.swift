@@ -37,6 +37,42 @@ enum AuditPatientIndex {
         return missing == 0 && members == distinct
     }
 
+    /// The first entry whose patients and `audit_log_patients` (filled by
+    /// trigger) disagree: an entry's own patient, or one of the patients an
+    /// entry from before 0004 lists, missing from the index (access history
+    /// would not show that read), or an index row for a patient its entry
+    /// does not name (access history would show a reader who was not).
+    static func singlePatientMismatch(in db: Database) throws -> (seq: Int64, reason: String)? {
+        let missing = "its patient is missing from the index of entries by patient (access history would not show it)"
+        let extra = "the index of entries by patient names a patient this entry does not (access history would show a read that was not)"
+        let checks: [(sql: String, reason: String)] = [
+            ("""
+             SELECT a.seq FROM audit_logs a
+             WHERE a.patient_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM audit_log_patients p WHERE p.patient_id = a.patient_id AND p.audit_seq = a.seq)
+             ORDER BY a.seq LIMIT 1
+             """, missing),
+            ("""
+             SELECT a.seq FROM audit_logs a, json_each(a.patient_ids) j
+             WHERE a.patient_ids IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM audit_log_patients p WHERE p.patient_id = j.value AND p.audit_seq = a.seq)
+             ORDER BY a.seq LIMIT 1
+             """, missing),
+            ("""
+             SELECT p.audit_seq FROM audit_log_patients p
+             WHERE NOT EXISTS (SELECT 1 FROM audit_logs a WHERE a.seq = p.audit_seq
+                                 AND (a.patient_id = p.patient_id
+                                      OR EXISTS (SELECT 1 FROM json_each(a.patient_ids) j WHERE j.value = p.patient_id)))
+             ORDER BY p.audit_seq LIMIT 1
+             """, extra),
+        ]
+        var first: (seq: Int64, reason: String)?
+        for check in checks {
+            if let seq = try Int64.fetchOne(db, sql: check.sql), seq < first?.seq ?? .max { first = (seq, check.reason) }
+        }
+        return first
+    }
+
     /// A condition on `audit_logs a`: the entry involves the patient (bound
     /// twice, as the two arguments returned).
     static func involves(patientID: String) -> (sql: String, arguments: StatementArguments) {

@@ -39,15 +39,12 @@ public struct AuditTrail: Sendable {
         self.appliance = appliance
     }
 
+    /// Entries of the identity's facility only (a super admin's: all). An
+    /// entry belongs to the facility it was recorded for: a read of a patient
+    /// to the patient's facility, a refusal to the actor's.
     public func list(_ identity: Identity, _ filter: Filter, origin: RequestOrigin) async throws -> (entries: [Entry], total: Int) {
-        try await list(identity, filter, scopedToFacility: true, origin: origin)
-    }
-
-    /// `scopedToFacility` false only for one authorised patient's history: it
-    /// must include attempts from other facilities and by super admins.
-    func list(_ identity: Identity, _ filter: Filter, scopedToFacility: Bool, origin: RequestOrigin) async throws -> (entries: [Entry], total: Int) {
         try AccessPolicy.require(identity, .auditRead)
-        var (sql, arguments) = scopedToFacility ? FacilityScope(identity).sql("a") : ("1", [])
+        var (sql, arguments) = FacilityScope(identity).sql("a")
         if let patient = filter.patientID {
             let involves = AuditPatientIndex.involves(patientID: patient)
             sql += " AND " + involves.sql
@@ -73,14 +70,15 @@ public struct AuditTrail: Sendable {
         return result
     }
 
-    /// Who read or changed this patient's records.
+    /// Who read or changed this patient's records: for a facility's
+    /// administrator, as recorded in their facility; for a super admin, all.
     public func accessHistory(_ identity: Identity, patientID: String, page: Int, limit: Int, origin: RequestOrigin) async throws -> (entries: [Entry], total: Int) {
         _ = try await PatientDirectory(appliance: appliance).authorize(identity, patientID, .auditRead, action: "patient.access_history", origin: origin)
         var filter = Filter()
         filter.patientID = patientID
         filter.page = page
         filter.limit = limit
-        return try await list(identity, filter, scopedToFacility: false, origin: origin)
+        return try await list(identity, filter, origin: origin)
     }
 
     func entry(_ row: Row) throws -> Entry {

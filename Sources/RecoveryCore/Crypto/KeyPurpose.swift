@@ -10,6 +10,8 @@ public enum KeyPurpose: String, CaseIterable, Sendable {
     case federationSigning = "RAfedsig"
     case auditChain = "RAauditc"
     case keyCheck = "RAkeychk"
+    /// Seals the audit chain's head kept outside the database (`AuditAnchor`).
+    case auditHead = "RAaudhed"
 
     var context: [CChar] { Array(rawValue.utf8CString.dropLast()) }
 }

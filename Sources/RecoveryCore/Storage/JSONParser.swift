@@ -1,9 +1,30 @@
 /// A strict, fast JSON parser into `JSONValue` (RFC 8259), for request bodies
 /// on hot paths: one pass over the bytes, integers kept apart from other
-/// numbers, nesting bounded so a hostile body cannot exhaust the stack.
+/// numbers, nesting bounded so a hostile body cannot exhaust the stack, and
+/// a key repeated in one object refused (parsers disagree on which copy
+/// counts, so a body could mean one thing to a check and another to a store).
 public enum JSONParser {
     public struct Failure: Error, Equatable, Sendable {
         public var offset: Int
+        /// The key an object repeats, when that is the failure (as decoded,
+        /// so `"a"` and `"\u0061"` are the same key).
+        public var duplicateKey: String? = nil
+        /// Where that object is, e.g. `items[0].data` (empty: the top level).
+        public var path: String = ""
+
+        /// The repeated key's full name, e.g. `items[0].data.note`.
+        public var duplicateField: String? {
+            duplicateKey.map { path.isEmpty ? $0 : path + "." + $0 }
+        }
+
+        /// The same failure seen from one level up, inside `component`
+        /// (a key, or `[index]`).
+        func inside(_ component: String) -> Failure {
+            guard duplicateKey != nil else { return self }
+            var outer = self
+            outer.path = path.isEmpty || path.hasPrefix("[") ? component + path : component + "." + path
+            return outer
+        }
     }
 
     public static let maxDepth = 64
@@ -71,7 +92,16 @@ public enum JSONParser {
                 guard current == UInt8(ascii: ":") else { throw fail() }
                 index += 1
                 skipSpace()
-                members[key] = try value(depth: depth)
+                let keyOffset = index
+                let member: JSONValue
+                do {
+                    member = try value(depth: depth)
+                } catch let failure as Failure {
+                    throw failure.inside(key)
+                }
+                guard members.updateValue(member, forKey: key) == nil else {
+                    throw Failure(offset: keyOffset, duplicateKey: key)
+                }
                 skipSpace()
                 switch current {
                 case UInt8(ascii: ","): index += 1
@@ -88,7 +118,11 @@ public enum JSONParser {
             if current == UInt8(ascii: "]") { index += 1; return .array(elements) }
             while true {
                 skipSpace()
-                elements.append(try value(depth: depth))
+                do {
+                    elements.append(try value(depth: depth))
+                } catch let failure as Failure {
+                    throw failure.inside("[\(elements.count)]")
+                }
                 skipSpace()
                 switch current {
                 case UInt8(ascii: ","): index += 1

@@ -3,6 +3,7 @@ public enum StorageError: Error, CustomStringConvertible, Equatable {
     case schemaNewerThanBinary(applied: [String])
     case schemaNotInitialised(path: String)
     case durabilityNotApplied(expected: String, actual: Int)
+    case auditHead(reason: String)
 
     public var description: String {
         switch self {
@@ -12,6 +13,8 @@ public enum StorageError: Error, CustomStringConvertible, Equatable {
             return "no initialised database at \(path); run `recovery-server init --data-dir DIR` first"
         case .durabilityNotApplied(let expected, let actual):
             return "SQLite refused synchronous=\(expected) (reports \(actual)); refusing to run with weaker durability"
+        case .auditHead(let reason):
+            return "audit head file: \(reason)"
         }
     }
 }
