@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
     ],
     targets: [
         // libsodium from the system (Debian: libsodium-dev).
@@ -43,6 +44,7 @@ let package = Package(
                 .embedInCode("0003_facility_patient_counts.sql"),
                 .embedInCode("0004_audit_patient_sets.sql"),
                 .embedInCode("0005_patient_list_cards.sql"),
+                .embedInCode("0007_account_security.sql"),
             ]
         ),
         .target(
@@ -57,6 +59,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ]
         ),
         .target(

@@ -10,5 +10,6 @@ public enum EmbeddedMigrations {
         ("0003_facility_patient_counts.sql", String(decoding: PackageResources._003_facility_patient_counts_sql, as: UTF8.self)),
         ("0004_audit_patient_sets.sql", String(decoding: PackageResources._004_audit_patient_sets_sql, as: UTF8.self)),
         ("0005_patient_list_cards.sql", String(decoding: PackageResources._005_patient_list_cards_sql, as: UTF8.self)),
+        ("0007_account_security.sql", String(decoding: PackageResources._007_account_security_sql, as: UTF8.self)),
     ]
 }

@@ -32,7 +32,7 @@ public func buildRouter(_ appliance: Appliance) -> Router<AppRequestContext> {
     router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes))
     for endpoint in catalog.endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
-            let identity = try await authenticator.identity(for: request, access: endpoint.access)
+            let identity = try await authenticator.identity(for: request, access: endpoint.access, path: endpoint.path)
             return try await endpoint.run(request, context, identity)
         }
     }

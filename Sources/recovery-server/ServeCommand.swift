@@ -48,8 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
             for identifier in applied {
                 logger.notice("applied migration", metadata: ["migration": .string(identifier)])
             }
-            if try await DemoData.defaultPasswordStillSet(appliance) {
-                logger.warning("SECURITY: the demo super admin \(DemoData.superAdminEmail) still has its publicly documented password. Change it or remove the account before real patient data goes on this box.")
+            for email in try await DemoData.accountsWithDocumentedPasswords(appliance) {
+                logger.warning("SECURITY: the demo account \(email) still has its publicly documented password. Change it or deactivate the account before real patient data goes on this box.")
             }
             logger.notice("serving", metadata: [
                 "address": .string("\(settings.serverHost):\(settings.serverPort)"),

@@ -3,11 +3,16 @@ import Hummingbird
 import RecoveryCore
 
 /// Resolves the bearer token of a request to an identity and applies the
-/// endpoint's access rule: no or bad token 401, wrong kind or role 403.
+/// endpoint's access rule: no or bad token 401, wrong kind or role 403, and
+/// 403 `password_change_required` outside `passwordChangePaths` while the
+/// account must replace an administrator-set password.
 struct Authenticator: Sendable {
     let auth: AuthService
 
-    func identity(for request: Request, access: Access) async throws -> Identity? {
+    /// What a session may still do before an administrator-set password is changed.
+    static let passwordChangePaths: Set<String> = ["/api/v1/auth/change-password", "/api/v1/auth/logout", "/api/v1/auth/me"]
+
+    func identity(for request: Request, access: Access, path: String) async throws -> Identity? {
         if access == .public { return nil }
         guard let header = request.headers[.authorization], header.count > 7,
               header.prefix(7).lowercased() == "bearer " else { throw APIError.unauthenticated }
@@ -15,6 +20,7 @@ struct Authenticator: Sendable {
             throw APIError.unauthenticated
         }
         guard access.permits(identity) else { throw APIError.forbidden }
+        if auth.mustChangePassword(identity), !Self.passwordChangePaths.contains(path) { throw APIError.passwordChangeRequired }
         return identity
     }
 }
@@ -28,4 +34,8 @@ extension APIError {
     }
 
     static let forbidden = APIError(.forbidden, code: "forbidden", message: "Your account is not allowed to do this.")
+
+    static let passwordChangeRequired = APIError(
+        .forbidden, code: "password_change_required",
+        message: "Your password was set by an administrator: choose your own first (POST /api/v1/auth/change-password).")
 }

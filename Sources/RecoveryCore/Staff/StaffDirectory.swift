@@ -84,7 +84,7 @@ public struct StaffDirectory: Sendable {
         if !problems.isEmpty { throw Failure.invalid(problems) }
         let hash = try await appliance.passwords.hash(new.password)
         let facilityID = facilityID_
-        return try await pool.write { db in
+        let member = try await pool.write { db -> Member in
             if let facilityID, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM facilities WHERE id = ?)", arguments: [facilityID]) != true {
                 throw Failure.invalid(["facility_id": "does not name a facility"])
             }
@@ -93,11 +93,14 @@ public struct StaffDirectory: Sendable {
                 facilityID: facilityID, role: role!, email: new.email.trimmingCharacters(in: .whitespaces),
                 firstName: new.firstName.trimmingCharacters(in: .whitespacesAndNewlines),
                 lastName: new.lastName.trimmingCharacters(in: .whitespacesAndNewlines), passwordHash: hash), in: db)
-            try db.execute(sql: "UPDATE staff SET created_by = ? WHERE id = ?", arguments: [identity.subjectID, id])
+            // The administrator chose this password: the new member replaces it at first sign-in.
+            try db.execute(sql: "UPDATE staff SET created_by = ?, must_change_password = 1 WHERE id = ?", arguments: [identity.subjectID, id])
             try appliance.audit.append(event("staff.create", identity, staffID: id, facilityID: facilityID, origin,
                                              details: ["role": role!.rawValue]), in: db)
             return try load(id, in: db)!
         }
+        appliance.pendingPasswordChanges.insert([member.account.id])
+        return member
     }
 
     public func list(_ identity: Identity, page: Int, limit: Int, role: String?, active: Bool?) async throws -> (members: [Member], total: Int) {
