@@ -11,7 +11,8 @@ struct InitCommand: AsyncParsableCommand {
         mode 0600; never overwrites an existing one), the database with every migration \
         applied, the facility, and its first administrator account.
 
-        If --admin-password is not given, a strong password is generated and printed once.
+        If --admin-password is not given, a strong password is generated and printed once; \
+        the administrator must replace it with their own at first sign-in.
 
         Running init again on an initialised directory says so and changes nothing.
 
@@ -65,7 +66,7 @@ struct InitCommand: AsyncParsableCommand {
                   admin login: \(adminEmail)
                 """)
                 if let generated = created.generatedPassword {
-                    print("  admin password (shown once, store it safely): \(generated)")
+                    print("  admin password (shown once; replace it at first sign-in): \(generated)")
                 }
                 print("Start the server with: recovery-server serve --data-dir \(settings.dataDirectory)")
             }
