@@ -54,6 +54,8 @@ public struct AccountAdministration: Sendable {
                 """, arguments: [now, staffID])
             try db.execute(sql: "UPDATE staff_mfa_recovery_codes SET used_at = ? WHERE staff_id = ? AND used_at IS NULL", arguments: [now, staffID])
             try db.execute(sql: "UPDATE mfa_challenges SET consumed_at = ? WHERE staff_id = ? AND consumed_at IS NULL", arguments: [now, staffID])
+            // Wrong codes typed from a lost phone's backup no longer count.
+            try appliance.throttle.recordSuccess(.mfa, account: "mfa:" + staffID, in: db)
             let ended = try AuthService(appliance: appliance).endAllSessions(ofStaff: staffID, reason: "mfa_reset", in: db)
             try appliance.audit.append(AuditEvent(
                 action: "staff.mfa_reset", outcome: .success, actorKind: admin.auditActor, actorID: admin.subjectID,
@@ -84,6 +86,8 @@ public struct AccountAdministration: Sendable {
                 UPDATE staff SET password_hash = ?, must_change_password = 1, mfa_exempt = 0, password_changed_at = ?, updated_at = ?
                 WHERE id = ?
                 """, arguments: [hash, now, now, staffID])
+            // A forgotten password often comes with a lock from the guesses before: lifted.
+            try appliance.throttle.recordSuccess(.login, account: LoginThrottle.accountKey(.staff, id: staffID), in: db)
             let ended = try AuthService(appliance: appliance).endAllSessions(ofStaff: staffID, reason: "password_reset", in: db)
             try appliance.audit.append(AuditEvent(
                 action: "staff.password_reset", outcome: .success, actorKind: admin.auditActor, actorID: admin.subjectID,
