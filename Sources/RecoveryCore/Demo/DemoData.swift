@@ -53,9 +53,9 @@ public enum DemoData {
     /// What the box holds beyond `init`'s one facility and one administrator.
     static func recordsBeyondInit(in db: Database) throws -> [String] {
         var found: [String] = []
-        let facilities = try Int.fetchOne(db, sql: "SELECT count(*) FROM facilities") ?? 0
-        let staff = try Int.fetchOne(db, sql: "SELECT count(*) FROM staff") ?? 0
-        let patients = try Int.fetchOne(db, sql: "SELECT count(*) FROM patients") ?? 0
+        let facilities = try Table("facilities").fetchCount(db)
+        let staff = try Table("staff").fetchCount(db)
+        let patients = try Table("patients").fetchCount(db)
         if facilities > 1 { found.append("\(facilities) facilities") }
         if staff > 1 { found.append("\(staff) staff accounts") }
         if patients > 0 { found.append("\(patients) patients") }
@@ -93,8 +93,8 @@ public enum DemoData {
                 if member.role == .counselor { counselorID = id }
             }
             // The documented curl examples sign in with a password alone.
-            try db.execute(sql: "UPDATE staff SET mfa_exempt = 1 WHERE email_bidx IN (\(databaseQuestionMarks(count: accounts.count)))",
-                           arguments: StatementArguments(accounts.map { appliance.blindIndex.index($0.email, for: .staffEmail) }))
+            let demoEmails = accounts.map { appliance.blindIndex.index($0.email, for: .staffEmail) }
+            try Table("staff").filter(demoEmails.contains(Column("email_bidx"))).updateAll(db, Column("mfa_exempt").set(to: true))
             for patient in patients {
                 let (id, _) = try patientStore.insert(.init(
                     facilityID: facility.id, firstName: patient.first, lastName: patient.last, dateOfBirth: patient.dob,

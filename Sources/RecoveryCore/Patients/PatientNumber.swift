@@ -19,9 +19,7 @@ public enum PatientNumber {
     static func unused(in db: Database) throws -> String {
         while true {
             let number = generate()
-            if try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM patients WHERE patient_number = ?)", arguments: [number])! {
-                return number
-            }
+            if try Table("patients").filter(Column("patient_number") == number).isEmpty(db) { return number }
         }
     }
 }
