@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
     ],
     targets: [
         // libsodium from the system (Debian: libsodium-dev).
@@ -48,6 +49,7 @@ let package = Package(
                 .embedInCode("0004_audit_patient_sets.sql"),
                 .embedInCode("0005_patient_list_cards.sql"),
                 .embedInCode("0006_audit_seq_never_reused.sql"),
+                .embedInCode("0007_account_security.sql"),
                 .embedInCode("0008_access_policy.sql"),
             ]
         ),
@@ -67,6 +69,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ]
         ),
         .target(

@@ -11,6 +11,7 @@ public enum EmbeddedMigrations {
         ("0004_audit_patient_sets.sql", String(decoding: PackageResources._004_audit_patient_sets_sql, as: UTF8.self)),
         ("0005_patient_list_cards.sql", String(decoding: PackageResources._005_patient_list_cards_sql, as: UTF8.self)),
         ("0006_audit_seq_never_reused.sql", String(decoding: PackageResources._006_audit_seq_never_reused_sql, as: UTF8.self)),
+        ("0007_account_security.sql", String(decoding: PackageResources._007_account_security_sql, as: UTF8.self)),
         ("0008_access_policy.sql", String(decoding: PackageResources._008_access_policy_sql, as: UTF8.self)),
     ]
 }

@@ -20,6 +20,10 @@ public enum ApplianceServer {
                 .init(service: PeriodicService(failure: "checkpoint failed", interval: .seconds(1), logger: logger) {
                     try await appliance.database.checkpoint()
                 }),
+                // Sessions' latest requests, for the idle limit after a restart: once a minute.
+                .init(service: PeriodicService(failure: "saving session activity failed", interval: .seconds(60), logger: logger) {
+                    try await AuthService(appliance: appliance).saveSessionActivity()
+                }),
                 // List cards for patients from before they existed (0005), at start and then hourly.
                 .init(service: PeriodicService(failure: "patient card upkeep failed", interval: .seconds(3_600), logger: logger) {
                     try await appliance.fillMissingPatientCards()

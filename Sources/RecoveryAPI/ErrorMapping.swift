@@ -7,6 +7,10 @@ extension APIError {
         switch error {
         case .invalidCredentials:
             self.init(.unauthorized, code: "invalid_credentials", message: "The email, patient number or password is wrong.")
+        case .wrongPassword(let field):
+            // Forbidden rather than 401: the caller's session is fine, this action is refused.
+            self.init(.forbidden, code: "invalid_credentials", message: "The password is wrong.",
+                      details: [Detail(field: field, issue: "is not your current password")])
         case .invalidRegistrationKey:
             // Wrong, expired, revoked and used keys all answer exactly this.
             self.init(.badRequest, code: "invalid_registration_key",
@@ -52,6 +56,9 @@ extension APIError {
         case .notFound: self = .notFound("account")
         case .cannotDeactivateSelf:
             self.init(.conflict, code: "cannot_deactivate_self", message: "You cannot deactivate your own account.")
+        case .cannotResetSelf:
+            self.init(.conflict, code: "cannot_reset_self",
+                      message: "You cannot reset your own password or second factor: change your password, or ask another administrator.")
         }
     }
 

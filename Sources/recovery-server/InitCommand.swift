@@ -14,7 +14,8 @@ struct InitCommand: AsyncParsableCommand {
         (tls-cert.pem, tls-key.pem; settings server.tls.cert_file, server.tls.key_file). \
         It prints the certificate's SHA-256 fingerprint for the desktop apps to pin.
 
-        If --admin-password is not given, a strong password is generated and printed once.
+        If --admin-password is not given, a strong password is generated and printed once; \
+        the administrator must replace it with their own at first sign-in.
 
         Running init again on an initialised directory says so and changes nothing, \
         except that it creates the HTTPS certificate if none is there yet. It never \
@@ -80,7 +81,7 @@ struct InitCommand: AsyncParsableCommand {
                   admin login: \(adminEmail)
                 """)
                 if let generated = created.generatedPassword {
-                    print("  admin password (shown once, store it safely): \(generated)")
+                    print("  admin password (shown once; replace it at first sign-in): \(generated)")
                 }
             }
             switch certificate {

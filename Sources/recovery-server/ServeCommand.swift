@@ -62,8 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.notice("there was no audit head file (\(AuditAnchor.fileName)); wrote one from the newest audit entry. Expected once after upgrading from a version without it; otherwise the file was removed.",
                               metadata: ["from_seq": .stringConvertible(seq)])
             }
-            if try await DemoData.defaultPasswordStillSet(appliance) {
-                logger.warning("SECURITY: the demo super admin \(DemoData.superAdminEmail) still has its publicly documented password. Change it or remove the account before real patient data goes on this box.")
+            for email in try await DemoData.accountsWithDocumentedPasswords(appliance) {
+                logger.warning("SECURITY: the demo account \(email) still has its publicly documented password. Change it or deactivate the account before real patient data goes on this box.")
             }
             var serving: Logger.Metadata = [
                 "address": .string("\(settings.serverHost):\(settings.serverPort)"),

@@ -34,6 +34,15 @@ extension TestClientProtocol {
         return token
     }
 
+    /// Signs in with an administrator-set password and replaces it, as a new
+    /// staff member must first; returns that session's access token.
+    func staffTokenAfterFirstChange(_ email: String, temporary: String, final: String) async throws -> String {
+        let token = try await staffToken(email, temporary)
+        let changed = try await post("/api/v1/auth/change-password", ["current_password": temporary, "new_password": final], token: token)
+        guard changed.status == .noContent else { throw TestFailure("password change failed: \(changed.status) \(changed.text)") }
+        return token
+    }
+
     /// Creates a patient as `token`'s staff member; returns (patient id, key).
     func createPatient(token: String, first: String = "Jordan", last: String = "Avery") async throws -> (id: String, key: String) {
         let response = try await post("/api/v1/patients", ["first_name": first, "last_name": last, "date_of_birth": "1990-04-12"], token: token)

@@ -93,18 +93,11 @@ import Testing
         let pool = box.appliance.database.pool
         let (cells, refused) = try await box.test { client -> (Int, Int) in
             let p = try await People.make(box, client)
-            let therapist = try await client.post("/api/v1/staff", ["email": "t1@harborlight.org", "first_name": "T", "last_name": "One",
-                                                                  "role": "therapist", "password": People.password], token: p.adminA)
-            #expect(therapist.status == .created)
+            _ = try await People.addStaff(client, by: p.adminA, "t1@harborlight.org", "therapist")
             let therapistA = try await client.staffToken("t1@harborlight.org", People.password)
-            func staffID(_ email: String, _ role: String, _ token: String, facility: String? = nil) async throws -> String {
-                let r = try await client.post("/api/v1/staff", ["email": email, "first_name": "X", "last_name": "Target", "role": role,
-                                                              "password": People.password, "facility_id": facility], token: token)
-                return try #require((r.json["staff"] as? [String: Any])?["id"] as? String)
-            }
-            let staffA = try await staffID("target@harborlight.org", "staff", p.adminA)
-            let staffB = try await staffID("target@bayside.example", "staff", p.adminB)
-            let counselorB = try await staffID("counselor@bayside.example", "counselor", p.adminB)
+            let staffA = try await People.addStaff(client, by: p.adminA, "target@harborlight.org", "staff")
+            let staffB = try await People.addStaff(client, by: p.adminB, "target@bayside.example", "staff")
+            let counselorB = try await People.addStaff(client, by: p.adminB, "counselor@bayside.example", "counselor")
             let rootID = try #require((try await client.get("/api/v1/auth/me", token: p.superAdmin).json["user"] as? [String: Any])?["id"] as? String)
             // Two break-the-glass grants, one per facility, ended at once so they open nothing.
             #expect(try await client.post("/api/v1/patients/\(p.patientA)/emergency-access", ["reason": "Seen in the lobby in distress"], token: p.counselorA2).status == .created)
@@ -114,7 +107,6 @@ import Testing
             let grantA = try await pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM emergency_access_grants WHERE facility_id = ?", arguments: [p.facilityA])! }
             let grantB = try await pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM emergency_access_grants WHERE staff_id = ?", arguments: [counselorB])! }
             // A session of an account that calls nothing here.
-            _ = try await client.staffToken("target@bayside.example", People.password)
             let foreignSession = try await pool.read { db in try String.fetchOne(db, sql: "SELECT family_id FROM sessions WHERE staff_id = ?", arguments: [staffB])! }
             let patientNumber = try await pool.read { db in try String.fetchOne(db, sql: "SELECT patient_number FROM patients WHERE id = ?", arguments: [p.patientA])! }
 

@@ -8,9 +8,7 @@ import Testing
 @testable import RecoveryCore
 
 @Suite struct MFATests {
-    func code(_ secret: String, offsetSteps: Int = 0) -> String {
-        String(format: "%06d", TOTP(secret: secret).compute(date: Date().addingTimeInterval(TimeInterval(offsetSteps * 30))))
-    }
+    func code(_ shown: String, offsetSteps: Int = 0) -> String { authenticatorCode(shown, offsetSteps: offsetSteps) }
 
     @Test func aFacilityThatRequiresItHasTheAdminEnrolAtFirstSignIn() async throws {
         let box = try await TestAppliance(mfaPolicy: "admins")
@@ -25,7 +23,9 @@ import Testing
 
             let setup = try await client.post("/api/v1/auth/mfa/enrol/setup", ["mfa_token": challenge])
             let secret = try #require(setup.json["secret"] as? String)
+            #expect(secret.range(of: "^[A-Z2-7]{52}$", options: .regularExpression) != nil)
             #expect((setup.json["otpauth_uri"] as? String)?.hasPrefix("otpauth://totp/") == true)
+            #expect((setup.json["otpauth_uri"] as? String)?.contains("secret=\(secret)&") == true)
             #expect(try await client.post("/api/v1/auth/mfa/enrol/confirm", ["mfa_token": challenge, "code": "000000"]).status == .unauthorized)
             let confirmed = try await client.post("/api/v1/auth/mfa/enrol/confirm", ["mfa_token": challenge, "code": code(secret)])
             #expect(confirmed.status == .ok)
@@ -65,14 +65,82 @@ import Testing
         let box = try await TestAppliance(mfaPolicy: "none")
         try await box.test { client in
             let token = try await client.staffToken()
-            let setup = try await client.post("/api/v1/auth/mfa/totp/setup", [:], token: token)
+            // The current password first: missing 422, wrong 403, both change nothing.
+            #expect(try await client.post("/api/v1/auth/mfa/totp/setup", [:], token: token).errorFields == ["password"])
+            let wrong = try await client.post("/api/v1/auth/mfa/totp/setup", ["password": "not my password at all"], token: token)
+            #expect(wrong.status == .forbidden)
+            #expect(wrong.errorCode == "invalid_credentials" && wrong.errorFields == ["password"])
+            let setup = try await client.post("/api/v1/auth/mfa/totp/setup", ["password": TestAppliance.adminPassword], token: token)
             let secret = try #require(setup.json["secret"] as? String)
             #expect(try await client.post("/api/v1/auth/mfa/totp/confirm", ["code": "999999"], token: token).status == .unauthorized)
             let confirmed = try await client.post("/api/v1/auth/mfa/totp/confirm", ["code": code(secret)], token: token)
             #expect((confirmed.json["recovery_codes"] as? [String])?.count == 10)
-            #expect(try await client.post("/api/v1/auth/mfa/totp/setup", [:], token: token).status == .conflict)
+            #expect(try await client.post("/api/v1/auth/mfa/totp/setup", ["password": TestAppliance.adminPassword], token: token).status == .conflict)
             let login = try await client.post("/api/v1/auth/staff/login", ["email": TestAppliance.adminEmail, "password": TestAppliance.adminPassword])
             #expect(login.json["mfa_required"] as? Bool == true)
         }
+        let failures = try await box.appliance.database.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_logs WHERE action = 'auth.mfa_setup_failed'")
+        }
+        #expect(failures == 1)
+    }
+
+    /// Wrong passwords at set-up count against the account's sign-in limit,
+    /// so a borrowed session cannot guess the password there instead.
+    @Test func wrongSetUpPasswordsLockTheAccountLikeWrongSignIns() async throws {
+        let box = try await TestAppliance(mfaPolicy: "none")
+        try await box.test { client in
+            let token = try await client.staffToken()
+            for _ in 0..<5 {
+                #expect(try await client.post("/api/v1/auth/mfa/totp/setup", ["password": "guessing the password"], token: token).status == .forbidden)
+            }
+            #expect(try await client.post("/api/v1/auth/mfa/totp/setup", ["password": TestAppliance.adminPassword], token: token).status == .tooManyRequests)
+            let login = try await client.post("/api/v1/auth/staff/login", ["email": TestAppliance.adminEmail, "password": TestAppliance.adminPassword])
+            #expect(login.status == .tooManyRequests)
+        }
+    }
+
+    /// A clinician who lost their phone: an administrator of their facility
+    /// resets the second factor, their sessions end, and the next sign-in
+    /// enrols a new authenticator; the old recovery codes are spent.
+    @Test func anAdministratorResetsALostSecondFactor() async throws {
+        let box = try await TestAppliance(mfaPolicy: "all_staff")
+        let hash = try await box.appliance.passwords.hash("quiet river stones 8")
+        let counselorID = try await box.appliance.database.pool.write { db in
+            try box.appliance.staffStore.insert(.init(facilityID: box.facilityID, role: .counselor, email: "casey@harborlight.org",
+                                                      firstName: "Casey", lastName: "Moore", passwordHash: hash), in: db)
+        }
+        try await box.test { client in
+            func enrol(_ email: String, _ password: String) async throws -> (token: String, recovery: [String]) {
+                let login = try await client.post("/api/v1/auth/staff/login", ["email": email, "password": password])
+                let challenge = try #require(login.json["mfa_token"] as? String)
+                #expect(login.json["mfa_enrolment_required"] as? Bool == true)
+                let secret = try #require(try await client.post("/api/v1/auth/mfa/enrol/setup", ["mfa_token": challenge]).json["secret"] as? String)
+                let done = try await client.post("/api/v1/auth/mfa/enrol/confirm", ["mfa_token": challenge, "code": code(secret)])
+                return (try #require(done.json["access_token"] as? String), try #require(done.json["recovery_codes"] as? [String]))
+            }
+            let admin = try await enrol(TestAppliance.adminEmail, TestAppliance.adminPassword)
+            let counselor = try await enrol("casey@harborlight.org", "quiet river stones 8")
+
+            #expect(try await client.delete("/api/v1/staff/\(box.adminID)/mfa", token: counselor.token).status == .forbidden)
+            #expect(try await client.delete("/api/v1/staff/\(box.adminID)/mfa", token: admin.token).errorCode == "cannot_reset_self")
+            #expect(try await client.delete("/api/v1/staff/\(UUID().uuidString)/mfa", token: admin.token).status == .notFound)
+            #expect(try await client.delete("/api/v1/staff/\(counselorID)/mfa", token: admin.token).status == .noContent)
+            #expect(try await client.get("/api/v1/auth/me", token: counselor.token).status == .unauthorized)
+
+            let again = try await client.post("/api/v1/auth/staff/login", ["email": "casey@harborlight.org", "password": "quiet river stones 8"])
+            #expect(again.json["mfa_enrolment_required"] as? Bool == true)
+            #expect(try await client.post("/api/v1/auth/mfa/verify", ["mfa_token": again.json["mfa_token"] as? String, "code": counselor.recovery[0]]).status == .unauthorized)
+            _ = try await enrol("casey@harborlight.org", "quiet river stones 8")
+        }
+        // The ten codes of the first enrolment are spent; only the new enrolment's ten are left.
+        let unused = try await box.appliance.database.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM staff_mfa_recovery_codes WHERE staff_id = ? AND used_at IS NULL", arguments: [counselorID])
+        }
+        #expect(unused == 10)
+        let reset = try await box.appliance.database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT actor_id, resource_id FROM audit_logs WHERE action = 'staff.mfa_reset' AND outcome = 'success'")
+        }
+        #expect(reset?["actor_id"] as String? == box.adminID && reset?["resource_id"] as String? == counselorID)
     }
 }

@@ -11,6 +11,8 @@ import HummingbirdTesting
 /// signing in like a client.
 struct People: Sendable {
     static let password = "shared staff passphrase 7"
+    /// What an administrator sets when creating an account; replaced at first sign-in.
+    static let temporaryPassword = "temporary staff passphrase 3"
 
     var facilityA: String
     var facilityB: String
@@ -29,22 +31,30 @@ struct People: Sendable {
     var patientB: String
     var patientToken: String
 
+    /// A staff member created by `token`'s administrator, who has replaced the
+    /// administrator-set password with `password`; returns the id.
+    static func addStaff(_ client: any TestClientProtocol, by token: String, _ email: String, _ role: String,
+                         facility: String? = nil) async throws -> String {
+        let r = try await client.post("/api/v1/staff", ["email": email, "first_name": "S", "last_name": role.capitalized,
+                                                        "role": role, "password": temporaryPassword, "facility_id": facility], token: token)
+        guard let id = (r.json["staff"] as? [String: Any])?["id"] as? String else { throw TestFailure("staff: \(r.text)") }
+        _ = try await client.staffTokenAfterFirstChange(email, temporary: temporaryPassword, final: password)
+        return id
+    }
+
     static func make(_ box: TestAppliance, _ client: any TestClientProtocol) async throws -> People {
         let hash = try await box.appliance.passwords.hash(password)
         try await box.appliance.database.pool.write { db in
             try box.appliance.staffStore.insert(.init(facilityID: nil, role: .superAdmin, email: "root@box.example",
                                                       firstName: "Root", lastName: "Admin", passwordHash: hash), in: db)
-            try BoxSetting.set(MFAPolicy.superAdminSetting, to: "false", in: db)
+            try db.execute(sql: "UPDATE staff SET mfa_exempt = 1 WHERE role = 'super_admin'")
         }
         let root = try await client.staffToken("root@box.example", password)
         let facility = try await client.post("/api/v1/facilities", ["name": "Bayside House", "timezone": "America/Denver", "capacity": 12, "mfa_policy": "none"], token: root)
         guard let facilityB = (facility.json["facility"] as? [String: Any])?["id"] as? String else { throw TestFailure("facility: \(facility.text)") }
         let adminA = try await client.staffToken()
         func staff(_ token: String, _ email: String, _ role: String, facility: String? = nil) async throws -> String {
-            let r = try await client.post("/api/v1/staff", ["email": email, "first_name": "S", "last_name": role.capitalized,
-                                                            "role": role, "password": password, "facility_id": facility], token: token)
-            guard let id = (r.json["staff"] as? [String: Any])?["id"] as? String else { throw TestFailure("staff: \(r.text)") }
-            return id
+            try await addStaff(client, by: token, email, role, facility: facility)
         }
         _ = try await staff(root, "admin@bayside.example", "admin", facility: facilityB)
         let c1 = try await staff(adminA, "c1@harborlight.org", "counselor")
@@ -105,6 +115,8 @@ enum ValidBodies {
         case (.post, "/api/v1/patients"): return ["first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01"]
         case (.post, "/api/v1/staff"): return ["email": "x@y.org", "first_name": "A", "last_name": "B", "role": "staff", "password": People.password]
         case (.patch, "/api/v1/staff/{id}"): return ["first_name": "A"]
+        case (.post, "/api/v1/staff/{id}/password"): return ["password": "a new passphrase to change"]
+        case (.post, "/api/v1/auth/mfa/totp/setup"): return ["password": People.password]
         case (.post, "/api/v1/facilities"): return ["name": "X", "timezone": "UTC"]
         case (.patch, "/api/v1/facilities/{id}"): return ["capacity": 3]
         case (.post, "/api/v1/patients/{id}/medications"): return ["name": "Naltrexone", "dose": "50 mg", "schedule": ["times": ["08:00"]]]

@@ -29,8 +29,9 @@ import Testing
         let box = try await TestAppliance()
         try await box.test { client in
             let token = try await client.staffToken()
-            let secret = try #require(try await client.post("/api/v1/auth/mfa/totp/setup", [:], token: token).json["secret"] as? String)
-            let code = String(format: "%06d", TOTP(secret: secret).compute(date: Date()))
+            let secret = try #require(try await client.post("/api/v1/auth/mfa/totp/setup", ["password": TestAppliance.adminPassword],
+                                                            token: token).json["secret"] as? String)
+            let code = authenticatorCode(secret)
             #expect(try await client.post("/api/v1/auth/mfa/totp/confirm", ["code": code], token: token).status == .ok)
             let login = try await client.post("/api/v1/auth/staff/login", ["email": TestAppliance.adminEmail, "password": TestAppliance.adminPassword])
             let challenge = try #require(login.json["mfa_token"] as? String)

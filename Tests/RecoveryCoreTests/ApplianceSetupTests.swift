@@ -34,6 +34,8 @@ import Testing
         let account = try await appliance.database.pool.read { db in try store.account(email: "director@harborlight.ORG", in: db) }
         #expect(account?.id == created.adminID)
         #expect(try await appliance.passwords.verify("tidal harbor lantern 42", against: account?.passwordHash))
+        // A password the administrator chose on the command line is theirs to keep.
+        #expect(account?.mustChangePassword == false)
     }
 
     @Test func aSecondInitChangesNothing() async throws {
@@ -61,6 +63,9 @@ import Testing
         let account = try await appliance.database.pool.read { db in try store.account(email: Self.request.adminEmail, in: db) }
         #expect(try await appliance.passwords.verify(password, against: account?.passwordHash))
         #expect(!databaseBytes(settings).contains(text: password))
+        // It was printed on a terminal: the administrator must replace it at first sign-in.
+        #expect(account?.mustChangePassword == true)
+        #expect(appliance.pendingPasswordChanges.contains(created.adminID))
     }
 
     @Test(arguments: [
@@ -175,7 +180,7 @@ import Testing
         #expect(try await !ApplianceSetup.prepareDemo(settings: settings))
         let (appliance, _) = try Appliance.open(settings: settings, passwordCost: .minimum)
         #expect(try await DemoData.seed(appliance) == .alreadySeeded)
-        #expect(try await DemoData.defaultPasswordStillSet(appliance))
+        #expect(try await DemoData.accountsWithDocumentedPasswords(appliance) == DemoData.accounts.map(\.email))
         let patients = try await appliance.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM patients") }
         #expect(patients == DemoData.patients.count)
     }

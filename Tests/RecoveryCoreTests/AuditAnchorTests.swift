@@ -202,7 +202,7 @@ import Testing
         }
         let before = try database.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM audit_logs ORDER BY seq") }
 
-        #expect(try database.migrate() == ["0006_audit_seq_never_reused"])
+        #expect(try database.migrate().first == "0006_audit_seq_never_reused")
         let (after, highWater, indexed, verified) = try database.pool.read { db in
             (try Row.fetchAll(db, sql: "SELECT * FROM audit_logs ORDER BY seq"),
              try Int.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'audit_logs'"),

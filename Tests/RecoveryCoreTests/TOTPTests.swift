@@ -11,6 +11,18 @@ import Testing
         #expect(totp.compute(date: Date(timeIntervalSince1970: TimeInterval(time))) == expected)
     }
 
+    /// The secret shown at enrolment is RFC 4648 base32 of the key's bytes:
+    /// RFC 6238's key "12345678901234567890" is GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
+    /// (the text its test vectors are entered with), and the otpauth URI
+    /// carries the same text. (MFATests signs in with a code computed from it.)
+    @Test func theShownSecretIsBase32OfTheKeyBytes() {
+        #expect(TOTPFactor.displayed("12345678901234567890") == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
+        let secret = TOTPFactor.newSecret()
+        let shown = TOTPFactor.displayed(secret)
+        #expect(shown.count == 52 && shown.allSatisfy { "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".contains($0) })
+        #expect(TOTPFactor.uri(secret: secret, account: "a@b.org", issuer: "Clinic").contains("secret=\(shown)&"))
+    }
+
     @Test func acceptsOneStepOfDriftAndNeverTheSameStepTwice() {
         let secret = TOTPFactor.newSecret()
         let now = Date(timeIntervalSince1970: 1_800_000_015)

@@ -38,6 +38,7 @@ struct AuthController {
     struct SecondFactor: Decodable { var mfaToken: String; var code: String }
     struct Challenge: Decodable { var mfaToken: String }
     struct Code: Decodable { var code: String }
+    struct Password: Decodable { var password: String }
 
     /// A correct password when a second factor is needed.
     struct SecondFactorRequired: Encodable {
@@ -57,6 +58,9 @@ struct AuthController {
         var expiresIn: Int
         var user: StaffUser?
         var patient: PatientSelf?
+        /// Staff sign-ins: true when the password was set by an administrator
+        /// and must be changed before anything else.
+        var passwordChangeRequired: Bool?
         /// Only when enrolment completes at sign-in: shown once.
         var recoveryCodes: [String]?
 
@@ -66,6 +70,11 @@ struct AuthController {
             expiresIn = tokens.expiresIn
             self.user = user
             self.patient = patient
+        }
+
+        init(_ signedIn: AuthService.SignedInStaff) {
+            self.init(signedIn.tokens, user: StaffUser(signedIn.account))
+            passwordChangeRequired = signedIn.passwordChangeRequired
         }
     }
 
@@ -112,7 +121,7 @@ struct AuthController {
         try Self.checkPassword(body.password, field: "password")
         switch try await auth.staffLogin(email: body.email, password: body.password, origin: context.origin(request)) {
         case .signedIn(let signedIn):
-            return try JSONBody.response(TokenResponse(signedIn.tokens, user: StaffUser(signedIn.account)))
+            return try JSONBody.response(TokenResponse(signedIn))
         case .secondFactor(let challenge, let enrolment):
             return try JSONBody.response(SecondFactorRequired(mfaEnrolmentRequired: enrolment, mfaToken: challenge))
         }
@@ -121,11 +130,13 @@ struct AuthController {
     @Sendable func verifySecondFactor(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(SecondFactor.self, from: request, limit: bodyLimit)
         let signedIn = try await auth.verifySecondFactor(challenge: body.mfaToken, code: body.code, origin: context.origin(request))
-        return try JSONBody.response(TokenResponse(signedIn.tokens, user: StaffUser(signedIn.account)))
+        return try JSONBody.response(TokenResponse(signedIn))
     }
 
     @Sendable func totpSetup(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
-        let enrolment = try await auth.beginEnrolment(context.identity, origin: context.origin)
+        let body = try await JSONBody.decode(Password.self, from: request, limit: bodyLimit)
+        try Self.checkPassword(body.password, field: "password")
+        let enrolment = try await auth.beginEnrolment(context.identity, password: body.password, origin: context.origin)
         return try JSONBody.response(EnrolmentView(secret: enrolment.secret, otpauthUri: enrolment.uri))
     }
 
@@ -144,7 +155,7 @@ struct AuthController {
     @Sendable func enrolConfirm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(SecondFactor.self, from: request, limit: bodyLimit)
         let (signedIn, codes) = try await auth.confirmEnrolment(challenge: body.mfaToken, code: body.code, origin: context.origin(request))
-        var response = TokenResponse(signedIn.tokens, user: StaffUser(signedIn.account))
+        var response = TokenResponse(signedIn)
         response.recoveryCodes = codes
         return try JSONBody.response(response)
     }

@@ -18,6 +18,8 @@ struct StaffController {
             Endpoint(.patch, "/api/v1/staff/{id}", access: .staff(.staffManage), handler: update),
             Endpoint(.delete, "/api/v1/staff/{id}", access: .staff(.staffManage), handler: deactivate),
             Endpoint(.post, "/api/v1/staff/{id}/unlock", access: .staff(.staffManage), handler: unlockStaff),
+            Endpoint(.post, "/api/v1/staff/{id}/password", access: .staff(.staffManage), handler: resetPassword),
+            Endpoint(.delete, "/api/v1/staff/{id}/mfa", access: .staff(.staffManage), handler: resetSecondFactor),
             Endpoint(.post, "/api/v1/patients/{id}/unlock", access: .staff(.staffManage), handler: unlockPatient),
         ]
     }
@@ -30,6 +32,8 @@ struct StaffController {
         var role: String
         var password: String
     }
+
+    struct NewPassword: Decodable { var password: String }
 
     struct StaffChanges: Decodable { var email: String?; var firstName: String?; var lastName: String?; var role: String? }
 
@@ -87,6 +91,20 @@ struct StaffController {
     @Sendable func unlockStaff(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
         try await administration.unlockStaff(id, by: context.identity, origin: context.origin)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func resetPassword(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        let body = try await JSONBody.decode(NewPassword.self, from: request, limit: appliance.settings.maxBodyBytes)
+        if body.password.count > 1_024 { throw APIError.validation(field: "password", "must be at most 1024 characters") }
+        try await administration.resetPassword(id, to: body.password, by: context.identity, origin: context.origin)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func resetSecondFactor(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let id = try request.uuidParameter("id", context: context.request)
+        try await administration.resetSecondFactor(id, by: context.identity, origin: context.origin)
         return Response(status: .noContent)
     }
 

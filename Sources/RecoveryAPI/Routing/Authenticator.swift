@@ -4,10 +4,15 @@ import RecoveryCore
 
 /// Resolves the bearer token of a request to an identity and applies the
 /// endpoint's access rule: no or bad token 401, wrong kind or a role without
-/// the route's permission 403, the refusal audited before the answer.
+/// the route's permission 403 (the refusal audited before the answer), and
+/// 403 `password_change_required` outside `passwordChangePaths` while the
+/// account must replace an administrator-set password.
 struct Authenticator: Sendable {
     let auth: AuthService
     let appliance: Appliance
+
+    /// What a session may still do before an administrator-set password is changed.
+    static let passwordChangePaths: Set<String> = ["/api/v1/auth/change-password", "/api/v1/auth/logout", "/api/v1/auth/me"]
 
     func identity(for request: Request, context: AppRequestContext, route: String, access: Access) async throws -> Identity? {
         if access == .public { return nil }
@@ -24,6 +29,7 @@ struct Authenticator: Sendable {
                 details: ["reason": refusal.auditReason, "permission": access.permission?.rawValue ?? "patient"]))
             throw APIError.forbidden
         }
+        if auth.mustChangePassword(identity), !Self.passwordChangePaths.contains(route) { throw APIError.passwordChangeRequired }
         return identity
     }
 }
@@ -37,4 +43,8 @@ extension APIError {
     }
 
     static let forbidden = APIError(.forbidden, code: "forbidden", message: "Your account is not allowed to do this.")
+
+    static let passwordChangeRequired = APIError(
+        .forbidden, code: "password_change_required",
+        message: "Your password was set by an administrator: choose your own first (POST /api/v1/auth/change-password).")
 }

@@ -26,6 +26,10 @@ public final class Appliance: Sendable {
     public let accessTokens: AccessTokens
     /// Sessions ended while their access tokens may still be unexpired.
     public let revokedSessions = RevokedSessions()
+    /// Each session's latest request, for the idle limit.
+    public let sessionActivity: SessionActivity
+    /// Staff who must change an administrator-set password first.
+    public let pendingPasswordChanges = PendingPasswordChanges()
     public let startedAt: Date
 
     init(settings: Settings, database: AppDatabase, masterKey: MasterKey, passwordCost: PasswordHasher.Cost,
@@ -41,6 +45,7 @@ public final class Appliance: Sendable {
         self.commits = GroupCommit(database: database)
         self.auditWriter = AuditWriter(commits: commits, log: audit)
         self.accessTokens = AccessTokens(masterKey: masterKey, lifetimeSeconds: settings.accessTokenTTLSeconds)
+        self.sessionActivity = SessionActivity(settings: settings)
         self.startedAt = Date()
     }
 
@@ -74,6 +79,9 @@ public final class Appliance: Sendable {
         }
         appliance.revokedSessions.insert(try database.pool.read { db in
             try SessionStore.recentlyRevoked(withinSeconds: settings.accessTokenTTLSeconds, in: db)
+        })
+        appliance.pendingPasswordChanges.insert(try database.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM staff WHERE must_change_password = 1")
         })
         return (appliance, applied)
     }

@@ -64,9 +64,14 @@ public enum ApplianceSetup {
         let adminID = try await database.pool.write { db -> String in
             try facility.insert(db)
             try FacilityDefaults.install(for: facility.id, in: db)
-            return try staffStore.insert(.init(
+            let id = try staffStore.insert(.init(
                 facilityID: facility.id, role: .admin, email: request.adminEmail,
                 firstName: request.adminFirstName, lastName: request.adminLastName, passwordHash: hash), in: db)
+            // A generated password was printed on a terminal: the administrator replaces it at first sign-in.
+            if request.adminPassword == nil {
+                try db.execute(sql: "UPDATE staff SET must_change_password = 1 WHERE id = ?", arguments: [id])
+            }
+            return id
         }
         let version = try database.schemaVersion()
         try database.close()

@@ -55,7 +55,8 @@ public final class AccessTokens: Sendable {
               let kind = Identity.Kind(rawValue: claims.knd) else { return nil }
         let role = claims.rol.flatMap(StaffRole.init(rawValue:))
         if kind == .staff && role == nil { return nil }
-        let identity = Identity(kind: kind, subjectID: claims.sub.value, role: role, facilityID: claims.fid, sessionID: claims.sid)
+        let identity = Identity(kind: kind, subjectID: claims.sub.value, role: role, facilityID: claims.fid, sessionID: claims.sid,
+                                issuedAt: claims.iat.value)
         verified.withLock { cache in
             if cache.count >= Self.verifiedCapacity { cache.removeAll(keepingCapacity: true) }
             cache[fingerprint] = Verified(identity: identity, expires: claims.exp.value)

@@ -5,7 +5,9 @@ import GRDB
 /// second step of sign-in.
 extension AuthService {
     public struct Enrolment: Sendable, Equatable {
+        /// RFC 4648 base32 of the key, for typing into an authenticator app.
         public var secret: String
+        /// The `otpauth://` URI (a QR code) carrying the same key.
         public var uri: String
     }
 
@@ -54,9 +56,23 @@ extension AuthService {
         return db.changesCount == 1 ? "recovery_code" : nil
     }
 
-    /// Starts TOTP enrolment for a signed-in staff member.
-    public func beginEnrolment(_ identity: Identity, origin: RequestOrigin) async throws -> Enrolment {
-        try await database.write { db in try startEnrolment(staffID: identity.subjectID, origin: origin, in: db) }
+    /// Starts TOTP enrolment for a signed-in staff member, who confirms their
+    /// password first (a borrowed session cannot attach its own authenticator).
+    /// A wrong password is audited and counts against the account's sign-in limit.
+    public func beginEnrolment(_ identity: Identity, password: String, origin: RequestOrigin) async throws -> Enrolment {
+        let accountKey = LoginThrottle.accountKey(.staff, id: identity.subjectID)
+        let reservation = try await reserve(.login, account: accountKey, origin: origin)
+        let hash = try await database.read { db in try appliance.staffStore.account(id: identity.subjectID, in: db)?.passwordHash }
+        guard try await appliance.passwords.verify(password, against: hash) else {
+            try await recordFailure(.login, account: accountKey, origin: origin,
+                                    event: event("auth.mfa_setup_failed", .failure, identity: identity, origin: origin,
+                                                 details: ["reason": "invalid_credentials"]))
+            throw AuthError.wrongPassword(field: "password")
+        }
+        return try await database.write { db in
+            try appliance.throttle.release(reservation, in: db)
+            return try startEnrolment(staffID: identity.subjectID, origin: origin, in: db)
+        }
     }
 
     /// Confirms enrolment with a first code; returns the recovery codes, shown once.
@@ -101,7 +117,7 @@ extension AuthService {
         let issuer = try account.facilityID.flatMap { try String.fetchOne(db, sql: "SELECT name FROM facilities WHERE id = ?", arguments: [$0]) }
             ?? "Recovery Appliance"
         try appliance.audit.append(event("auth.mfa_enrolment_started", .success, staff: account, origin: origin), in: db)
-        return Enrolment(secret: secret, uri: TOTPFactor.uri(secret: secret, account: account.email, issuer: issuer))
+        return Enrolment(secret: TOTPFactor.displayed(secret), uri: TOTPFactor.uri(secret: secret, account: account.email, issuer: issuer))
     }
 
     /// nil when the code does not match the pending secret.

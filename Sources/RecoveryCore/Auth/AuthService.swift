@@ -16,6 +16,8 @@ public struct AuthService: Sendable {
     public struct SignedInStaff: Sendable {
         public var tokens: Tokens
         public var account: StaffAccount
+        /// The session can do nothing but change the password (see `PendingPasswordChanges`).
+        public var passwordChangeRequired: Bool { account.mustChangePassword }
     }
 
     public struct SignedInPatient: Sendable {
@@ -33,12 +35,40 @@ public struct AuthService: Sendable {
 
     // MARK: Access tokens
 
-    /// The identity behind a bearer token: valid signature, unexpired, and
-    /// its session not ended.
-    public func authenticate(bearer token: String) async -> Identity? {
+    /// The identity behind a bearer token: valid signature, unexpired, its
+    /// session not ended and not idle longer than its limit. The request
+    /// counts as the session's activity.
+    public func authenticate(bearer token: String, at now: Date = Date()) async -> Identity? {
         guard token.count < 4_096, let identity = await appliance.accessTokens.verify(token),
               !appliance.revokedSessions.contains(identity.sessionID) else { return nil }
+        guard appliance.sessionActivity.record(identity, at: now) else {
+            await endIdleSession(identity.sessionID)
+            return nil
+        }
         return identity
+    }
+
+    /// Whether the caller must change an administrator-set password before anything else.
+    public func mustChangePassword(_ identity: Identity) -> Bool {
+        identity.kind == .staff && appliance.pendingPasswordChanges.contains(identity.subjectID)
+    }
+
+    /// Ends a session found idle on a request (HIPAA automatic logoff).
+    func endIdleSession(_ sessionID: String) async {
+        appliance.revokedSessions.insert([sessionID])
+        _ = try? await database.write { db in try appliance.sessionStore.revoke(sessionID: sessionID, reason: "expired", in: db) }
+    }
+
+    /// Writes the sessions' recent activity to `sessions` (last use, idle
+    /// expiry), so refreshes after a restart still see it. Runs once a minute.
+    public func saveSessionActivity() async throws {
+        let unsaved = appliance.sessionActivity.takeUnsaved()
+        guard !unsaved.isEmpty else { return }
+        try await database.write { db in
+            for activity in unsaved {
+                try appliance.sessionStore.recordActivity(activity, in: db)
+            }
+        }
     }
 
     func issueTokens(_ identity: Identity, refreshToken: String) async throws -> Tokens {
@@ -56,9 +86,9 @@ public struct AuthService: Sendable {
     }
 
     public func staffLogin(email: String, password: String, origin: RequestOrigin) async throws -> StaffLoginOutcome {
-        let accountKey = LoginThrottle.accountKey(email)
-        let reservation = try await reserve(.login, account: accountKey, origin: origin)
         let account = try await database.read { db in try appliance.staffStore.account(email: email, in: db) }
+        let accountKey = account.map { LoginThrottle.accountKey(.staff, id: $0.id) } ?? LoginThrottle.accountKey(unknown: email)
+        let reservation = try await reserve(.login, account: accountKey, origin: origin)
         let matches = try await appliance.passwords.verify(password, against: account?.passwordHash)
         guard let account, matches, account.isActive else {
             try await recordFailure(.login, account: accountKey, origin: origin, event: AuditEvent(
@@ -167,9 +197,10 @@ public struct AuthService: Sendable {
     }
 
     public func patientLogin(identifier: String, password: String, origin: RequestOrigin) async throws -> SignedInPatient {
-        let accountKey = LoginThrottle.accountKey(identifier)
-        let reservation = try await reserve(.login, account: accountKey, origin: origin)
+        // Resolved first, so an email and a patient number of one patient share one count.
         let account = try await database.read { db in try appliance.patientStore.account(identifier: identifier, in: db) }
+        let accountKey = account.map { LoginThrottle.accountKey(.patient, id: $0.id) } ?? LoginThrottle.accountKey(unknown: identifier)
+        let reservation = try await reserve(.login, account: accountKey, origin: origin)
         let matches = try await appliance.passwords.verify(password, against: account?.passwordHash)
         guard let account, matches, account.canSignIn else {
             try await recordFailure(.login, account: accountKey, origin: origin, event: AuditEvent(
@@ -203,10 +234,11 @@ public struct AuthService: Sendable {
     // MARK: Sessions
 
     /// Rotates a refresh token. A token used twice ends its whole session.
-    public func refresh(_ refreshToken: String, origin: RequestOrigin) async throws -> Tokens {
+    public func refresh(_ refreshToken: String, origin: RequestOrigin, at now: Date = Date()) async throws -> Tokens {
         enum Outcome { case rotated(Identity, String), reused(String), invalid }
+        let activity = appliance.sessionActivity
         let outcome = try await database.write { db -> Outcome in
-            switch try appliance.sessionStore.rotate(refreshToken, origin: origin, in: db) {
+            switch try appliance.sessionStore.rotate(refreshToken, origin: origin, activity: activity, at: now, in: db) {
             case .invalid:
                 return .invalid
             case .reuseDetected(let sessionID, let subject):
@@ -230,6 +262,7 @@ public struct AuthService: Sendable {
             appliance.revokedSessions.insert([sessionID])
             throw AuthError.invalidRefreshToken
         case .rotated(let identity, let token):
+            activity.record(identity.sessionID, kind: identity.kind, at: now)
             return try await issueTokens(identity, refreshToken: token)
         }
     }
@@ -267,9 +300,11 @@ public struct AuthService: Sendable {
         appliance.revokedSessions.insert([sessionID])
     }
 
-    /// Changes the caller's password and ends their other sessions.
+    /// Changes the caller's password and ends their other sessions. An
+    /// administrator-set password is then replaced, and a demo account's
+    /// exemption from the second factor ends.
     public func changePassword(_ identity: Identity, current: String, new: String, origin: RequestOrigin) async throws {
-        let accountKey = "id:" + identity.subjectID
+        let accountKey = LoginThrottle.accountKey(identity.kind, id: identity.subjectID)
         let reservation = try await reserve(.login, account: accountKey, origin: origin)
         let (hash, email): (String?, String?) = try await database.read { db in
             switch identity.kind {
@@ -296,6 +331,9 @@ public struct AuthService: Sendable {
             let now = Timestamp.now()
             try db.execute(sql: "UPDATE \(table) SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?",
                            arguments: [newHash, now, now, identity.subjectID])
+            if identity.kind == .staff {
+                try db.execute(sql: "UPDATE staff SET must_change_password = 0, mfa_exempt = 0 WHERE id = ?", arguments: [identity.subjectID])
+            }
             let ended = try appliance.sessionStore.revokeAll(of: subject(identity), reason: "password_changed",
                                                              keeping: identity.sessionID, in: db)
             try appliance.throttle.release(reservation, in: db)
@@ -304,6 +342,7 @@ public struct AuthService: Sendable {
             return ended
         }
         appliance.revokedSessions.insert(ended)
+        appliance.pendingPasswordChanges.remove(identity.subjectID)
     }
 
     /// Ends every session of a staff member (deactivation, role removal).

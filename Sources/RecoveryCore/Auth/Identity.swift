@@ -1,3 +1,5 @@
+import Foundation
+
 /// Who is calling: established from a verified access token.
 public struct Identity: Sendable, Equatable {
     public enum Kind: String, Sendable, Codable { case staff, patient }
@@ -11,13 +13,16 @@ public struct Identity: Sendable, Equatable {
     public var facilityID: String?
     /// The session (refresh-token family) the token belongs to.
     public var sessionID: String
+    /// When the access token was issued (sign-in or refresh); nil when not from a token.
+    public var issuedAt: Date?
 
-    public init(kind: Kind, subjectID: String, role: StaffRole?, facilityID: String?, sessionID: String) {
+    public init(kind: Kind, subjectID: String, role: StaffRole?, facilityID: String?, sessionID: String, issuedAt: Date? = nil) {
         self.kind = kind
         self.subjectID = subjectID
         self.role = role
         self.facilityID = facilityID
         self.sessionID = sessionID
+        self.issuedAt = issuedAt
     }
 
     public var auditActor: AuditEvent.ActorKind { kind == .staff ? .staff : .patient }

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 
 /// Brute-force limits on logins, registrations and second-factor codes, per
-/// account identifier and per client address, over a sliding window. Counts
+/// account (or, for an identifier naming none, per identifier) and per client
+/// address, over a sliding window. Counts
 /// live in `auth_attempts` (keyed hashes only), so they survive a restart and
 /// apply alike to accounts that exist and ones that do not — a lockout does
 /// not reveal whether an account exists.
@@ -101,7 +102,12 @@ public struct LoginThrottle: Sendable {
                        arguments: [RowID.make(), subject("account", account), kind.rawValue, Timestamp.now()])
     }
 
-    /// The form an account identifier is counted under (emails and patient
-    /// numbers are case-insensitive).
-    public static func accountKey(_ identifier: String) -> String { BlindIndex.normalise(identifier) }
+    /// The key an account's failures are counted under: one per account,
+    /// whichever identifier named it (a patient's email and patient number
+    /// share it), and shared by every check of the account's password.
+    public static func accountKey(_ kind: Identity.Kind, id: String) -> String { kind.rawValue + ":" + id }
+
+    /// The key for an identifier that names no account: its normalised form
+    /// (case-insensitive), so an unknown one locks exactly like a real one.
+    public static func accountKey(unknown identifier: String) -> String { "identifier:" + BlindIndex.normalise(identifier) }
 }

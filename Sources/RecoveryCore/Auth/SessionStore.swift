@@ -91,7 +91,10 @@ public struct SessionStore: Sendable {
     /// write transaction, which SQLite serialises: of two concurrent
     /// refreshes of one token exactly one rotates it; the other sees a
     /// rotated token and revokes the family.
-    public func rotate(_ refreshToken: String, origin: RequestOrigin, in db: Database) throws -> Rotation {
+    /// A session is idle from its last request seen in `activity` (or, when
+    /// none was seen by this process, from its last refresh or saved activity).
+    public func rotate(_ refreshToken: String, origin: RequestOrigin, activity: SessionActivity? = nil, at now: Date = Date(),
+                       in db: Database) throws -> Rotation {
         guard refreshToken.count <= 200,
               let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE refresh_token_bidx = ?",
                                          arguments: [blindIndex.secretIndex(refreshToken, for: .sessionsRefreshToken)])
@@ -104,9 +107,12 @@ public struct SessionStore: Sendable {
             try revoke(sessionID: familyID, reason: "reuse_detected", in: db)
             return .reuseDetected(sessionID: familyID, subject)
         }
-        let now = Date()
         let nowText = Timestamp.string(now)
-        if nowText >= (row["idle_expires_at"] as String) || nowText >= (row["absolute_expires_at"] as String) {
+        var idleExpiresAt: String = row["idle_expires_at"]
+        if let seen = activity?.lastSeen(familyID) {
+            idleExpiresAt = max(idleExpiresAt, Timestamp.string(seen.addingTimeInterval(lifetimes(kind).idle)))
+        }
+        if nowText >= idleExpiresAt || nowText >= (row["absolute_expires_at"] as String) {
             try revoke(sessionID: familyID, reason: "expired", in: db)
             return .invalid
         }
@@ -116,6 +122,16 @@ public struct SessionStore: Sendable {
         let issued = try insertRow(subject, familyID: familyID, parentID: row["id"], absoluteExpiresAt: row["absolute_expires_at"],
                                    origin: origin, mfaVerifiedAt: row["mfa_verified_at"], now: now, in: db)
         return .rotated(issued, subject)
+    }
+
+    /// Saves a session's latest request: its live row's last use, and its idle
+    /// expiry moved on from it (never past the absolute one, never back).
+    public func recordActivity(_ activity: SessionActivity.Unsaved, in db: Database) throws {
+        let idle = Timestamp.string(activity.lastSeen.addingTimeInterval(lifetimes(activity.kind).idle))
+        try db.execute(sql: """
+            UPDATE sessions SET last_used_at = ?, idle_expires_at = min(?, absolute_expires_at)
+            WHERE family_id = ? AND rotated_at IS NULL AND revoked_at IS NULL AND idle_expires_at < ?
+            """, arguments: [Timestamp.string(activity.lastSeen), idle, activity.sessionID, idle])
     }
 
     /// Ends a session (every row of the family). Returns false when it was

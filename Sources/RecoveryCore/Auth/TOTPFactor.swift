@@ -1,3 +1,4 @@
+import ExtrasBase64
 import Foundation
 import HummingbirdOTP
 
@@ -8,9 +9,17 @@ public enum TOTPFactor {
     static let base32 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
     public static let stepSeconds = 30
 
-    /// A new shared secret: 32 random base32 characters (160 bits).
+    /// A new shared secret: 32 random base32 characters (160 bits). The HMAC
+    /// key is the UTF-8 bytes of this text, as HummingbirdOTP uses it.
     public static func newSecret() -> String {
         SecureRandom.string(length: 32, alphabet: base32)
+    }
+
+    /// The key as an authenticator app takes it when typed in: RFC 4648
+    /// base32, without padding, of the exact bytes codes are checked with
+    /// (52 characters). The `otpauth://` URI carries the same text.
+    public static func displayed(_ secret: String) -> String {
+        String(base32Encoding: secret.utf8, options: .omitPaddingCharacter)
     }
 
     /// The `otpauth://` URI an authenticator app scans.

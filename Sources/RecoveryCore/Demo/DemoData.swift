@@ -3,7 +3,10 @@ import GRDB
 
 /// The sample data set of `seed --demo` and `serve --demo`: the seed
 /// design's super admin with its documented password, a sample facility,
-/// its staff and a handful of fictional patients. For trying the API only.
+/// its staff and a handful of fictional patients. For trying the API only:
+/// it goes only on a box holding nothing but what `init` made. Its accounts
+/// may sign in without a second factor (`staff.mfa_exempt`) until their
+/// password is changed; the box's policy itself is never weakened.
 public enum DemoData {
     public static let superAdminEmail = "admin@recoversystem.com"
     /// Documented in the original design and README.md; `serve` warns while it is in use.
@@ -35,6 +38,32 @@ public enum DemoData {
         case alreadySeeded
     }
 
+    /// The box holds records of its own: nothing was written.
+    public struct Refused: Error, Equatable, CustomStringConvertible {
+        public var found: [String]
+        public var description: String {
+            "this box holds records besides what init created (\(found.joined(separator: ", "))); "
+                + "the demo data set, with its public passwords, goes only on a new box. Nothing was written."
+        }
+    }
+
+    /// Every demo account with its documented password.
+    public static var accounts: [(email: String, password: String)] {
+        [(superAdminEmail, superAdminPassword)] + staff.map { ($0.email, staffPassword) }
+    }
+
+    /// What the box holds beyond `init`'s one facility and one administrator.
+    static func recordsBeyondInit(in db: Database) throws -> [String] {
+        var found: [String] = []
+        let facilities = try Table("facilities").fetchCount(db)
+        let staff = try Table("staff").fetchCount(db)
+        let patients = try Table("patients").fetchCount(db)
+        if facilities > 1 { found.append("\(facilities) facilities") }
+        if staff > 1 { found.append("\(staff) staff accounts") }
+        if patients > 0 { found.append("\(patients) patients") }
+        return found
+    }
+
     public static func seed(_ appliance: Appliance) async throws -> Outcome {
         let staffStore = StaffStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
         let patientStore = PatientStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
@@ -52,9 +81,11 @@ public enum DemoData {
             return String(Timestamp.string(date).prefix(10))
         }
         try await appliance.database.pool.write { db in
+            // Checked in the writing transaction, so nothing can slip in between.
+            let found = try recordsBeyondInit(in: db)
+            if !found.isEmpty { throw Refused(found: found) }
             try facility.insert(db)
             try FacilityDefaults.install(for: facility.id, in: db)
-            try BoxSetting.set(MFAPolicy.superAdminSetting, to: "false", in: db)
             try staffStore.insert(.init(facilityID: nil, role: .superAdmin, email: superAdminEmail,
                                         firstName: "Super", lastName: "Admin", passwordHash: superHash), in: db)
             var ids: [String: String] = [:]
@@ -63,6 +94,9 @@ public enum DemoData {
                                                                 firstName: member.first, lastName: member.last, passwordHash: staffHash), in: db)
             }
             let counselorID = ids[Self.counselorEmail]!
+            // The documented curl examples sign in with a password alone.
+            let demoEmails = accounts.map { appliance.blindIndex.index($0.email, for: .staffEmail) }
+            try Table("staff").filter(demoEmails.contains(Column("email_bidx"))).updateAll(db, Column("mfa_exempt").set(to: true))
             for patient in patients {
                 let (id, _) = try patientStore.insert(.init(
                     facilityID: facility.id, firstName: patient.first, lastName: patient.last, dateOfBirth: patient.dob,
@@ -77,12 +111,14 @@ public enum DemoData {
         return .seeded("facility \"\(facilityName)\", 1 super admin, \(staff.count) staff, \(patients.count) patients")
     }
 
-    /// True while the demo super admin exists with its documented password.
-    public static func defaultPasswordStillSet(_ appliance: Appliance) async throws -> Bool {
-        let staffStore = StaffStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
-        guard let account = try await appliance.database.pool.read({ db in try staffStore.account(email: superAdminEmail, in: db) }) else {
-            return false
+    /// The demo accounts that exist, are active and still have their documented password.
+    public static func accountsWithDocumentedPasswords(_ appliance: Appliance) async throws -> [String] {
+        var found: [String] = []
+        for (email, password) in accounts {
+            guard let account = try await appliance.database.pool.read({ db in try appliance.staffStore.account(email: email, in: db) }),
+                  account.isActive else { continue }
+            if try await appliance.passwords.verify(password, against: account.passwordHash) { found.append(email) }
         }
-        return try await appliance.passwords.verify(superAdminPassword, against: account.passwordHash)
+        return found
     }
 }

@@ -41,18 +41,15 @@ public struct PatientStore: Sendable {
         }
     }
 
-    /// Inserts the patient with the box's next patient number
-    /// (`P-000001`, ...) and returns (id, patient number).
+    /// Inserts the patient with a new random patient number (`PatientNumber`)
+    /// and returns (id, patient number).
     @discardableResult
     public func insert(_ patient: NewPatient, in db: Database) throws -> (id: String, patientNumber: String) {
         // A random (version 4) id, unlike other rows: a patient's id travels in
         // URLs, answers and the app, and a version 7 id would tell when they
         // were admitted to anyone who sees it.
         let id = UUID().uuidString.lowercased()
-        // Numbered across the box, not per facility, so a patient number alone
-        // identifies a patient at login even when the box hosts several facilities.
-        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM patients") ?? 0
-        let number = String(format: "P-%06d", count + 1)
+        let number = try PatientNumber.unused(in: db)
         try db.execute(sql: """
             INSERT INTO patients (id, facility_id, patient_number, first_name_enc, first_name_bidx, last_name_enc, last_name_bidx,
                                   date_of_birth_enc, email_enc, email_bidx, phone_enc, program, level_of_care, status,

@@ -12,6 +12,11 @@ public struct StaffAccount: Sendable, Equatable {
     public var isActive: Bool
     public var passwordHash: String
     public var mfaEnabled: Bool
+    /// A demo account that may sign in without a second factor (`seed --demo` only).
+    public var mfaExempt: Bool
+    /// The password was set by an administrator (or generated at `init`): the
+    /// account must choose its own before it can do anything else.
+    public var mustChangePassword: Bool
 
     init(row: Row, cipher: FieldCipher) throws {
         id = row["id"]
@@ -23,6 +28,8 @@ public struct StaffAccount: Sendable, Equatable {
         isActive = row["is_active"]
         passwordHash = row["password_hash"]
         mfaEnabled = row["mfa_enabled"]
+        mfaExempt = row["mfa_exempt"]
+        mustChangePassword = row["must_change_password"]
     }
 }
 

@@ -87,7 +87,7 @@ public struct StaffDirectory: Sendable {
             if !boxWide, identity.facilityID == nil, new.facilityID.flatMap(UUID.init(uuidString:)) == nil { problems["facility_id"] = "is required" }
             if !problems.isEmpty { throw Failure.invalid(problems) }
             let hash = try await appliance.passwords.hash(new.password)
-            return try await pool.write { db in
+            let member = try await pool.write { db -> Member in
                 var facilityID: String? = nil
                 if !boxWide {
                     do {
@@ -103,11 +103,14 @@ public struct StaffDirectory: Sendable {
                     facilityID: facilityID, role: role!, email: new.email.trimmingCharacters(in: .whitespaces),
                     firstName: new.firstName.trimmingCharacters(in: .whitespacesAndNewlines),
                     lastName: new.lastName.trimmingCharacters(in: .whitespacesAndNewlines), passwordHash: hash), in: db)
-                try db.execute(sql: "UPDATE staff SET created_by = ? WHERE id = ?", arguments: [identity.subjectID, id])
+                // The administrator chose this password: the new member replaces it at first sign-in.
+                try db.execute(sql: "UPDATE staff SET created_by = ?, must_change_password = 1 WHERE id = ?", arguments: [identity.subjectID, id])
                 try appliance.audit.append(event("staff.create", identity, staffID: id, facilityID: facilityID, origin,
                                                  details: ["role": role!.rawValue]), in: db)
                 return try load(id, in: db)!
             }
+            appliance.pendingPasswordChanges.insert([member.account.id])
+            return member
         }
     }
 
