@@ -7,6 +7,10 @@ extension APIError {
         switch error {
         case .invalidCredentials:
             self.init(.unauthorized, code: "invalid_credentials", message: "The email, patient number or password is wrong.")
+        case .ambiguousEmail:
+            self.init(.unauthorized, code: "sign_in_with_patient_number",
+                      message: "This email and password open more than one account. Sign in with your patient number.",
+                      details: [Detail(field: "identifier", issue: "use the patient number")])
         case .wrongPassword(let field):
             // Forbidden rather than 401: the caller's session is fine, this action is refused.
             self.init(.forbidden, code: "invalid_credentials", message: "The password is wrong.",

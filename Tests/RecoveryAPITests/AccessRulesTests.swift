@@ -140,6 +140,29 @@ import Testing
             #expect(moved.status == .conflict)
             let elsewhere = try await client.patch("/api/v1/patients/\(p.patientB)", ["email": "tobias@example.org"], token: p.adminB)
             #expect(elsewhere.status == .ok)
+
+            // Both register; the password decides which account an email sign-in opens.
+            func register(_ created: TestResponse, _ password: String) async throws -> (id: String, number: String) {
+                let key = try #require(created.json["registration_key"] as? String)
+                let r = try await client.post("/api/v1/auth/patient/register", ["registration_key": key, "password": password])
+                #expect(r.status == .created, "\(r.text)")
+                let patient = try #require(created.json["patient"] as? [String: Any])
+                return (patient["id"] as! String, patient["patient_number"] as! String)
+            }
+            let b = try await register(there, "bayside patient passphrase")
+            let a = try await register(here, "harbor patient passphrase")
+            func signIn(_ identifier: String, _ password: String) async throws -> TestResponse {
+                try await client.post("/api/v1/auth/patient/login", ["identifier": identifier, "password": password])
+            }
+            #expect((try await signIn(email, "harbor patient passphrase").json["patient"] as? [String: Any])?["id"] as? String == a.id)
+            #expect((try await signIn(email, "bayside patient passphrase").json["patient"] as? [String: Any])?["id"] as? String == b.id)
+            #expect(try await signIn(email, "neither of the two passphrases").errorCode == "invalid_credentials")
+            // The same password at both: only the patient number tells them apart.
+            try await box.appliance.database.pool.write { db in
+                try db.execute(sql: "UPDATE patients SET password_hash = (SELECT password_hash FROM patients WHERE id = ?) WHERE id = ?", arguments: [a.id, b.id])
+            }
+            #expect(try await signIn(email, "harbor patient passphrase").errorCode == "sign_in_with_patient_number")
+            #expect((try await signIn(b.number, "harbor patient passphrase").json["patient"] as? [String: Any])?["id"] as? String == b.id)
         }
     }
 

@@ -2,6 +2,8 @@
 /// status and code; wrong password and unknown account are one case.
 public enum AuthError: Error, Equatable, Sendable {
     case invalidCredentials
+    /// The email and password fit patients of more than one facility.
+    case ambiguousEmail
     /// A signed-in caller's password check failed (it names the field).
     case wrongPassword(field: String)
     case invalidRegistrationKey

@@ -198,15 +198,27 @@ public struct AuthService: Sendable {
 
     public func patientLogin(identifier: String, password: String, origin: RequestOrigin) async throws -> SignedInPatient {
         // Resolved first, so an email and a patient number of one patient share one count.
-        let account = try await database.read { db in try appliance.patientStore.account(identifier: identifier, in: db) }
-        let accountKey = account.map { LoginThrottle.accountKey(.patient, id: $0.id) } ?? LoginThrottle.accountKey(unknown: identifier)
+        let candidates = try await database.read { db in try appliance.patientStore.accounts(identifier: identifier, in: db) }
+        let accountKey = candidates.count == 1 ? LoginThrottle.accountKey(.patient, id: candidates[0].id) : LoginThrottle.accountKey(unknown: identifier)
         let reservation = try await reserve(.login, account: accountKey, origin: origin)
-        let matches = try await appliance.passwords.verify(password, against: account?.passwordHash)
-        guard let account, matches, account.canSignIn else {
+        // An email may belong to patients of several facilities: the password
+        // decides. An email sign-in always pays for two checks, so its time
+        // does not tell whether another facility has a patient with it.
+        var matching: [PatientAccount] = []
+        for candidate in candidates where try await appliance.passwords.verify(password, against: candidate.passwordHash) {
+            matching.append(candidate)
+        }
+        for _ in candidates.count..<max(candidates.count, identifier.contains("@") ? 2 : 1) {
+            _ = try await appliance.passwords.verify(password, against: nil)
+        }
+        let named = candidates.count == 1 ? candidates.first : nil
+        guard matching.count == 1, let account = matching.first, account.canSignIn else {
             try await recordFailure(.login, account: accountKey, origin: origin, event: AuditEvent(
-                action: "auth.login_failed", outcome: .failure, actorKind: account == nil ? .anonymous : .patient,
-                actorID: account?.id, facilityID: account?.facilityID, patientID: account?.id,
-                details: ["kind": "patient", "reason": "invalid_credentials"]))
+                action: "auth.login_failed", outcome: .failure, actorKind: named == nil ? .anonymous : .patient,
+                actorID: named?.id, facilityID: named?.facilityID, patientID: named?.id,
+                details: ["kind": "patient", "reason": matching.count > 1 ? "ambiguous_email" : "invalid_credentials"]))
+            // The same email and password at two facilities: only the patient number tells them apart.
+            if matching.count > 1 { throw AuthError.ambiguousEmail }
             throw AuthError.invalidCredentials
         }
         let upgraded = appliance.passwords.needsRehash(account.passwordHash!) ? try await appliance.passwords.hash(password) : nil

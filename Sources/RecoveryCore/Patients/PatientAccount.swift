@@ -31,15 +31,18 @@ public struct PatientAccount: Sendable, Equatable {
 
 extension PatientStore {
     /// The patient signing in with an email or a patient number.
-    public func account(identifier: String, in db: Database) throws -> PatientAccount? {
+    /// The live accounts a patient may sign in to with `identifier`: by
+    /// patient number one at most (unique on the box); by email one per
+    /// facility that has a patient with it (unique within a facility only).
+    public func accounts(identifier: String, in db: Database) throws -> [PatientAccount] {
         if identifier.contains("@") {
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE email_bidx = ? AND deleted_at IS NULL",
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE email_bidx = ? AND deleted_at IS NULL ORDER BY id",
                                         arguments: [blindIndex.index(identifier, for: .patientsEmail)])
             return try rows.map { try PatientAccount(row: $0, cipher: cipher) }
-                .first { $0.email.map(BlindIndex.normalise) == BlindIndex.normalise(identifier) }
+                .filter { $0.email.map(BlindIndex.normalise) == BlindIndex.normalise(identifier) }
         }
         let number = identifier.trimmingCharacters(in: .whitespaces).uppercased()
-        return try Row.fetchOne(db, sql: "SELECT * FROM patients WHERE patient_number = ? AND deleted_at IS NULL", arguments: [number])
+        return try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE patient_number = ? AND deleted_at IS NULL", arguments: [number])
             .map { try PatientAccount(row: $0, cipher: cipher) }
     }
 
@@ -47,7 +50,6 @@ extension PatientStore {
         try Row.fetchOne(db, sql: "SELECT * FROM patients WHERE id = ?", arguments: [id]).map { try PatientAccount(row: $0, cipher: cipher) }
     }
 
-    /// True when another live patient already signs in with this email.
     /// Whether another live patient of the facility uses `email`. Other
     /// facilities are never consulted: the answer must not reveal that a
     /// person is treated elsewhere (42 CFR Part 2).
