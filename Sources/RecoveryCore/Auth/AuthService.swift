@@ -308,7 +308,12 @@ public struct AuthService: Sendable {
             try appliance.audit.append(event(action, .success, identity: identity, origin: origin, details: ["session_id": sessionID]), in: db)
             return true
         }
-        guard ended else { throw AuthError.sessionNotFound }
+        guard ended else {
+            // Another account's session, or none: refused like any record out of reach, and audited.
+            try await appliance.auditWriter.record(event(action, .denied, identity: identity, origin: origin,
+                                                         details: ["session_id": sessionID, "reason": "not_found_in_scope"]))
+            throw AuthError.sessionNotFound
+        }
         appliance.revokedSessions.insert([sessionID])
     }
 

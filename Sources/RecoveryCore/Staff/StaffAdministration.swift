@@ -29,10 +29,7 @@ public struct AccountAdministration: Sendable {
             try db.execute(sql: "UPDATE staff SET is_active = 0, deactivated_at = coalesce(deactivated_at, ?), updated_at = ? WHERE id = ?",
                            arguments: [now, now, staffID])
             let ended = try AuthService(appliance: appliance).endAllSessions(ofStaff: staffID, reason: "deactivated", in: db)
-            try appliance.audit.append(AuditEvent(
-                action: "staff.deactivate", outcome: .success, actorKind: admin.auditActor, actorID: admin.subjectID,
-                facilityID: staff.facilityID, resourceType: "staff", resourceID: staffID, ipAddress: origin.ipAddress,
-                requestID: origin.requestID, details: ["sessions_ended": String(ended.count)]), in: db)
+            try appliance.audit.append(success("staff.deactivate", by: admin, on: staff, origin, details: ["sessions_ended": String(ended.count)]), in: db)
             return ended
         }
         appliance.revokedSessions.insert(ended)
@@ -57,10 +54,7 @@ public struct AccountAdministration: Sendable {
             // Wrong codes typed from a lost phone's backup no longer count.
             try appliance.throttle.recordSuccess(.mfa, account: "mfa:" + staffID, in: db)
             let ended = try AuthService(appliance: appliance).endAllSessions(ofStaff: staffID, reason: "mfa_reset", in: db)
-            try appliance.audit.append(AuditEvent(
-                action: "staff.mfa_reset", outcome: .success, actorKind: admin.auditActor, actorID: admin.subjectID,
-                facilityID: staff.facilityID, resourceType: "staff", resourceID: staffID, ipAddress: origin.ipAddress,
-                requestID: origin.requestID, details: ["had_mfa": staff.mfaEnabled ? "true" : "false", "sessions_ended": String(ended.count)]), in: db)
+            try appliance.audit.append(success("staff.mfa_reset", by: admin, on: staff, origin, details: ["had_mfa": staff.mfaEnabled ? "true" : "false", "sessions_ended": String(ended.count)]), in: db)
             return ended
         }
         appliance.revokedSessions.insert(ended)
@@ -89,14 +83,17 @@ public struct AccountAdministration: Sendable {
             // A forgotten password often comes with a lock from the guesses before: lifted.
             try appliance.throttle.recordSuccess(.login, account: LoginThrottle.accountKey(.staff, id: staffID), in: db)
             let ended = try AuthService(appliance: appliance).endAllSessions(ofStaff: staffID, reason: "password_reset", in: db)
-            try appliance.audit.append(AuditEvent(
-                action: "staff.password_reset", outcome: .success, actorKind: admin.auditActor, actorID: admin.subjectID,
-                facilityID: staff.facilityID, resourceType: "staff", resourceID: staffID, ipAddress: origin.ipAddress,
-                requestID: origin.requestID, details: ["sessions_ended": String(ended.count)]), in: db)
+            try appliance.audit.append(success("staff.password_reset", by: admin, on: staff, origin, details: ["sessions_ended": String(ended.count)]), in: db)
             return ended
         }
         appliance.revokedSessions.insert(ended)
         appliance.pendingPasswordChanges.insert([staffID])
+    }
+
+    /// The entry of an administrator's action on a staff account.
+    func success(_ action: String, by admin: Identity, on staff: StaffAccount, _ origin: RequestOrigin, details: [String: String]) -> AuditEvent {
+        AuditEvent(action: action, outcome: .success, actorKind: admin.auditActor, actorID: admin.subjectID, facilityID: staff.facilityID,
+                   resourceType: "staff", resourceID: staff.id, ipAddress: origin.ipAddress, requestID: origin.requestID, details: details)
     }
 
     /// The resets need `staff.manage` (within the admin's facility: `manageableStaff`).
