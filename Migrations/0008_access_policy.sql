@@ -29,6 +29,11 @@ CREATE UNIQUE INDEX patients_email_idx ON patients (facility_id, email_bidx)
 CREATE INDEX patients_email_lookup_idx ON patients (email_bidx)
     WHERE email_bidx IS NOT NULL AND deleted_at IS NULL;
 
--- The box-wide patient list (a super admin's) walks live patients in
--- patient-number order without a facility to lead the index.
-CREATE INDEX patients_live_number_idx ON patients (patient_number) WHERE deleted_at IS NULL;
+-- Patient lists are in the order patients were added: stable as new patients
+-- join at the end, and a page reads rows stored side by side (patient numbers
+-- are random since 0007, so number order scattered a page over the table).
+-- The facility list and the box-wide list (a super admin's, without a
+-- facility to lead the index) each walk one index in that order.
+DROP INDEX patients_live_list_idx;
+CREATE INDEX patients_live_list_idx ON patients (facility_id, deleted_at, created_at, id);
+CREATE INDEX patients_live_added_idx ON patients (created_at, id) WHERE deleted_at IS NULL;

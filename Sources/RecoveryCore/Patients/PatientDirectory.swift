@@ -102,7 +102,7 @@ public struct PatientDirectory: Sendable {
             var records: [PatientRecord] = []
             records.reserveCapacity(query.limit)
             try db.cachedStatement(sql: """
-                SELECT \(PatientRecord.selection) FROM patients p WHERE \(where_) ORDER BY p.patient_number LIMIT ? OFFSET ?
+                SELECT \(PatientRecord.selection) FROM patients p WHERE \(where_) ORDER BY p.created_at, p.id LIMIT ? OFFSET ?
                 """).forEachRow(arguments: args + [query.limit, (query.page - 1) * query.limit]) { row in
                 records.append(try PatientRecord(row, cipher: appliance.cipher))
             }
