@@ -1,11 +1,10 @@
 import GRDB
 
 /// The one access policy: who may do what to which record. Every decision in
-/// the appliance comes from here: the role's permissions (`RolePermissions`),
-/// and the reach rules of each kind of resource (`PatientRules`,
-/// `FacilityReach`), each declared once and used both to
-/// decide for one record and, as SQL, to select a list.
-/// (`FacilityReach` serves facilities, staff accounts and emergency grants.)
+/// the appliance comes from here: the role's permissions (`RolePermissions`)
+/// and the reach rules of each kind of resource (`PatientRules` for patients,
+/// `FacilityReach` for facilities, staff accounts and emergency grants), each
+/// declared once and used both to decide for one record and, as SQL, to select a list.
 ///
 /// Refusals are `AccessError`s: `notFound` (404) where the caller may not
 /// learn that the record exists, the others 403. Callers audit every refusal.
@@ -57,8 +56,8 @@ public enum AccessPolicy {
         return OwnRecords(id: id, facilityID: facilityID)
     }
 
-    /// A condition on `care_team_assignments`-joined patients `p`: the staff
-    /// member is on the patient's care team now (the list filter `counselor_id`).
+    /// A condition on patients `p`: the staff member is on the patient's care
+    /// team now (the list filter `counselor_id`), the care-team rule's own ground.
     public static func careTeamCondition(of staffID: String) -> (sql: String, arguments: StatementArguments) {
         let ground = PatientRules.onCareTeam(staffID, at: Timestamp.now())
         return (ground.sql, ground.arguments)
