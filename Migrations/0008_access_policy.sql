@@ -12,9 +12,9 @@ UPDATE care_team_assignments
  WHERE ends_on IS NOT NULL;
 CREATE INDEX care_team_current_idx ON care_team_assignments (facility_id, patient_id, staff_id) WHERE ended_at IS NULL;
 
--- Emergency access can be ended early by an administrator (or the clinician),
--- and a renewal names the grant it extends, so renewals can be counted and
--- limited. Review (appropriate / inappropriate) uses the columns of 0001.
+-- Emergency access can be ended early by an administrator (ended_by), and a
+-- renewal ends the grant it renews and names it (renews), so the history of
+-- renewals is kept. Review (appropriate / inappropriate) uses the columns of 0001.
 ALTER TABLE emergency_access_grants ADD COLUMN ended_at TEXT;
 ALTER TABLE emergency_access_grants ADD COLUMN ended_by TEXT REFERENCES staff(id) ON DELETE RESTRICT;
 ALTER TABLE emergency_access_grants ADD COLUMN renews TEXT REFERENCES emergency_access_grants(id) ON DELETE RESTRICT;

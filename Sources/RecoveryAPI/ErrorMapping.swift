@@ -90,12 +90,17 @@ extension APIError {
         case .invalid(let field, let issue): self = .validation(field: field, issue)
         case .renewalLimit:
             self.init(.conflict, code: "emergency_access_renewal_limit",
-                      message: "Emergency access was renewed \(EmergencyAccess.maxRenewals) times in a row; ask an administrator to add you to the care team.")
+                      message: "Emergency access was granted \(EmergencyAccess.maxRenewals + 1) times recently; ask an administrator to add you to the care team.")
         case .alreadyEnded:
             self.init(.conflict, code: "already_ended", message: "This emergency access has already ended or expired.")
         case .alreadyReviewed:
             self.init(.conflict, code: "already_reviewed", message: "This emergency access has already been reviewed.")
         case .notFound: self = .notFound("emergency access grant")
+        case .endedByAdministrator:
+            self.init(.conflict, code: "emergency_access_ended",
+                      message: "An administrator ended your last emergency access to this patient; ask them, or to be added to the care team.")
+        case .ownGrant:
+            self.init(.forbidden, code: "own_emergency_access", message: "Another administrator reviews your own emergency access.")
         }
     }
 

@@ -93,6 +93,14 @@ import Testing
             let limit = try await client.post("/api/v1/patients/\(p.patientA2)/emergency-access", reason, token: p.counselorA2)
             #expect(limit.status == .conflict && limit.errorCode == "emergency_access_renewal_limit")
             #expect(try await deniedCount(box, action: "patient.emergency_access_renew") == 1)
+            // Letting the grant lapse does not reset the count: the fourth within three hours is refused too.
+            try await box.appliance.database.pool.write { db in
+                try db.execute(sql: "UPDATE emergency_access_grants SET expires_at = ? WHERE ended_at IS NULL", arguments: [Timestamp.now()])
+            }
+            #expect(try await client.post("/api/v1/patients/\(p.patientA2)/emergency-access", reason, token: p.counselorA2).errorCode == "emergency_access_renewal_limit")
+            try await box.appliance.database.pool.write { db in
+                try db.execute(sql: "UPDATE emergency_access_grants SET expires_at = ? WHERE ended_at IS NULL", arguments: [Timestamp.string(Date().addingTimeInterval(600))])
+            }
             // One grant open at a time: each renewal ends the one it renews.
             let open = try await box.appliance.database.pool.read { db in
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM emergency_access_grants WHERE ended_at IS NULL")!
@@ -118,10 +126,22 @@ import Testing
             #expect(try await client.post("/api/v1/emergency-access/\(current)/end", [:], token: p.adminA).status == .ok)
             #expect(try await client.get("/api/v1/patients/\(p.patientA2)", token: p.counselorA2).errorCode == "not_on_care_team")
             #expect(try await client.post("/api/v1/emergency-access/\(current)/end", [:], token: p.adminA).status == .conflict)
+            // Ended by an administrator: the clinician cannot simply break the glass again.
+            let again = try await client.post("/api/v1/patients/\(p.patientA2)/emergency-access", reason, token: p.counselorA2)
+            #expect(again.status == .conflict && again.errorCode == "emergency_access_ended")
+            // Nobody reviews their own emergency access.
+            #expect(try await client.post("/api/v1/patients/\(p.patientA2)/emergency-access", reason, token: p.adminA).status == .created)
+            let own = try await box.appliance.database.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT id FROM emergency_access_grants WHERE staff_id = (SELECT id FROM staff WHERE role = 'admin' AND facility_id = ?)",
+                                    arguments: [p.facilityA])!
+            }
+            let selfReview = try await client.post("/api/v1/emergency-access/\(own)/review", ["outcome": "appropriate"], token: p.adminA)
+            #expect(selfReview.status == .forbidden && selfReview.errorCode == "own_emergency_access")
+            #expect(try await client.post("/api/v1/emergency-access/\(own)/review", ["outcome": "appropriate"], token: p.superAdmin).status == .ok)
             let steps = try await box.appliance.database.pool.read { db in
                 try String.fetchAll(db, sql: "SELECT action FROM audit_logs WHERE action LIKE 'emergency_access.%' AND outcome = 'success' ORDER BY seq")
             }
-            #expect(steps == ["emergency_access.list", "emergency_access.list", "emergency_access.review", "emergency_access.end"])
+            #expect(steps == ["emergency_access.list", "emergency_access.list", "emergency_access.review", "emergency_access.end", "emergency_access.review"])
         }
     }
 

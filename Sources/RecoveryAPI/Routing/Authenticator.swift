@@ -21,15 +21,16 @@ struct Authenticator: Sendable {
         guard let identity = await auth.authenticate(bearer: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
             throw APIError.unauthenticated
         }
-        if let refusal = access.refusal(for: identity) {
+        // An administrator-set password comes first, whatever the route, so the client always learns it.
+        let mustChange = auth.mustChangePassword(identity) && !Self.passwordChangePaths.contains(route)
+        if let reason = mustChange ? "password_change_required" : access.refusal(for: identity)?.auditReason {
             try await appliance.auditWriter.record(AuditEvent(
                 action: "route.denied", outcome: .denied, actorKind: identity.auditActor, actorID: identity.subjectID,
                 facilityID: identity.facilityID, resourceType: "route", resourceID: "\(request.method.rawValue) \(route)",
                 ipAddress: context.origin(request).ipAddress, requestID: context.requestID,
-                details: ["reason": refusal.auditReason, "permission": access.permission?.rawValue ?? "patient"]))
-            throw APIError.forbidden
+                details: ["reason": reason, "permission": access.permission?.rawValue ?? "patient"]))
+            throw mustChange ? APIError.passwordChangeRequired : APIError.forbidden
         }
-        if auth.mustChangePassword(identity), !Self.passwordChangePaths.contains(route) { throw APIError.passwordChangeRequired }
         return identity
     }
 }

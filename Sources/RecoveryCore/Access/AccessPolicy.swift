@@ -121,8 +121,8 @@ public enum AccessPolicy {
     public static func emergencyGrant(_ identity: Identity, _ grantID: String, for permission: Permission, in db: Database) throws -> EmergencyGrantAccess {
         try require(identity, permission)
         let (row, _) = try FacilityReach.rules(for: Principal(identity), column: "e.facility_id")
-            .decide("emergency_access_grants", alias: "e", id: grantID, extra: ["e.facility_id", "e.patient_id"], in: db)
-        return EmergencyGrantAccess(grantID: grantID, facilityID: row[0], patientID: row[1])
+            .decide("emergency_access_grants", alias: "e", id: grantID, extra: ["e.facility_id", "e.patient_id", "e.staff_id"], in: db)
+        return EmergencyGrantAccess(grantID: grantID, facilityID: row[0], patientID: row[1], staffID: row[2])
     }
 
     /// The emergency-access grants `identity` may list, as a condition on `emergency_access_grants e`.
@@ -171,6 +171,8 @@ public struct EmergencyGrantAccess: Sendable, Equatable {
     public var grantID: String
     public var facilityID: String
     public var patientID: String
+    /// The clinician the grant opened the patient to.
+    public var staffID: String
 }
 
 /// The signed-in patient whose own records a route or a sync reads and writes.

@@ -212,13 +212,21 @@ public struct AuthService: Sendable {
             _ = try await appliance.passwords.verify(password, against: nil)
         }
         let named = candidates.count == 1 ? candidates.first : nil
+        if matching.count > 1 {
+            // The right password, for accounts at two facilities: not a failed guess.
+            try await database.write { db in
+                try appliance.throttle.release(reservation, in: db)
+                try appliance.audit.append(AuditEvent(
+                    action: "auth.login_failed", outcome: .failure, actorKind: .anonymous, ipAddress: origin.ipAddress,
+                    requestID: origin.requestID, details: ["kind": "patient", "reason": "ambiguous_email"]), in: db)
+            }
+            throw AuthError.ambiguousEmail
+        }
         guard matching.count == 1, let account = matching.first, account.canSignIn else {
             try await recordFailure(.login, account: accountKey, origin: origin, event: AuditEvent(
                 action: "auth.login_failed", outcome: .failure, actorKind: named == nil ? .anonymous : .patient,
                 actorID: named?.id, facilityID: named?.facilityID, patientID: named?.id,
-                details: ["kind": "patient", "reason": matching.count > 1 ? "ambiguous_email" : "invalid_credentials"]))
-            // The same email and password at two facilities: only the patient number tells them apart.
-            if matching.count > 1 { throw AuthError.ambiguousEmail }
+                details: ["kind": "patient", "reason": "invalid_credentials"]))
             throw AuthError.invalidCredentials
         }
         let upgraded = appliance.passwords.needsRehash(account.passwordHash!) ? try await appliance.passwords.hash(password) : nil

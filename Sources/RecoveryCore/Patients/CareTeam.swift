@@ -56,10 +56,10 @@ public struct CareTeam: Sendable {
 
     public func assign(_ identity: Identity, patientID: String, staffID: String, role: String, startsOn: String?,
                        origin: RequestOrigin) async throws -> [Member] {
-        let granted = try await directory.authorize(identity, patientID, .careTeamManage, action: "care_team.assign", origin: origin)
+        _ = try await directory.authorize(identity, patientID, .careTeamManage, action: "care_team.assign", origin: origin)
         guard Self.roles.contains(role) else { throw Failure.invalid(field: "role", issue: "must be one of: " + Self.roles.joined(separator: ", ")) }
         if let startsOn, !CalendarDate.isValid(startsOn) { throw Failure.invalid(field: "starts_on", issue: "must be a real date as YYYY-MM-DD") }
-        return try await appliance.database.pool.write { db in
+        return try await directory.writeAuthorized(identity, patientID, .careTeamManage, action: "care_team.assign", origin: origin) { db, granted in
             guard let staff = try appliance.staffStore.account(id: staffID, in: db), staff.isActive, staff.facilityID == granted.facilityID,
                   AccessPolicy.mayJoinCareTeam(staff.role)
             else { throw Failure.invalid(field: "staff_id", issue: "must be an active clinical staff member of the patient's facility") }
@@ -87,8 +87,7 @@ public struct CareTeam: Sendable {
     /// in the history with today as its last day. One that has not started
     /// yet is cancelled (its last day is its first, and it never opens).
     public func end(_ identity: Identity, patientID: String, assignmentID: String, origin: RequestOrigin) async throws {
-        let granted = try await directory.authorize(identity, patientID, .careTeamManage, action: "care_team.end", origin: origin)
-        try await appliance.database.pool.write { db in
+        try await directory.writeAuthorized(identity, patientID, .careTeamManage, action: "care_team.end", origin: origin) { db, granted in
             let now = Timestamp.now()
             let today = String(now.prefix(10))
             let startsOn = try String.fetchOne(db, sql: """
@@ -106,8 +105,7 @@ public struct CareTeam: Sendable {
 
     /// Names a staff member allowed to see a restricted patient.
     public func grantNamedAccess(_ identity: Identity, patientID: String, staffID: String, origin: RequestOrigin) async throws {
-        let granted = try await directory.authorize(identity, patientID, .patientsRestrict, action: "patient.access_grant", origin: origin)
-        try await appliance.database.pool.write { db in
+        try await directory.writeAuthorized(identity, patientID, .patientsRestrict, action: "patient.access_grant", origin: origin) { db, granted in
             guard let staff = try appliance.staffStore.account(id: staffID, in: db), staff.isActive, staff.facilityID == granted.facilityID else {
                 throw Failure.invalid(field: "staff_id", issue: "must be an active staff member of the patient's facility")
             }
@@ -122,8 +120,7 @@ public struct CareTeam: Sendable {
     }
 
     public func revokeNamedAccess(_ identity: Identity, patientID: String, staffID: String, origin: RequestOrigin) async throws {
-        let granted = try await directory.authorize(identity, patientID, .patientsRestrict, action: "patient.access_revoke", origin: origin)
-        try await appliance.database.pool.write { db in
+        try await directory.writeAuthorized(identity, patientID, .patientsRestrict, action: "patient.access_revoke", origin: origin) { db, granted in
             try db.execute(sql: "UPDATE patient_access_grants SET revoked_at = ?, revoked_by = ? WHERE patient_id = ? AND staff_id = ? AND revoked_at IS NULL",
                            arguments: [Timestamp.now(), identity.subjectID, patientID, staffID])
             guard db.changesCount > 0 else { throw Failure.notFound }

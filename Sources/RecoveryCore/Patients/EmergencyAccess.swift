@@ -4,9 +4,11 @@ import GRDB
 /// Break the glass (HIPAA §164.312(a)(2)(ii)): a clinician outside the care
 /// team, or not named on a restricted patient, opens the patient for
 /// `minutes` with a stated reason. Asking again while a grant is open renews
-/// it, at most `maxRenewals` times in a row; after that the clinician must be
-/// put on the care team. Administrators list the grants, review each
-/// (appropriate or not) and can end one early. Every step is audited.
+/// it; a clinician gets at most `maxRenewals + 1` grants on a patient within
+/// that many grants' length (renewed or not), and then belongs on the care
+/// team. Administrators list the grants, review each (appropriate or not,
+/// never their own) and can end one early, after which the clinician cannot
+/// break the glass on that patient again within the window. Every step is audited.
 public struct EmergencyAccess: Sendable {
     public static let minutes = 60
     public static let maxRenewals = 2
@@ -28,6 +30,10 @@ public struct EmergencyAccess: Sendable {
     public enum Failure: Error, Equatable, Sendable {
         case invalid(field: String, issue: String)
         case renewalLimit
+        /// An administrator ended this clinician's last grant on the patient.
+        case endedByAdministrator
+        /// Nobody reviews their own emergency access.
+        case ownGrant
         case alreadyEnded
         case alreadyReviewed
         case notFound
@@ -56,14 +62,19 @@ public struct EmergencyAccess: Sendable {
                     WHERE facility_id = ? AND staff_id = ? AND patient_id = ? AND expires_at > ? AND ended_at IS NULL
                     ORDER BY expires_at DESC LIMIT 1
                     """, arguments: [access.facilityID, identity.subjectID, patientID, stamp])
+                // Renewed or not, at most maxRenewals + 1 grants per clinician and
+                // patient in any window of that many grants' length; and one an
+                // administrator ended stays ended for that window.
+                let window = Timestamp.string(now.addingTimeInterval(-TimeInterval((Self.maxRenewals + 1) * Self.minutes * 60)))
+                let recent = try Row.fetchAll(db, sql: """
+                    SELECT ended_by FROM emergency_access_grants
+                    WHERE facility_id = ? AND staff_id = ? AND patient_id = ? AND granted_at > ?
+                    """, arguments: [access.facilityID, identity.subjectID, patientID, window])
+                if recent.contains(where: { ($0["ended_by"] as String?).map { $0 != identity.subjectID } ?? false }) {
+                    throw Failure.endedByAdministrator
+                }
+                if recent.count > Self.maxRenewals { throw Failure.renewalLimit }
                 if let open {
-                    let renewals = try Int.fetchOne(db, sql: """
-                        WITH RECURSIVE chain(id, renews) AS (
-                            SELECT id, renews FROM emergency_access_grants WHERE id = ?
-                            UNION ALL SELECT g.id, g.renews FROM emergency_access_grants g JOIN chain c ON g.id = c.renews)
-                        SELECT count(*) - 1 FROM chain
-                        """, arguments: [open]) ?? 0
-                    if renewals >= Self.maxRenewals { throw Failure.renewalLimit }
                     try db.execute(sql: "UPDATE emergency_access_grants SET ended_at = ?, ended_by = ? WHERE id = ?",
                                    arguments: [stamp, identity.subjectID, open])
                 }
@@ -80,12 +91,13 @@ public struct EmergencyAccess: Sendable {
                                                                   identity, access, origin, details: details), in: db)
                 return expires
             }
-        } catch Failure.renewalLimit {
+        } catch let failure as Failure where failure == .renewalLimit || failure == .endedByAdministrator {
             try await appliance.auditWriter.record(AuditEvent(
                 action: "patient.emergency_access_renew", outcome: .denied, actorKind: .staff, actorID: identity.subjectID,
                 facilityID: identity.facilityID, resourceType: "patient", resourceID: patientID, patientID: patientID,
-                ipAddress: origin.ipAddress, requestID: origin.requestID, details: ["reason": "renewal_limit"]))
-            throw Failure.renewalLimit
+                ipAddress: origin.ipAddress, requestID: origin.requestID,
+                details: ["reason": failure == .renewalLimit ? "renewal_limit" : "ended_by_administrator"]))
+            throw failure
         }
     }
 
@@ -118,6 +130,10 @@ public struct EmergencyAccess: Sendable {
     public func review(_ identity: Identity, grantID: String, outcome: String, origin: RequestOrigin) async throws -> Grant {
         let access = try await decide(identity, grantID, action: "emergency_access.review", origin: origin)
         guard Self.outcomes.contains(outcome) else { throw Failure.invalid(field: "outcome", issue: "must be one of: appropriate, inappropriate") }
+        if access.staffID == identity.subjectID {
+            try await appliance.auditWriter.record(event("emergency_access.review", identity, access, origin, details: ["reason": "own_grant"], outcome: .denied))
+            throw Failure.ownGrant
+        }
         return try await appliance.database.pool.write { db in
             let stamp = Timestamp.now()
             try db.execute(sql: """
@@ -156,8 +172,8 @@ public struct EmergencyAccess: Sendable {
     }
 
     func event(_ action: String, _ identity: Identity, _ access: EmergencyGrantAccess, _ origin: RequestOrigin,
-               details: [String: String] = [:]) -> AuditEvent {
-        AuditEvent(action: action, outcome: .success, actorKind: .staff, actorID: identity.subjectID, facilityID: access.facilityID,
+               details: [String: String] = [:], outcome: AuditEvent.Outcome = .success) -> AuditEvent {
+        AuditEvent(action: action, outcome: outcome, actorKind: .staff, actorID: identity.subjectID, facilityID: access.facilityID,
                    resourceType: "emergency_access_grant", resourceID: access.grantID, patientID: access.patientID,
                    ipAddress: origin.ipAddress, requestID: origin.requestID, details: details)
     }

@@ -204,12 +204,16 @@ public struct PatientDirectory: Sendable {
     }
 
     public func update(_ identity: Identity, patientID: String, changes: Changes, origin: RequestOrigin) async throws -> Detail {
+        // The restricted flag needs patients.restrict; every other field patients.update.
+        let others: [String?] = [changes.firstName, changes.lastName, changes.dateOfBirth, changes.email, changes.phone, changes.program,
+                                 changes.status, changes.levelOfCare, changes.levelOfCareReason, changes.admissionDate, changes.dischargeDate]
+        let changesOther = others.contains { $0 != nil }
         let needed: Permission = changes.isRestricted != nil ? .patientsRestrict : .patientsUpdate
-        let granted = try await authorize(identity, patientID, needed, action: "patient.update", origin: origin)
-        if changes.isRestricted != nil, changes.firstName ?? changes.lastName ?? changes.dateOfBirth ?? changes.email ?? changes.phone != nil {
+        _ = try await authorize(identity, patientID, needed, action: "patient.update", origin: origin)
+        if changes.isRestricted != nil, changesOther {
             _ = try await authorize(identity, patientID, .patientsUpdate, action: "patient.update", origin: origin)
         }
-        let (detail, ended) = try await pool.write { db -> (Detail, [String]) in
+        let (detail, ended) = try await writeAuthorized(identity, patientID, needed, action: "patient.update", origin: origin) { db, granted -> (Detail, [String]) in
             let before = try loadDetail(patientID, facilityID: granted.facilityID, in: db)
             if let email = changes.email, try appliance.patientStore.emailInUse(email, facilityID: granted.facilityID, exceptPatient: patientID, in: db) {
                 throw AuthError.emailInUse
@@ -270,8 +274,8 @@ public struct PatientDirectory: Sendable {
 
     /// Resets the sobriety date, keeping the old one with the reason.
     public func resetSobriety(_ identity: Identity, patientID: String, date: String, reason: String?, origin: RequestOrigin) async throws -> Detail {
-        let granted = try await authorize(identity, patientID, .patientsUpdate, action: "patient.sobriety_reset", origin: origin)
-        return try await pool.write { db in
+        _ = try await authorize(identity, patientID, .patientsUpdate, action: "patient.sobriety_reset", origin: origin)
+        return try await writeAuthorized(identity, patientID, .patientsUpdate, action: "patient.sobriety_reset", origin: origin) { db, granted in
             let before = try loadDetail(patientID, facilityID: granted.facilityID, in: db)
             let historyID = RowID.make()
             try db.execute(sql: """
@@ -287,8 +291,7 @@ public struct PatientDirectory: Sendable {
 
     /// Soft delete: the patient leaves lists; nothing is erased.
     public func delete(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws {
-        let granted = try await authorize(identity, patientID, .patientsDelete, action: "patient.delete", origin: origin)
-        let ended = try await pool.write { db -> [String] in
+        let ended = try await writeAuthorized(identity, patientID, .patientsDelete, action: "patient.delete", origin: origin) { db, granted -> [String] in
             let now = Timestamp.now()
             try db.execute(sql: "UPDATE patients SET deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, patientID])
             try appliance.audit.append(successEvent("patient.delete", identity, granted, origin), in: db)
@@ -303,8 +306,7 @@ public struct PatientDirectory: Sendable {
     }
 
     public func restore(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> Detail {
-        let granted = try await authorize(identity, patientID, .patientsRestore, action: "patient.restore", includeDeleted: true, origin: origin)
-        return try await pool.write { db in
+        try await writeAuthorized(identity, patientID, .patientsRestore, action: "patient.restore", includeDeleted: true, origin: origin) { db, granted in
             if let email = try appliance.patientStore.account(id: patientID, in: db)?.email,
                try appliance.patientStore.emailInUse(email, facilityID: granted.facilityID, exceptPatient: patientID, in: db) {
                 throw AuthError.emailInUse
@@ -323,6 +325,22 @@ public struct PatientDirectory: Sendable {
         do {
             return try await pool.read { db in
                 try AccessPolicy.patient(identity, patientID, for: permission, includeDeleted: includeDeleted, in: db)
+            }
+        } catch let error as AccessError {
+            try await deny(identity, action: action, patientID: patientID, reason: error, origin: origin)
+            throw error
+        }
+    }
+
+    /// Writes with the policy deciding again inside the write transaction, so
+    /// access taken away after the first decision (an ended assignment, a
+    /// revoked grant, a deleted patient) stops the write; a refusal is audited.
+    func writeAuthorized<T: Sendable>(_ identity: Identity, _ patientID: String, _ permission: Permission, action: String,
+                                      includeDeleted: Bool = false, origin: RequestOrigin,
+                                      _ body: @escaping @Sendable (Database, PatientAccess) throws -> T) async throws -> T {
+        do {
+            return try await pool.write { db in
+                try body(db, try AccessPolicy.patient(identity, patientID, for: permission, includeDeleted: includeDeleted, in: db))
             }
         } catch let error as AccessError {
             try await deny(identity, action: action, patientID: patientID, reason: error, origin: origin)

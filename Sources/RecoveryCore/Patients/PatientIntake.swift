@@ -125,9 +125,8 @@ public struct PatientIntake: Sendable {
 
     /// A new key for an unregistered patient; the previous unused one stops working.
     public func regenerateKey(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> RegistrationKeyStore.Issued {
-        let access = try await PatientDirectory(appliance: appliance)
-            .authorize(identity, patientID, .registrationKeysManage, action: "registration_key.regenerate", origin: origin)
-        return try await appliance.database.pool.write { db in
+        try await PatientDirectory(appliance: appliance)
+            .writeAuthorized(identity, patientID, .registrationKeysManage, action: "registration_key.regenerate", origin: origin) { db, access in
             guard let patient = try appliance.patientStore.record(id: patientID, facilityID: access.facilityID, in: db) else {
                 throw KeyError.patientNotFound
             }
@@ -143,9 +142,8 @@ public struct PatientIntake: Sendable {
 
     /// Revokes the patient's unused key.
     public func revokeKey(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws {
-        let access = try await PatientDirectory(appliance: appliance)
-            .authorize(identity, patientID, .registrationKeysManage, action: "registration_key.revoke", origin: origin)
-        try await appliance.database.pool.write { db in
+        try await PatientDirectory(appliance: appliance)
+            .writeAuthorized(identity, patientID, .registrationKeysManage, action: "registration_key.revoke", origin: origin) { db, access in
             guard try appliance.patientStore.record(id: patientID, facilityID: access.facilityID, in: db) != nil else {
                 throw KeyError.patientNotFound
             }

@@ -213,9 +213,8 @@ public struct CarePlan: Sendable {
     func change(_ identity: Identity, _ patientID: String, action: String, origin: RequestOrigin, feed: Bool = true,
                 _ write: @escaping @Sendable (Database, PatientAccess, String) throws -> (table: String, id: String),
                 load: @escaping @Sendable (Database, String) throws -> JSONValue?) async throws -> JSONValue {
-        let granted = try await directory.authorize(identity, patientID, .carePlanManage, action: action, origin: origin)
         let directory = self.directory
-        return try await appliance.database.pool.write { db in
+        return try await directory.writeAuthorized(identity, patientID, .carePlanManage, action: action, origin: origin) { db, granted in
             let stamp = Timestamp.now()
             let (table, id) = try write(db, granted, stamp)
             if feed {

@@ -94,8 +94,6 @@ public struct StaffDirectory: Sendable {
                         facilityID = try AccessPolicy.facilityForNewRecord(identity, requested: new.facilityID, in: db)
                     } catch AccessError.notFound {
                         throw Failure.invalid(["facility_id": "does not name a facility"])
-                    } catch AccessError.otherFacility {
-                        throw Failure.forbidden
                     }
                 }
                 if try appliance.staffStore.account(email: new.email, in: db) != nil { throw Failure.emailInUse }
