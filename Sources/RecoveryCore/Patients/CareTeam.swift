@@ -54,12 +54,16 @@ public struct CareTeam: Sendable {
         }
     }
 
-    public func assign(_ identity: Identity, patientID: String, staffID: String, role: String, startsOn: String?,
+    /// Puts a staff member on the care team; `assignmentRole` is their role on
+    /// this team (primary counselor, ...), not their staff role.
+    public func assign(_ identity: Identity, patientID: String, staffID: String, role assignmentRole: String, startsOn: String?,
                        origin: RequestOrigin) async throws -> [Member] {
-        _ = try await directory.authorize(identity, patientID, .careTeamManage, action: "care_team.assign", origin: origin)
-        guard Self.roles.contains(role) else { throw Failure.invalid(field: "role", issue: "must be one of: " + Self.roles.joined(separator: ", ")) }
-        if let startsOn, !CalendarDate.isValid(startsOn) { throw Failure.invalid(field: "starts_on", issue: "must be a real date as YYYY-MM-DD") }
-        return try await directory.writeAuthorized(identity, patientID, .careTeamManage, action: "care_team.assign", origin: origin) { db, granted in
+        // Decided first, in the write: a caller who may not reach the patient learns nothing from validation.
+        try await directory.writeAuthorized(identity, patientID, .careTeamManage, action: "care_team.assign", origin: origin) { db, granted in
+            guard Self.roles.contains(assignmentRole) else {
+                throw Failure.invalid(field: "role", issue: "must be one of: " + Self.roles.joined(separator: ", "))
+            }
+            if let startsOn, !CalendarDate.isValid(startsOn) { throw Failure.invalid(field: "starts_on", issue: "must be a real date as YYYY-MM-DD") }
             guard let staff = try appliance.staffStore.account(id: staffID, in: db), staff.isActive, staff.facilityID == granted.facilityID,
                   AccessPolicy.mayJoinCareTeam(staff.role)
             else { throw Failure.invalid(field: "staff_id", issue: "must be an active clinical staff member of the patient's facility") }
@@ -68,7 +72,7 @@ public struct CareTeam: Sendable {
                 SELECT EXISTS (SELECT 1 FROM care_team_assignments WHERE patient_id = ? AND staff_id = ? AND ended_at IS NULL)
                 """, arguments: [patientID, staffID]) ?? false
             if open { throw Failure.invalid(field: "staff_id", issue: "is already on the care team") }
-            if role == "primary_counselor", try Bool.fetchOne(db, sql: """
+            if assignmentRole == "primary_counselor", try Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM care_team_assignments WHERE patient_id = ? AND role = 'primary_counselor' AND ended_at IS NULL)
                 """, arguments: [patientID]) == true {
                 throw Failure.invalid(field: "role", issue: "the patient already has a primary counselor; end that assignment first")
@@ -76,9 +80,9 @@ public struct CareTeam: Sendable {
             try db.execute(sql: """
                 INSERT INTO care_team_assignments (id, facility_id, patient_id, staff_id, role, starts_on, assigned_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [RowID.make(), granted.facilityID, patientID, staffID, role, startsOn ?? today, identity.subjectID])
+                """, arguments: [RowID.make(), granted.facilityID, patientID, staffID, assignmentRole, startsOn ?? today, identity.subjectID])
             try appliance.audit.append(directory.successEvent("care_team.assign", identity, granted, origin,
-                                                            details: ["staff_id": staffID, "role": role]), in: db)
+                                                            details: ["staff_id": staffID, "role": assignmentRole]), in: db)
             return try load(patientID, in: db)
         }
     }

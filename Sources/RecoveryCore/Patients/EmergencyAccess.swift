@@ -50,11 +50,10 @@ public struct EmergencyAccess: Sendable {
 
     /// Opens the patient to the caller; returns the grant's expiry.
     public func grant(_ identity: Identity, patientID: String, reason: String, origin: RequestOrigin) async throws -> String {
-        let access = try await directory.authorize(identity, patientID, .emergencyAccess, action: "patient.emergency_access", origin: origin)
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (10...500).contains(trimmed.count) else { throw Failure.invalid(field: "reason", issue: "must be 10 to 500 characters") }
         do {
-            return try await appliance.database.pool.write { db in
+            return try await directory.writeAuthorized(identity, patientID, .emergencyAccess, action: "patient.emergency_access", origin: origin) { db, access in
+                guard (10...500).contains(trimmed.count) else { throw Failure.invalid(field: "reason", issue: "must be 10 to 500 characters") }
                 let now = Date()
                 let stamp = Timestamp.string(now)
                 let open = try String.fetchOne(db, sql: """

@@ -209,11 +209,8 @@ public struct PatientDirectory: Sendable {
                                  changes.status, changes.levelOfCare, changes.levelOfCareReason, changes.admissionDate, changes.dischargeDate]
         let changesOther = others.contains { $0 != nil }
         let needed: Permission = changes.isRestricted != nil ? .patientsRestrict : .patientsUpdate
-        _ = try await authorize(identity, patientID, needed, action: "patient.update", origin: origin)
-        if changes.isRestricted != nil, changesOther {
-            _ = try await authorize(identity, patientID, .patientsUpdate, action: "patient.update", origin: origin)
-        }
         let (detail, ended) = try await writeAuthorized(identity, patientID, needed, action: "patient.update", origin: origin) { db, granted -> (Detail, [String]) in
+            if changes.isRestricted != nil, changesOther { _ = try AccessPolicy.patient(identity, patientID, for: .patientsUpdate, in: db) }
             let before = try loadDetail(patientID, facilityID: granted.facilityID, in: db)
             if let email = changes.email, try appliance.patientStore.emailInUse(email, facilityID: granted.facilityID, exceptPatient: patientID, in: db) {
                 throw AuthError.emailInUse
@@ -274,8 +271,7 @@ public struct PatientDirectory: Sendable {
 
     /// Resets the sobriety date, keeping the old one with the reason.
     public func resetSobriety(_ identity: Identity, patientID: String, date: String, reason: String?, origin: RequestOrigin) async throws -> Detail {
-        _ = try await authorize(identity, patientID, .patientsUpdate, action: "patient.sobriety_reset", origin: origin)
-        return try await writeAuthorized(identity, patientID, .patientsUpdate, action: "patient.sobriety_reset", origin: origin) { db, granted in
+        try await writeAuthorized(identity, patientID, .patientsUpdate, action: "patient.sobriety_reset", origin: origin) { db, granted in
             let before = try loadDetail(patientID, facilityID: granted.facilityID, in: db)
             let historyID = RowID.make()
             try db.execute(sql: """

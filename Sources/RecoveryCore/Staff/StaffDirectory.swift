@@ -136,16 +136,15 @@ public struct StaffDirectory: Sendable {
     }
 
     public func update(_ identity: Identity, staffID: String, changes: Changes, origin: RequestOrigin) async throws -> Member {
-        try await audited("staff.update", identity, staffID: staffID, origin: origin) {
-            try await pool.read { db in _ = try AccessPolicy.staffAccount(identity, staffID, for: .staffManage, in: db) }
-        }
         var problems = Self.nameProblems(first: changes.firstName, last: changes.lastName)
         if let email = changes.email, !StaffProfile.isPlausibleEmail(email) { problems["email"] = "must be an email address like name@clinic.org" }
         let newRole = changes.role.flatMap(StaffRole.init(rawValue:))
         if changes.role != nil && newRole == nil { problems["role"] = "must be one of: " + StaffRole.allCases.map(\.rawValue).joined(separator: ", ") }
-        if !problems.isEmpty { throw Failure.invalid(problems) }
-        let ended = try await pool.write { db -> [String] in
+        let invalid = problems
+        // Decided first, in the write: a caller who may not reach the account learns nothing from validation.
+        let ended = try await audited("staff.update", identity, staffID: staffID, origin: origin) { try await pool.write { db -> [String] in
             _ = try AccessPolicy.staffAccount(identity, staffID, for: .staffManage, in: db)
+            if !invalid.isEmpty { throw Failure.invalid(invalid) }
             guard let before = try load(staffID, in: db) else { throw Failure.notFound }
             if let newRole, newRole != before.account.role {
                 if staffID == identity.subjectID { throw Failure.invalid(["role": "you cannot change your own role"]) }
@@ -176,7 +175,7 @@ public struct StaffDirectory: Sendable {
             }
             try appliance.audit.append(event("staff.update", identity, staffID: staffID, facilityID: before.account.facilityID, origin), in: db)
             return ended
-        }
+        } }
         appliance.revokedSessions.insert(ended)
         return try await pool.read { db in try load(staffID, in: db)! }
     }
