@@ -100,7 +100,7 @@ import Testing
     @Test func thresholdsRaiseFlagsOnceAndPublishEvents() async throws {
         let f = try await fixture()
         defer { withExtendedLifetime(f.dir) {} }
-        let stream = f.appliance.events.subscribe(facilityID: f.patient.facilityID)
+        let stream = f.appliance.events.subscribe()
         let checkIn = Self.item("check_in", ["local_date": .string(SyncEngineTests.day(1)), "timezone": .string("UTC"),
                                              "mood": .integer(2), "craving": .integer(9), "used_since_last": .bool(true)])
         let craving = Self.item("craving", ["occurred_at": Self.anHourAgo, "intensity": .integer(3), "acted_on": .bool(true)])
@@ -112,13 +112,15 @@ import Testing
             try String.fetchAll(db, sql: "SELECT kind FROM patient_flags WHERE patient_id = ? ORDER BY kind", arguments: [f.patient.id])
         }
         #expect(flags == ["high_craving", "lapse", "low_mood", "reported_use"])
-        var received: [RecoveryEvent] = []
-        for await event in stream {
-            received.append(event)
-            if received.count == 6 { break }
+        var rung: Int64 = 0
+        for await seq in stream { rung = seq; break }
+        let received = try await f.appliance.database.pool.read { db in
+            try EventFeed.events(after: 0, facilityID: f.patient.facilityID, in: db)
         }
-        #expect(received.filter { $0.kind == .flagRaised }.count == 4)
-        #expect(received.filter { $0.kind == .checkInRecorded }.count == 1 && received.filter { $0.kind == .cravingRecorded }.count == 1)
+        #expect(rung == received.last?.seq)
+        #expect(received.count == 6 && received.allSatisfy { $0.patientID == f.patient.id })
+        #expect(received.filter { $0.kind == .patientFlagged }.count == 4)
+        #expect(received.filter { $0.kind == .checkInNew }.count == 1 && received.filter { $0.kind == .cravingNew }.count == 1)
         let page = try await PatientRecords(appliance: f.appliance).flags(f.counselor, patientID: f.patient.id, status: "open", page: 1,
                                                                           limit: 10, origin: .init())
         #expect(page.total == 4)
@@ -161,7 +163,7 @@ import Testing
             try db.execute(sql: "UPDATE patients SET status = 'active' WHERE id = ?", arguments: [f.patient.id])
         }
         let watch = SilenceWatch(appliance: f.appliance)
-        #expect(try await watch.scan().map(\.flagKind) == ["silence"])
+        #expect(try await watch.scan().map { $0.data["flag_kind"] } == ["silence"])
         #expect(try await watch.scan().isEmpty)
         // A patient who checked in yesterday is not silent.
         #expect(try await watch.scan(now: Date().addingTimeInterval(-4 * 86_400)).isEmpty)

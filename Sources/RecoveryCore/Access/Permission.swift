@@ -20,6 +20,10 @@ public enum Permission: String, CaseIterable, Sendable {
     case emergencyAccess = "emergency_access.use"          // break the glass
     case emergencyAccessReview = "emergency_access.review" // list, review and end others' emergency access
     case auditRead = "audit.read"
+    case messagesUse = "messages.use"                      // conversations with patients of their reach and with staff
+    case messageTemplatesManage = "message_templates.manage"
+    case announcementsManage = "announcements.manage"      // create, edit, retract
+    case crisisRespond = "crisis.respond"                  // raise, list, acknowledge, resolve crisis alerts
 }
 
 /// How far a role's patient permissions reach inside its facility.
@@ -34,15 +38,18 @@ public enum PatientReach: String, Sendable {
 public enum RolePermissions {
     public static let matrix: [StaffRole: Set<Permission>] = {
         let clinical: Set<Permission> = [.facilityRead, .staffRead, .patientsCreate, .patientsReadDemographics,
-                                         .patientsReadClinical, .patientsUpdate, .registrationKeysManage, .carePlanManage, .emergencyAccess]
+                                         .patientsReadClinical, .patientsUpdate, .registrationKeysManage, .carePlanManage, .emergencyAccess,
+                                         .messagesUse, .crisisRespond]
         let admin = Set(Permission.allCases).subtracting([.facilitiesManageAll])
         return [
             .superAdmin: Set(Permission.allCases),
             .admin: admin,
             .counselor: clinical,
             .therapist: clinical,
-            .nurse: [.facilityRead, .staffRead, .patientsReadDemographics, .patientsReadClinical, .carePlanManage, .emergencyAccess],
-            .staff: [.facilityRead, .staffRead, .patientsCreate, .patientsReadDemographics, .patientsUpdate, .registrationKeysManage],
+            .nurse: [.facilityRead, .staffRead, .patientsReadDemographics, .patientsReadClinical, .carePlanManage, .emergencyAccess,
+                     .messagesUse, .crisisRespond],
+            .staff: [.facilityRead, .staffRead, .patientsCreate, .patientsReadDemographics, .patientsUpdate, .registrationKeysManage,
+                     .messagesUse],
         ]
     }()
 

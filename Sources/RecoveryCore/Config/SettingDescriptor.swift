@@ -44,6 +44,10 @@ struct SettingDescriptor: Sendable {
         integer("auth.password_min_length", \.passwordMinLength, 8...128),
         integer("auth.password_max_length", \.passwordMaxLength, 64...1_024),
         integer("sync.max_batch_items", \.syncMaxBatchItems, 1...5_000),
+        integer("realtime.ping_interval_seconds", \.realtimePingIntervalSeconds, 1...300),
+        integer("realtime.ping_timeout_seconds", \.realtimePingTimeoutSeconds, 1...300),
+        integer("realtime.max_queued_events", \.realtimeMaxQueuedEvents, 16...100_000),
+        integer("crisis.escalate_after_seconds", \.crisisEscalateAfterSeconds, 10...86_400),
     ]
 
     static func string(_ key: String, _ path: WritableKeyPath<Settings, String> & Sendable, allowEmpty: Bool) -> SettingDescriptor {

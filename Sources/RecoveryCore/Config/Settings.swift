@@ -68,6 +68,17 @@ public struct Settings: Sendable, Equatable {
     /// The most items one `/sync/push` may carry.
     public var syncMaxBatchItems: Int = 500
 
+    /// Engine.IO heartbeat: the server pings this often and drops a client
+    /// whose answer is later than the timeout.
+    public var realtimePingIntervalSeconds: Int = 25
+    public var realtimePingTimeoutSeconds: Int = 20
+    /// Events queued for one socket before it counts as too slow and is disconnected.
+    public var realtimeMaxQueuedEvents: Int = 1_000
+
+    /// An unacknowledged crisis alert escalates after this long, and again
+    /// after as long again (facility admins, then every clinician on shift).
+    public var crisisEscalateAfterSeconds: Int = 300
+
     public init() {}
 
     public var resolvedKeyFile: String {

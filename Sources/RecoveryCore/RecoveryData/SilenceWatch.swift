@@ -18,9 +18,9 @@ public struct SilenceWatch: Sendable {
 
     /// Checks every facility; publishes and answers the flags raised.
     @discardableResult
-    public func scan(now: Date = Date()) async throws -> [RecoveryEvent] {
-        let events = try await appliance.database.pool.write { db -> [RecoveryEvent] in
-            var events: [RecoveryEvent] = []
+    public func scan(now: Date = Date()) async throws -> [RealtimeEvent] {
+        let events = try await appliance.database.pool.write { db -> [RealtimeEvent] in
+            var events: [RealtimeEvent] = []
             for facilityID in try String.fetchAll(db, sql: "SELECT id FROM facilities WHERE is_active = 1") {
                 let settings = try RecoverySettings.load(facilityID: facilityID, in: db)
                 let quietSince = Timestamp.string(now.addingTimeInterval(-Double(settings.silenceDays) * 86_400))
@@ -42,8 +42,8 @@ public struct SilenceWatch: Sendable {
                     let patientID: String = row["patient_id"]
                     for flag in try FlagRules.raise(["silence"], table: "patient_check_ins", recordID: row["id"], facilityID: facilityID,
                                                     patientID: patientID, in: db) {
-                        events.append(RecoveryEvent(kind: .flagRaised, facilityID: facilityID, patientID: patientID, recordID: flag.id,
-                                                    flagKind: flag.kind))
+                        events.append(try EventFeed.append(RealtimeEvent(kind: .patientFlagged, facilityID: facilityID, patientID: patientID,
+                                                                         subjectID: flag.id, data: ["flag_kind": flag.kind]), in: db))
                     }
                 }
             }

@@ -84,7 +84,7 @@ public struct SyncEngine: Sendable {
     public func push(_ patient: Patient, items: [Item], origin: RequestOrigin) async throws -> (results: [Result], cursor: String) {
         let now = Date()
         let prepared = items.map { prepare($0, patient: patient, now: now) }
-        let (results, cursor, events) = try await appliance.commits.write(weight: items.count) { db -> ([Result], String, [RecoveryEvent]) in
+        let (results, cursor, events) = try await appliance.commits.write(weight: items.count) { db -> ([Result], String, [RealtimeEvent]) in
             let (results, events) = try store(prepared, patient: patient, now: now, origin: origin, in: db)
             let seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM sync_changes WHERE patient_id = ?"),
                                          arguments: [patient.id]) ?? 0
@@ -100,7 +100,7 @@ public struct SyncEngine: Sendable {
         let now = Date()
         let prepared = [prepare(item, patient: patient, now: now)]
         let cipher = appliance.cipher
-        let (result, record, events) = try await appliance.commits.write { db -> (Result, JSONValue?, [RecoveryEvent]) in
+        let (result, record, events) = try await appliance.commits.write { db -> (Result, JSONValue?, [RealtimeEvent]) in
             let (results, events) = try store(prepared, patient: patient, now: now, origin: origin, in: db)
             guard let kind = prepared[0].kind, results[0].status != .rejected else { return (results[0], nil, events) }
             return (results[0], try kind.load([results[0].id], patientID: patient.id, cipher: cipher, in: db)[results[0].id], events)
@@ -111,10 +111,10 @@ public struct SyncEngine: Sendable {
 
     /// Applies prepared items and audits the push, inside the write transaction.
     func store(_ prepared: [Prepared], patient: Patient, now: Date, origin: RequestOrigin,
-               in db: Database) throws -> ([Result], [RecoveryEvent]) {
+               in db: Database) throws -> ([Result], [RealtimeEvent]) {
         let stamp = Timestamp.string(now)
         let settings = try RecoverySettings.load(facilityID: patient.facilityID, in: db)
-        var events: [RecoveryEvent] = []
+        var events: [RealtimeEvent] = []
         let results = try prepared.map { item in
             try apply(item, patient: patient, settings: settings, now: now, stamp: stamp, events: &events, in: db)
         }
@@ -186,11 +186,11 @@ public struct SyncEngine: Sendable {
 
     /// One item, in its own savepoint: whatever goes wrong with it is rolled
     /// back and answered `rejected`; the rest of the batch goes on.
-    func apply(_ item: Prepared, patient: Patient, settings: RecoverySettings, now: Date, stamp: String, events: inout [RecoveryEvent],
+    func apply(_ item: Prepared, patient: Patient, settings: RecoverySettings, now: Date, stamp: String, events: inout [RealtimeEvent],
                in db: Database) throws -> Result {
         if let refusal = item.refusal { return refusal }
         var result = Result(id: item.id, status: .rejected)
-        var newEvents: [RecoveryEvent] = []
+        var newEvents: [RealtimeEvent] = []
         do {
             try db.inSavepoint {
                 result = try applyChecked(item, patient: patient, settings: settings, now: now, stamp: stamp, events: &newEvents, in: db)
@@ -204,7 +204,7 @@ public struct SyncEngine: Sendable {
     }
 
     func applyChecked(_ item: Prepared, patient: Patient, settings: RecoverySettings, now: Date, stamp: String,
-                      events: inout [RecoveryEvent], in db: Database) throws -> Result {
+                      events: inout [RealtimeEvent], in db: Database) throws -> Result {
         guard let kind = item.kind else { return .rejected(item.id, "type", "is unknown") }
         // Without a time from the app, the edit is as of its receipt.
         let id = item.id, clientTime = item.clientTime ?? stamp
@@ -249,11 +249,12 @@ public struct SyncEngine: Sendable {
             if kind.type == RecordKind.goalProgress.type, let goalID = String.fromDatabaseValue(values["goal_id"]!) { goals.insert(goalID) }
             for flag in try FlagRules.raise(FlagRules.flags(for: kind, values, settings: settings), table: kind.table, recordID: id,
                                             facilityID: patient.facilityID, patientID: patient.id, in: db) {
-                events.append(RecoveryEvent(kind: .flagRaised, facilityID: patient.facilityID, patientID: patient.id,
-                                            recordID: flag.id, flagKind: flag.kind))
+                events.append(try EventFeed.append(RealtimeEvent(kind: .patientFlagged, facilityID: patient.facilityID, patientID: patient.id,
+                                                                 subjectID: flag.id, data: ["flag_kind": flag.kind]), in: db))
             }
             if existing == nil, let recorded = Self.recordedEvent[kind.type] {
-                events.append(RecoveryEvent(kind: recorded, facilityID: patient.facilityID, patientID: patient.id, recordID: id))
+                events.append(try EventFeed.append(RealtimeEvent(kind: recorded, facilityID: patient.facilityID, patientID: patient.id,
+                                                                 subjectID: id), in: db))
             }
         }
         for goalID in goals.sorted() {
@@ -269,7 +270,7 @@ public struct SyncEngine: Sendable {
         return Result(id: id, status: .stored)
     }
 
-    static let recordedEvent: [String: RecoveryEvent.Kind] = ["check_in": .checkInRecorded, "craving": .cravingRecorded]
+    static let recordedEvent: [String: RealtimeEvent.Kind] = ["check_in": .checkInNew, "craving": .cravingNew]
 
     /// Inserts or rewrites the record: every field is set from the item (a
     /// field left out becomes empty); secret text arrives sealed to this row.

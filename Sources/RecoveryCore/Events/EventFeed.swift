@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+
+/// The durable feed of realtime events (`realtime_events`). Writers append
+/// inside the transaction of the change and ring `EventBus` after it
+/// committed; readers page through it by seq, so nothing a socket missed
+/// while away or slow is lost within the resume window.
+public enum EventFeed {
+    /// How long events stay readable for a socket resuming with `since`.
+    public static let resumeWindowSeconds: TimeInterval = 7 * 86_400
+
+    /// Appends `event` in the caller's transaction; answers it with its seq and time.
+    @discardableResult
+    public static func append(_ event: RealtimeEvent, in db: Database) throws -> RealtimeEvent {
+        let stamp = Timestamp.now()
+        let data = JSONValue.object(event.data.mapValues { .string($0) }).canonicalText
+        try db.execute(sql: """
+            INSERT INTO realtime_events (facility_id, kind, patient_id, subject_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [event.facilityID, event.kind.rawValue, event.patientID, event.subjectID, data, stamp])
+        var stored = event
+        stored.seq = db.lastInsertedRowID
+        stored.createdAt = stamp
+        return stored
+    }
+
+    /// Events after `seq`, oldest first, at most `limit`; `facilityID` nil reads every facility.
+    public static func events(after seq: Int64, facilityID: String?, limit: Int = 500, in db: Database) throws -> [RealtimeEvent] {
+        let rows: [Row]
+        if let facilityID {
+            rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT * FROM realtime_events WHERE facility_id = ? AND seq > ? ORDER BY seq LIMIT ?
+                """), arguments: [facilityID, seq, limit])
+        } else {
+            rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM realtime_events WHERE seq > ? ORDER BY seq LIMIT ?"),
+                                    arguments: [seq, limit])
+        }
+        return rows.compactMap(Self.event)
+    }
+
+    /// The newest seq (0 for an empty feed).
+    public static func lastSeq(in db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT max(seq) FROM realtime_events") ?? 0
+    }
+
+    /// Removes events older than the resume window; answers how many.
+    @discardableResult
+    public static func prune(now: Date = Date(), in db: Database) throws -> Int {
+        try db.execute(sql: "DELETE FROM realtime_events WHERE created_at < ?",
+                       arguments: [Timestamp.string(now.addingTimeInterval(-resumeWindowSeconds))])
+        return db.changesCount
+    }
+
+    static func event(_ row: Row) -> RealtimeEvent? {
+        guard let kind = RealtimeEvent.Kind(rawValue: row["kind"]) else { return nil }
+        var data: [String: String] = [:]
+        let text: String = row["data"]
+        if case .object(let members)? = try? JSONParser.parse(Array(text.utf8)) {
+            for (key, value) in members { if case .string(let string) = value { data[key] = string } }
+        }
+        return RealtimeEvent(kind: kind, facilityID: row["facility_id"], patientID: row["patient_id"], subjectID: row["subject_id"],
+                             data: data, seq: row["seq"], createdAt: row["created_at"])
+    }
+}
