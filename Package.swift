@@ -100,6 +100,7 @@ let package = Package(
             ],
             resources: [
                 .embedInCode("openapi.json"),
+                .embedInCode("asyncapi.json"),
             ]
         ),
         .executableTarget(

@@ -28,6 +28,10 @@ public enum ApplianceServer {
                 .init(service: PeriodicService(failure: "patient card upkeep failed", interval: .seconds(3_600), logger: logger) {
                     try await appliance.fillMissingPatientCards()
                 }),
+                // Realtime events older than the resume window, at start and then hourly.
+                .init(service: PeriodicService(failure: "event feed pruning failed", interval: .seconds(3_600), logger: logger) {
+                    try await appliance.database.pool.write { db in try EventFeed.prune(in: db) }
+                }),
                 // Patients who have gone quiet, at start and then hourly.
                 .init(service: PeriodicService(failure: "silence scan failed", interval: .seconds(3_600), logger: logger) {
                     try await SilenceWatch(appliance: appliance).scan()

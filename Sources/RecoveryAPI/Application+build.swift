@@ -8,6 +8,7 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
     let auth = AuthService(appliance: appliance)
     return HealthController(appliance: appliance).endpoints
         + OpenAPIController().endpoints
+        + AsyncAPIController().endpoints
         + AuthController(auth: auth, settings: appliance.settings).endpoints
         + PatientController(appliance: appliance).endpoints
         + StaffController(appliance: appliance).endpoints

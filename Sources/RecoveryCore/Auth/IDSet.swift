@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A set of ids checked on every request, so kept in memory behind a lock
@@ -5,13 +6,27 @@ import Synchronization
 /// staff who must change an administrator-set password.
 public final class IDSet: Sendable {
     private let ids = Mutex<Set<String>>([])
+    private let watchers = Mutex<[UUID: AsyncStream<[String]>.Continuation]>([:])
 
     public init() {}
 
     public func contains(_ id: String) -> Bool { ids.withLock { $0.contains(id) } }
 
     public func insert<S: Sequence>(_ newIDs: S) where S.Element == String {
-        ids.withLock { $0.formUnion(newIDs) }
+        let added = Array(newIDs)
+        ids.withLock { $0.formUnion(added) }
+        guard !added.isEmpty else { return }
+        for watcher in watchers.withLock({ Array($0.values) }) { watcher.yield(added) }
+    }
+
+    /// The ids inserted from now on, as they are inserted (e.g. a revoked
+    /// session's open sockets are closed at once).
+    public func insertions() -> AsyncStream<[String]> {
+        let (stream, continuation) = AsyncStream.makeStream(of: [String].self)
+        let id = UUID()
+        continuation.onTermination = { [weak self] _ in _ = self?.watchers.withLock { $0.removeValue(forKey: id) } }
+        watchers.withLock { $0[id] = continuation }
+        return stream
     }
 
     public func remove(_ id: String) {

@@ -49,6 +49,13 @@ public final class SessionActivity: Sendable {
         }
     }
 
+    /// Whether `identity`'s session has been idle past its limit at `now`,
+    /// without counting this as activity (an open socket is not use).
+    public func isIdle(_ identity: Identity, at now: Date) -> Bool {
+        let last = entries.withLock { $0[identity.sessionID]?.lastSeen } ?? identity.issuedAt ?? now
+        return now.timeIntervalSince(last) > idleLimit(identity.kind)
+    }
+
     /// Records activity the session showed outside a request (a refresh).
     public func record(_ sessionID: String, kind: Identity.Kind, at now: Date) {
         entries.withLock { entries in

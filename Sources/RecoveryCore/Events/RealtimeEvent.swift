@@ -22,6 +22,14 @@ public struct RealtimeEvent: Sendable, Equatable {
         case patientFlagged = "patient:flagged"
     }
 
+    /// Events sent but not kept in the feed: a recipient's own unread counts
+    /// (derived from `message:new` and `message:read`) and typing notices.
+    public static let conversationUnread = "conversation:unread"
+    public static let typing = "typing"
+
+    /// Every server-to-client event name.
+    public static var allNames: [String] { Kind.allCases.map(\.rawValue) + [conversationUnread, typing] }
+
     /// The feed's sequence number; 0 until appended.
     public var seq: Int64
     public var kind: Kind

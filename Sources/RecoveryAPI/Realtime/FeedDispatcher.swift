@@ -1,0 +1,187 @@
+import Foundation
+import GRDB
+import Logging
+import RecoveryCore
+import SocketIO
+
+/// Delivers the event feed to connected sockets. One loop reads the feed in
+/// order after the bus rings; for each event the area's audience (through the
+/// access policy) picks, among the sockets of the event's facility and the
+/// box-wide accounts, who receives what. Deliveries carrying PHI are audited,
+/// durably, before they are sent. A socket joining with `since` first gets
+/// what it missed from the feed, then the live events held back meanwhile.
+actor FeedDispatcher {
+    struct Entry {
+        let socket: SocketIOSocket
+        var identity: Identity
+        /// Events after this seq reach the socket live; earlier ones only by replay.
+        let from: Int64
+        /// Live deliveries held back while the socket's replay runs.
+        var heldBack: [Delivery]?
+    }
+
+    let appliance: Appliance
+    let delivery: EventDelivery
+    let logger: Logger
+    private var entries: [String: Entry] = [:]
+    private var byFacility: [String: Set<String>] = [:]
+    private var boxWide: Set<String> = []
+    /// The newest seq the loop has read.
+    private var cursor: Int64 = -1
+
+    init(appliance: Appliance, logger: Logger) {
+        self.appliance = appliance
+        self.delivery = EventDelivery(appliance: appliance)
+        self.logger = logger
+    }
+
+    var connectedCount: Int { entries.count }
+
+    func identity(of key: String) -> Identity? { entries[key]?.identity }
+
+    /// Every socket's listener entry of a facility (and the box-wide ones), for ephemeral events such as `typing`.
+    func listeners(in facilityID: String) -> [Listener] {
+        candidates(facilityID).map { Listener(key: $0, identity: entries[$0]!.identity) }
+    }
+
+    func socket(_ key: String) -> SocketIOSocket? { entries[key]?.socket }
+
+    func join(_ socket: SocketIOSocket, identity: Identity, since: Int64?) async {
+        if cursor < 0 { cursor = (try? await appliance.database.pool.read { db in try EventFeed.lastSeq(in: db) }) ?? 0 }
+        let from = cursor
+        let replay = since.map { $0 < from } ?? false
+        entries[socket.id] = Entry(socket: socket, identity: identity, from: from, heldBack: replay ? [] : nil)
+        if let facilityID = identity.facilityID { byFacility[facilityID, default: []].insert(socket.id) } else { boxWide.insert(socket.id) }
+        guard replay, let since else { return }
+        var after = since
+        do {
+            while after < from {
+                let listener = Listener(key: socket.id, identity: identity)
+                let (events, deliveries) = try await appliance.database.pool.read { [delivery] db in
+                    let events = try EventFeed.events(after: after, facilityID: identity.facilityID, limit: 500, in: db).filter { $0.seq <= from }
+                    return (events, try events.flatMap { try delivery.deliveries(of: $0, to: [listener], in: db) })
+                }
+                guard let last = events.last else { break }
+                try await send(deliveries, events: events, replay: true)
+                after = last.seq
+            }
+        } catch {
+            logger.error("realtime replay failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
+            socket.disconnect()
+        }
+        if let held = entries[socket.id]?.heldBack {
+            entries[socket.id]?.heldBack = nil
+            for item in held { _ = socket.emit(item.name, [item.payload.canonicalText]) }
+        }
+    }
+
+    func leave(_ key: String) {
+        guard let entry = entries.removeValue(forKey: key) else { return }
+        if let facilityID = entry.identity.facilityID { byFacility[facilityID]?.remove(key) } else { boxWide.remove(key) }
+    }
+
+    func update(_ key: String, identity: Identity) {
+        entries[key]?.identity = identity
+    }
+
+    /// Delivers the feed as the bus rings, and closes sockets whose session
+    /// ends, until cancelled.
+    func run() async {
+        let rings = appliance.events.subscribe()
+        let revocations = appliance.revokedSessions.insertions()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await _ in rings { await self.deliverNewEvents() } }
+            group.addTask { for await sessions in revocations { await self.close(sessions: Set(sessions)) } }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(10))
+                    await self.closeIdleSockets()
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    /// Reads the feed after the cursor and delivers each event.
+    func deliverNewEvents() async {
+        if cursor < 0 { cursor = (try? await appliance.database.pool.read { db in try EventFeed.lastSeq(in: db) }) ?? 0 }
+        do {
+            while true {
+                let after = cursor
+                let listenersByFacility = entries.isEmpty ? [:] : snapshot()
+                let (events, deliveries) = try await appliance.database.pool.read { [delivery] db in
+                    let events = try EventFeed.events(after: after, facilityID: nil, limit: 500, in: db)
+                    var deliveries: [Delivery] = []
+                    for event in events {
+                        let listeners = (listenersByFacility[event.facilityID] ?? []) + (listenersByFacility[""] ?? [])
+                        deliveries += try delivery.deliveries(of: event, to: listeners.filter { $0.from < event.seq }.map(\.listener), in: db)
+                    }
+                    return (events, deliveries)
+                }
+                guard let last = events.last else { return }
+                cursor = last.seq
+                try await send(deliveries, events: events)
+            }
+        } catch {
+            logger.error("realtime delivery failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
+        }
+    }
+
+    struct Candidate: Sendable {
+        let listener: Listener
+        let from: Int64
+    }
+
+    /// The listeners per facility ("" for box-wide accounts), for one read.
+    private func snapshot() -> [String: [Candidate]] {
+        var result: [String: [Candidate]] = [:]
+        for (key, entry) in entries {
+            result[entry.identity.facilityID ?? "", default: []].append(Candidate(listener: Listener(key: key, identity: entry.identity), from: entry.from))
+        }
+        return result
+    }
+
+    private func candidates(_ facilityID: String) -> [String] {
+        Array(byFacility[facilityID] ?? []) + Array(boxWide)
+    }
+
+    /// Audits the deliveries that carry PHI, then sends each (held back for a socket still replaying).
+    private func send(_ deliveries: [Delivery], events: [RealtimeEvent], replay: Bool = false) async throws {
+        let audited = deliveries.filter(\.phi)
+        if !audited.isEmpty {
+            let eventsBySeq = Dictionary(events.map { ($0.seq, $0) }, uniquingKeysWith: { first, _ in first })
+            let entries = self.entries
+            try await appliance.auditWriter.record(audited.compactMap { item in
+                guard let identity = entries[item.listenerKey]?.identity,
+                      case .integer(let seq)? = item.payload["event_id"], let event = eventsBySeq[Int64(seq)] else { return nil }
+                return AuditEvent(action: "realtime.delivered", outcome: .success, actorKind: identity.auditActor, actorID: identity.subjectID,
+                                  facilityID: event.facilityID, resourceType: item.name, resourceID: event.subjectID,
+                                  patientID: event.patientID, details: ["event_id": String(event.seq)])
+            })
+        }
+        for item in deliveries {
+            guard let entry = entries[item.listenerKey] else { continue }
+            if entry.heldBack != nil && !replay {
+                entries[item.listenerKey]?.heldBack?.append(item)
+            } else {
+                entry.socket.emit(item.name, [item.payload.canonicalText])
+            }
+        }
+    }
+
+    private func close(sessions: Set<String>) {
+        for entry in entries.values where sessions.contains(entry.identity.sessionID) {
+            entry.socket.disconnect()
+        }
+    }
+
+    /// Sessions that ended while their sockets sat open: revoked, or idle past
+    /// the limit (an open socket is not use; HIPAA automatic logoff).
+    private func closeIdleSockets() {
+        let now = Date()
+        for entry in entries.values where appliance.revokedSessions.contains(entry.identity.sessionID)
+            || appliance.sessionActivity.isIdle(entry.identity, at: now) {
+            entry.socket.disconnect()
+        }
+    }
+}
