@@ -91,6 +91,7 @@ let package = Package(
             dependencies: [
                 "RecoveryCore",
                 "SocketIO",
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

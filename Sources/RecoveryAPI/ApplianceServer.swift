@@ -11,7 +11,8 @@ import ServiceLifecycle
 public enum ApplianceServer {
     /// Serves HTTPS with `tls` (see `ServerTLS`), else plain HTTP.
     public static func run(_ appliance: Appliance, tls: TLSConfiguration?, logger: Logger) async throws {
-        let app = try buildApplication(appliance, tls: tls, logger: logger)
+        let realtime = Realtime(appliance: appliance, logger: logger)
+        let app = try buildApplication(appliance, tls: tls, realtime: realtime, logger: logger)
         var configuration = ServiceGroupConfiguration(
             services: [
                 .init(service: DatabaseService(database: appliance.database, auditAnchor: appliance.auditAnchor, logger: logger)),
@@ -30,13 +31,15 @@ public enum ApplianceServer {
                 }),
                 // Realtime events older than the resume window, at start and then hourly.
                 .init(service: PeriodicService(failure: "event feed pruning failed", interval: .seconds(3_600), logger: logger) {
-                    try await appliance.database.pool.write { db in try EventFeed.prune(in: db) }
+                    _ = try await appliance.database.pool.write { db in try EventFeed.prune(in: db) }
                 }),
                 // Patients who have gone quiet, at start and then hourly.
                 .init(service: PeriodicService(failure: "silence scan failed", interval: .seconds(3_600), logger: logger) {
                     try await SilenceWatch(appliance: appliance).scan()
                 }),
                 .init(service: app),
+                // Last in the list, so first to stop: its sockets close before the server waits for open requests.
+                .init(service: realtime),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)

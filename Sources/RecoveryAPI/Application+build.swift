@@ -1,5 +1,7 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
+import HummingbirdWebSocket
 import Logging
 import RecoveryCore
 
@@ -23,8 +25,10 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
 
 /// The router with the middleware chain (outermost first): client address,
 /// request id, access log, security headers (with HSTS when `https`), CORS,
-/// error envelope, body limit.
-public func buildRouter(_ appliance: Appliance, https: Bool = false) -> Router<AppRequestContext> {
+/// error envelope, body limit. With `realtime`, also Socket.IO's long-polling
+/// transport at `/socket.io/` (a transport, not an API route: the AsyncAPI
+/// document describes what travels over it).
+public func buildRouter(_ appliance: Appliance, https: Bool = false, realtime: Realtime? = nil) -> Router<AppRequestContext> {
     let catalog = RouteCatalog(allEndpoints(appliance))
     let authenticator = Authenticator(auth: AuthService(appliance: appliance), appliance: appliance)
     let router = Router(context: AppRequestContext.self)
@@ -35,6 +39,7 @@ public func buildRouter(_ appliance: Appliance, https: Bool = false) -> Router<A
     router.add(middleware: AllowedOriginsMiddleware(origins: Set(appliance.settings.corsOrigins)))
     router.add(middleware: ErrorMiddleware(catalog: catalog))
     router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes))
+    realtime?.io.addPollingRoutes(to: router)
     for endpoint in catalog.endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
             let identity = try await authenticator.identity(for: request, context: context, route: endpoint.path, access: endpoint.access)
@@ -44,11 +49,13 @@ public func buildRouter(_ appliance: Appliance, https: Bool = false) -> Router<A
     return router
 }
 
-/// The application on the configured host and port: HTTPS with `tls`, else plain HTTP.
-public func buildApplication(_ appliance: Appliance, tls: TLSConfiguration?, logger: Logger) throws -> some ApplicationProtocol {
-    Application(
-        router: buildRouter(appliance, https: tls != nil),
-        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+/// The application on the configured host and port: HTTPS with `tls`, else
+/// plain HTTP; HTTP/1.1 with the WebSocket upgrade of Socket.IO's transport.
+public func buildApplication(_ appliance: Appliance, tls: TLSConfiguration?, realtime: Realtime, logger: Logger) throws -> some ApplicationProtocol {
+    let http: HTTPServerBuilder = .http1WebSocketUpgrade { request, channel, logger in realtime.upgrade(request, channel, logger) }
+    return Application(
+        router: buildRouter(appliance, https: tls != nil, realtime: realtime),
+        server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,
         configuration: .init(address: .hostname(appliance.settings.serverHost, port: appliance.settings.serverPort),
                              serverName: nil),
         logger: logger)

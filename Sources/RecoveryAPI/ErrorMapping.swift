@@ -3,6 +3,22 @@ import RecoveryCore
 
 /// How domain failures answer over HTTP.
 extension APIError {
+    /// The answer for a domain failure (the same over HTTP and in a socket's
+    /// acknowledgement); nil for anything else.
+    init?(domain error: any Error) {
+        if let apiError = error as? APIError { self = apiError }
+        else if let authError = error as? AuthError { self.init(authError) }
+        else if let keyError = error as? PatientIntake.KeyError { self.init(keyError) }
+        else if let adminError = error as? AccountAdministration.Failure { self.init(adminError) }
+        else if let accessError = error as? AccessError { self.init(accessError) }
+        else if let careTeamError = error as? CareTeam.Failure { self.init(careTeamError) }
+        else if let staffError = error as? StaffDirectory.Failure { self.init(staffError) }
+        else if let facilityError = error as? FacilityDirectory.Failure { self.init(facilityError) }
+        else if let recordError = error as? RecordFailure { self.init(recordError) }
+        else if let emergencyError = error as? EmergencyAccess.Failure { self.init(emergencyError) }
+        else { return nil }
+    }
+
     init(_ error: AuthError) {
         switch error {
         case .invalidCredentials:

@@ -29,16 +29,7 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     func translate(_ error: any Error, request: Request, context: Context) -> APIError {
-        if let apiError = error as? APIError { return apiError }
-        if let authError = error as? AuthError { return APIError(authError) }
-        if let keyError = error as? PatientIntake.KeyError { return APIError(keyError) }
-        if let adminError = error as? AccountAdministration.Failure { return APIError(adminError) }
-        if let accessError = error as? AccessError { return APIError(accessError) }
-        if let careTeamError = error as? CareTeam.Failure { return APIError(careTeamError) }
-        if let staffError = error as? StaffDirectory.Failure { return APIError(staffError) }
-        if let facilityError = error as? FacilityDirectory.Failure { return APIError(facilityError) }
-        if let recordError = error as? RecordFailure { return APIError(recordError) }
-        if let emergencyError = error as? EmergencyAccess.Failure { return APIError(emergencyError) }
+        if let apiError = APIError(domain: error) { return apiError }
         if let httpError = error as? HTTPError {
             switch httpError.status {
             case .notFound:

@@ -19,19 +19,11 @@ struct ClientEvents: Sendable {
         do {
             guard case .object = argument else { throw APIError.validation(field: "body", "must be a JSON object") }
             switch name {
-            case "message:send":
-                return try await RealtimeMessaging(appliance: appliance).send(argument, identity: identity, origin: origin)
-            case "message:read":
-                return try await RealtimeMessaging(appliance: appliance).read(argument, identity: identity, origin: origin)
-            case "typing":
-                return try await RealtimeMessaging(appliance: appliance).typing(argument, identity: identity, dispatcher: dispatcher)
-            case "crisis:trigger":
-                return try await RealtimeCrisis(appliance: appliance).trigger(argument, identity: identity, origin: origin)
             default:
                 throw APIError(.notFound, code: "unknown_event", message: "No such event: \(String(name.prefix(64))).")
             }
         } catch {
-            return Self.failure(ErrorTranslation.apiError(for: error))
+            return Self.failure(APIError(domain: error) ?? .internalError)
         }
     }
 

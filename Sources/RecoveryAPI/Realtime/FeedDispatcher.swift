@@ -56,9 +56,9 @@ actor FeedDispatcher {
         var after = since
         do {
             while after < from {
-                let listener = Listener(key: socket.id, identity: identity)
+                let listener = Listener(key: socket.id, identity: identity), start = after
                 let (events, deliveries) = try await appliance.database.pool.read { [delivery] db in
-                    let events = try EventFeed.events(after: after, facilityID: identity.facilityID, limit: 500, in: db).filter { $0.seq <= from }
+                    let events = try EventFeed.events(after: start, facilityID: identity.facilityID, limit: 500, in: db).filter { $0.seq <= from }
                     return (events, try events.flatMap { try delivery.deliveries(of: $0, to: [listener], in: db) })
                 }
                 guard let last = events.last else { break }
