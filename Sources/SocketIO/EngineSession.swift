@@ -429,6 +429,7 @@ final class EngineSession: Sendable {
     }
 
     var isClosed: Bool { state.withLock { $0.closed != nil } }
+    var hasPendingPoll: Bool { state.withLock { $0.poll != nil } }
     var worker: Task<Void, Never>? { state.withLock { $0.worker } }
 
     // MARK: Long polling

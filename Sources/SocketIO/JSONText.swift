@@ -7,6 +7,7 @@ enum JSONText {
     /// Whether `text` is exactly one JSON value (surrounding whitespace allowed).
     static func isValid(_ text: Substring) -> Bool {
         var scanner = Scanner(text)
+        scanner.skipWhitespace()
         guard scanner.skipValue(depth: 0) else { return false }
         scanner.skipWhitespace()
         return scanner.atEnd

@@ -13,11 +13,9 @@ extension SocketIOServer {
         let post: @Sendable (Request, Context) async throws -> Response = { request, _ in
             await self.pollingPost(request)
         }
-        let path = configuration.path.hasSuffix("/") ? String(configuration.path.dropLast()) : configuration.path
-        for route in Set([path, path + "/"]) {
-            router.get(RouterPath(route), use: get)
-            router.post(RouterPath(route), use: post)
-        }
+        // Hummingbird's router matches `path` and `path/` with one route.
+        router.get(RouterPath(configuration.path), use: get)
+        router.post(RouterPath(configuration.path), use: post)
     }
 
     private static func remoteAddress<Context: RequestContext>(of context: Context) -> String? {
