@@ -384,9 +384,11 @@ final class EngineSession: Sendable {
     func close(_ reason: SocketIODisconnectReason, graceful: Bool, last: [String] = []) {
         var effects = Effects()
         var hardClose: [any Channel] = []
+        var closing: SocketIODisconnectReason?
         state.withLock { s in
             guard s.closed == nil else { return }
             s.closed = reason
+            closing = reason
             s.nextPingAt = nil
             s.pongDeadline = nil
             s.connectDeadline = nil
@@ -415,6 +417,10 @@ final class EngineSession: Sendable {
                 if graceful {
                     s.closeFrameDue = true
                     startWriter(link, &s)
+                    // a client that stops reading never gets the close frame: cut it off after a grace period
+                    let grace = TimeAmount.nanoseconds(min(configuration.pingTimeout, .seconds(10)).nanoseconds)
+                    let channel = link.channel
+                    channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
                 } else {
                     hardClose.append(link.channel)
                 }
@@ -422,6 +428,9 @@ final class EngineSession: Sendable {
         }
         for channel in hardClose { channel.close(promise: nil) }
         apply(effects)
+        if let reason = closing {
+            server.logger.debug("Socket.IO session closed", metadata: ["sid": "\(sid)", "reason": "\(reason.rawValue)"])
+        }
     }
 
     /// The WebSocket `link` ended (the client went away, or a write failed).
