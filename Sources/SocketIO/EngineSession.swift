@@ -27,7 +27,7 @@ final class EngineSession: Sendable {
         case connect(payload: String?)
         case event(ackID: Int?, name: String, arguments: [String])
         case disconnect
-        case closed(SocketIODisconnectReason, SocketIOSocket?)
+        case closed(SocketIODisconnectReason)
     }
 
     /// The answer to a long-poll GET.
@@ -340,6 +340,7 @@ final class EngineSession: Sendable {
             apply(effects)
             if let closedMeanwhile { await handler.disconnected(socket, reason: closedMeanwhile) }
         case .event(let ackID, let name, let arguments):
+            // after a close the socket is still set here: events that came before it are still delivered
             guard let socket = state.withLock({ $0.socket }) else {
                 protocolError("EVENT before CONNECT")
                 return
@@ -352,12 +353,18 @@ final class EngineSession: Sendable {
             let socket = state.withLock { s -> SocketIOSocket? in
                 guard let socket = s.socket else { return nil }
                 s.socket = nil
-                s.connectDeadline = .now + configuration.connectTimeout
+                if s.closed == nil { s.connectDeadline = .now + configuration.connectTimeout }
                 server.connectedDelta(-1)
                 return socket
             }
             if let socket { await handler.disconnected(socket, reason: .clientDisconnect) }
-        case .closed(let reason, let socket):
+        case .closed(let reason):
+            let socket = state.withLock { s -> SocketIOSocket? in
+                guard let socket = s.socket else { return nil }
+                s.socket = nil
+                server.connectedDelta(-1)
+                return socket
+            }
             if let socket { await handler.disconnected(socket, reason: reason) }
         }
     }
@@ -366,27 +373,27 @@ final class EngineSession: Sendable {
 
     /// `SocketIOSocket.disconnect()`: DISCONNECT, then the Engine.IO session closes once it is delivered.
     func serverDisconnect(_ socket: SocketIOSocket) {
-        guard state.withLock({ $0.socket === socket }) else { return }
+        guard state.withLock({ $0.socket === socket && $0.closed == nil }) else { return }
         close(.serverDisconnect, graceful: true, last: ["41"])
     }
 
-    /// Ends the session once: the socket (if connected) is handed to the handler's `disconnected` after its last event,
-    /// and the client is told. `graceful` delivers what is queued first (plus `last`); otherwise it is dropped and
+    /// Ends the session once: the client is told, and the worker, after the packets that came before, hands the socket
+    /// (if still connected) to the handler's `disconnected` with `reason` (a DISCONNECT already received wins: a client
+    /// that sends DISCONNECT and closes at once has disconnected itself). `graceful` delivers what is queued first (plus `last`); otherwise it is dropped and
     /// a WebSocket is closed at once.
     func close(_ reason: SocketIODisconnectReason, graceful: Bool, last: [String] = []) {
         var effects = Effects()
         var hardClose: [any Channel] = []
+        var closing: SocketIODisconnectReason?
         state.withLock { s in
             guard s.closed == nil else { return }
             s.closed = reason
+            closing = reason
             s.nextPingAt = nil
             s.pongDeadline = nil
             s.connectDeadline = nil
-            let socket = s.socket
-            s.socket = nil
-            if socket != nil { server.connectedDelta(-1) }
             s.early = []
-            s.inbox = [.closed(reason, socket)]
+            s.inbox.append(.closed(reason))
             startWorker(&s)
             if graceful { s.outbox.append(contentsOf: last) } else { s.outbox = [] }
             if let probe = s.probe {
@@ -410,6 +417,10 @@ final class EngineSession: Sendable {
                 if graceful {
                     s.closeFrameDue = true
                     startWriter(link, &s)
+                    // a client that stops reading never gets the close frame: cut it off after a grace period
+                    let grace = TimeAmount.nanoseconds(min(configuration.pingTimeout, .seconds(10)).nanoseconds)
+                    let channel = link.channel
+                    channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
                 } else {
                     hardClose.append(link.channel)
                 }
@@ -417,6 +428,9 @@ final class EngineSession: Sendable {
         }
         for channel in hardClose { channel.close(promise: nil) }
         apply(effects)
+        if let reason = closing {
+            server.logger.debug("Socket.IO session closed", metadata: ["sid": "\(sid)", "reason": "\(reason.rawValue)"])
+        }
     }
 
     /// The WebSocket `link` ended (the client went away, or a write failed).

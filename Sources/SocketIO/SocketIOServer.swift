@@ -6,7 +6,12 @@ import Synchronization
 /// call `shutdown()` when the application stops.
 ///
 /// Sessions cost nothing while idle but their state: one sweeper task, running only while sessions exist,
-/// drives every session's pings and deadlines.
+/// drives every session's pings and deadlines. Measured (debug build, 1,000 python websocket-client connections, each
+/// CONNECTed to "/" and idle): about 29 KB of resident memory per socket, of which about 26 KB is Hummingbird's own
+/// WebSocket connection (a bare echo upgrade measured the same way); an idle polling socket, its pending GET included,
+/// about 30 KB.
+///
+/// The long-poll GET waits up to `pingInterval` for packets, so an HTTP idle timeout on the server must be longer.
 public final class SocketIOServer: Sendable {
     let configuration: SocketIOConfiguration
     let handler: any SocketIOHandler
@@ -39,12 +44,16 @@ public final class SocketIOServer: Sendable {
 
     /// Adds a new session; false once the server is shut down.
     func register(_ session: EngineSession) -> Bool {
-        registry.withLock { r in
+        let registered = registry.withLock { r in
             guard !r.shutDown else { return false }
             r.sessions[session.sid] = session
             if r.sweeper == nil { r.sweeper = Task { await self.sweep() } }
             return true
         }
+        if registered {
+            logger.debug("Socket.IO session opened", metadata: ["sid": "\(session.sid)", "remote": "\(session.remoteAddress ?? "-")"])
+        }
+        return registered
     }
 
     func unregister(_ session: EngineSession) {
@@ -53,9 +62,7 @@ public final class SocketIOServer: Sendable {
         }
     }
 
-    func registry(isShutDown: Void) -> Bool {
-        registry.withLock { $0.shutDown }
-    }
+    var isShutDown: Bool { registry.withLock { $0.shutDown } }
 
     func session(_ sid: String) -> EngineSession? {
         registry.withLock { $0.sessions[sid] }

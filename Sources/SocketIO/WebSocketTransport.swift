@@ -28,7 +28,7 @@ extension SocketIOServer {
         let sid = query["sid"]
         if let sid {
             guard let session = session(sid), session.acceptsPolling else { return .dontUpgrade }
-        } else if registry(isShutDown: ()) {
+        } else if isShutDown {
             return .dontUpgrade
         }
         let remoteAddress = channel.remoteAddress?.ipAddress

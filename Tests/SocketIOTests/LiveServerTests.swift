@@ -157,6 +157,26 @@ import Testing
         }
     }
 
+    @Test func disconnectThenCloseAtOnceKeepsEveryPacket() async throws {
+        try await withSocketIOServer { port, io, handler in
+            try await TestWebSocket.run(port, query: "EIO=4&transport=websocket") { ws in
+                _ = await ws.inbox.next()
+                ws.send("40")
+                _ = await ws.inbox.next()
+                _ = await ws.inbox.next()
+                // as python-socketio does on disconnect(): DISCONNECT and the Engine.IO close back to back
+                ws.send("42[\"sleep\"]")
+                ws.send("42[\"last\"]")
+                ws.send("41")
+                ws.send("1")
+                await eventually { handler.lines.last == "disconnected client namespace disconnect" }
+                #expect(handler.lines.suffix(3) == ["event sleep ", "event last ", "disconnected client namespace disconnect"])
+            }
+            #expect(io.connectedCount == 0)
+            #expect(io.sessionCount == 0)
+        }
+    }
+
     @Test func webSocketUpgradeRefusals() async throws {
         try await withSocketIOServer { port, _, _ in
             await #expect(throws: (any Error).self) {
