@@ -10,11 +10,14 @@ import RecoveryCore
     }
 
     static func operations(_ action: String) throws -> Set<String> {
-        let operations = try #require(document()["operations"] as? [String: [String: Any]])
+        let document = try document()
+        let operations = try #require(document["operations"] as? [String: [String: Any]])
+        let messages = try #require((document["components"] as? [String: Any])?["messages"] as? [String: [String: Any]])
         var names = Set<String>()
         for operation in operations.values where operation["action"] as? String == action {
             for message in operation["messages"] as? [[String: String]] ?? [] {
-                names.insert(String(message["$ref"]!.split(separator: "/").last!))
+                let key = String(message["$ref"]!.split(separator: "/").last!)
+                names.insert(try #require(messages[key]?["name"] as? String, "\(key) is a component message with a name"))
             }
         }
         return names
@@ -30,7 +33,7 @@ import RecoveryCore
 
     @Test func everyMessageHasAPayloadSchemaAndEveryFeedEventAnEventID() throws {
         let messages = try #require((try Self.document()["components"] as? [String: Any])?["messages"] as? [String: [String: Any]])
-        #expect(Set(messages.keys) == Set(RealtimeEvent.allNames + ClientEvents.names))
+        #expect(Set(messages.keys) == Set(RealtimeEvent.allNames + ClientEvents.names.map { "send." + $0 }))
         for kind in RealtimeEvent.Kind.allCases {
             let payload = try #require(messages[kind.rawValue]?["payload"] as? [String: Any])
             #expect((payload["required"] as? [String])?.contains("event_id") == true, "\(kind.rawValue) carries event_id")
