@@ -39,6 +39,8 @@ struct ErrorMiddleware: RouterMiddleware {
         if let facilityError = error as? FacilityDirectory.Failure { return APIError(facilityError) }
         if let recordError = error as? RecordFailure { return APIError(recordError) }
         if let emergencyError = error as? EmergencyAccess.Failure { return APIError(emergencyError) }
+        if let messagingError = error as? Messaging.Failure { return APIError(messagingError) }
+        if let templateError = error as? MessageTemplates.Failure { return APIError(templateError) }
         if let httpError = error as? HTTPError {
             switch httpError.status {
             case .notFound:
