@@ -42,9 +42,9 @@ public struct Messaging: Sendable {
     /// conversation's 404 as `Failure.notFound`, other refusals as they are.
     func refused(_ error: AccessError, _ action: String, _ identity: Identity, conversationID: String?, patientID: String? = nil,
                  origin: RequestOrigin) async throws -> any Error {
-        try await appliance.auditWriter.record(.denied(action, by: identity, resourceType: patientID == nil ? "conversation" : "patient",
-                                                       resourceID: patientID ?? conversationID, patientID: patientID, reason: error, origin))
-        return error == .notFound && patientID == nil ? Failure.notFound : error
+        try await appliance.auditWriter.record(.denied(action, by: identity, resourceType: conversationID == nil && patientID != nil ? "patient" : "conversation",
+                                                       resourceID: conversationID ?? patientID, patientID: patientID, reason: error, origin))
+        return error == .notFound && conversationID != nil ? Failure.notFound : error
     }
 
     func event(_ action: String, _ identity: Identity, _ access: ConversationAccess, _ origin: RequestOrigin,
