@@ -21,6 +21,7 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + PatientRecordsController(appliance: appliance).endpoints
         + FacilityCatalogueController(appliance: appliance).endpoints
         + EmergencyAccessController(appliance: appliance).endpoints
+        + MessagingController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): client address,

@@ -16,6 +16,8 @@ extension APIError {
         else if let facilityError = error as? FacilityDirectory.Failure { self.init(facilityError) }
         else if let recordError = error as? RecordFailure { self.init(recordError) }
         else if let emergencyError = error as? EmergencyAccess.Failure { self.init(emergencyError) }
+        else if let messagingError = error as? Messaging.Failure { self.init(messagingError) }
+        else if let templateError = error as? MessageTemplates.Failure { self.init(templateError) }
         else { return nil }
     }
 
@@ -152,6 +154,28 @@ extension APIError {
         switch error {
         case .invalid(let problems): self = .validation(fields: problems)
         case .notFound: self = .notFound("facility")
+        }
+    }
+
+    init(_ error: Messaging.Failure) {
+        switch error {
+        case .invalid(let problems): self = .validation(fields: problems)
+        case .notFound: self = .notFound("conversation")
+        case .clientIDConflict:
+            self.init(.conflict, code: "client_id_conflict", message: "This client_id was already used for another message.",
+                      details: [Detail(field: "client_id", issue: "was used for another message")])
+        case .noCareTeam:
+            self.init(.conflict, code: "no_care_team", message: "You have no care team to write to yet; ask the clinic.")
+        }
+    }
+
+    init(_ error: MessageTemplates.Failure) {
+        switch error {
+        case .invalid(let problems): self = .validation(fields: problems)
+        case .notFound: self = .notFound("message template")
+        case .versionConflict:
+            self.init(.conflict, code: "version_conflict", message: "The template was changed since; reload it and edit again.",
+                      details: [Detail(field: "version", issue: "is not the current version")])
         }
     }
 }

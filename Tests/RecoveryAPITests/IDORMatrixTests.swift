@@ -30,6 +30,8 @@ import Testing
         var id: String
         var facility: String?
         var patient: Bool = false
+        /// A conversation's participants (caller names): the conversation rule admits them only.
+        var participants: Set<String>? = nil
     }
 
     /// The permission table of README.md: permission → roles that have it,
@@ -61,6 +63,8 @@ import Testing
     static func expected(_ endpoint: Endpoint, _ caller: Caller, _ target: Target,
                          _ documented: (permissions: [String: Set<String>], reach: [String: String])) -> Outcome {
         if endpoint.path.hasPrefix("/api/v1/auth/sessions/") { return .notFound }   // another account's session
+        // Conversations (README "Messaging"): participants only, else 404 as if it did not exist.
+        if let participants = target.participants { return participants.contains(caller.name) ? .allowed : .notFound }
         guard caller.role != "patient", let permission = endpoint.access.permission else { return .forbidden }
         guard documented.permissions[permission.rawValue]?.contains(caller.role) == true else { return .forbidden }
         if let facility = caller.facility, target.facility != facility { return .notFound }
@@ -110,6 +114,17 @@ import Testing
             let foreignSession = try await pool.read { db in try String.fetchOne(db, sql: "SELECT family_id FROM sessions WHERE staff_id = ?", arguments: [staffB])! }
             let patientNumber = try await pool.read { db in try String.fetchOne(db, sql: "SELECT patient_number FROM patients WHERE id = ?", arguments: [p.patientA])! }
 
+            // Conversations: counselor A1's care conversation with patient A, a staff thread of
+            // facility A, and one of facility B; a message template per facility.
+            func created(_ response: TestResponse, _ key: String) throws -> String {
+                try #require((response.json[key] as? [String: Any])?["id"] as? String, "\(response.status) \(response.text)")
+            }
+            let careConversation = try created(try await client.post("/api/v1/conversations", ["patient_id": p.patientA], token: p.counselorA1), "conversation")
+            let staffThread = try created(try await client.post("/api/v1/conversations", ["participant_ids": [staffA]], token: p.nurseA), "conversation")
+            let conversationB = try created(try await client.post("/api/v1/conversations", ["participant_ids": [staffB, counselorB]], token: p.adminB), "conversation")
+            let templateA = try created(try await client.post("/api/v1/message-templates", ["title": "Reminder", "body": "See you soon."], token: p.adminA), "template")
+            let templateB = try created(try await client.post("/api/v1/message-templates", ["title": "Reminder", "body": "See you soon."], token: p.adminB), "template")
+
             var patientToken = p.patientToken
             func callers() -> [Caller] {
                 [Caller(name: "super admin", role: "super_admin", token: p.superAdmin, facility: nil, caseload: []),
@@ -139,6 +154,16 @@ import Testing
                 if path.hasPrefix("/api/v1/emergency-access/{id}") {
                     return [Target(name: "own facility's grant", id: grantA, facility: p.facilityA),
                             Target(name: "another facility's grant", id: grantB, facility: p.facilityB)]
+                }
+                if path.hasPrefix("/api/v1/conversations/{id}") {
+                    return [Target(name: "own patient's care conversation", id: careConversation, facility: p.facilityA,
+                                   participants: ["counselor A1", "patient A"]),
+                            Target(name: "a staff thread of the facility", id: staffThread, facility: p.facilityA, participants: ["nurse A"]),
+                            Target(name: "another facility's conversation", id: conversationB, facility: p.facilityB, participants: [])]
+                }
+                if path.hasPrefix("/api/v1/message-templates/{id}") {
+                    return [Target(name: "own facility's template", id: templateA, facility: p.facilityA),
+                            Target(name: "another facility's template", id: templateB, facility: p.facilityB)]
                 }
                 if path.hasPrefix("/api/v1/auth/sessions/{id}") {
                     return [Target(name: "another account's session", id: foreignSession, facility: p.facilityB)]
@@ -183,6 +208,7 @@ import Testing
                             try await pool.write { db in
                                 try db.execute(sql: "UPDATE patients SET deleted_at = NULL WHERE deleted_at IS NOT NULL")
                                 try db.execute(sql: "UPDATE emergency_access_grants SET ended_at = ? WHERE ended_at IS NULL", arguments: [Timestamp.now()])
+                                try db.execute(sql: "UPDATE message_templates SET deleted_at = NULL WHERE deleted_at IS NOT NULL")
                             }
                             if endpoint.method == .delete && endpoint.path == "/api/v1/patients/{id}" && target.id == p.patientA {
                                 let login = try await client.post("/api/v1/auth/patient/login", ["identifier": patientNumber, "password": "patient phone passphrase"])

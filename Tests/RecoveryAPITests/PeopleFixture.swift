@@ -128,6 +128,9 @@ enum ValidBodies {
         case (.post, "/api/v1/facilities/{id}/meetings"): return ["name": "Tuesday group", "kind": "facility_group"]
         case (.patch, "/api/v1/facilities/{id}/recovery-settings"): return ["silence_days": 4]
         case (.post, "/api/v1/emergency-access/{id}/review"): return ["outcome": "appropriate"]
+        case (.post, "/api/v1/conversations/{id}/messages"): return ["body": "Checking in before tomorrow"]
+        case (.post, "/api/v1/conversations/{id}/read"): return ["up_to_message_id": UUID().uuidString]
+        case (.patch, "/api/v1/message-templates/{id}"): return ["title": "Reminder"]
         default: return [:]
         }
     }

@@ -19,8 +19,8 @@ import GRDB
 /// - `emergency_access.use` (asking to break the glass) reaches the
 ///   facility's live patients past the restriction and care-team rules.
 ///
-/// Room for the rules to come: a conversation's participants and documents
-/// visible to the patient are grounds on their own tables, declared the same way.
+/// A conversation's rules (`ConversationRules`) reuse these on the patient of a
+/// care conversation; documents visible to the patient are to come, declared the same way.
 enum PatientRules {
     static func rules(for principal: Principal, _ permission: Permission, includeDeleted: Bool = false, at now: String) -> AccessRules {
         var rules: [AccessRule] = []

@@ -57,6 +57,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
     case admissionsReferralSource = 45
     case insightsSummary = 46
     case patientsListCard = 47
+    case conversationParticipantsAlias = 48
 
     /// The table holding the column.
     public var table: String {
@@ -108,6 +109,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .admissionsReferralSource:         return "admissions"
         case .insightsSummary:                  return "insights"
         case .patientsListCard:                 return "patients"
+        case .conversationParticipantsAlias:    return "conversation_participants"
         }
     }
 
@@ -161,6 +163,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .admissionsReferralSource:         return "referral_source_enc"
         case .insightsSummary:                  return "summary_enc"
         case .patientsListCard:                 return "list_card_enc"
+        case .conversationParticipantsAlias:    return "alias_enc"
         }
     }
 }
