@@ -19,6 +19,12 @@ struct ClientEvents: Sendable {
         do {
             guard case .object = argument else { throw APIError.validation(field: "body", "must be a JSON object") }
             switch name {
+            case "message:send":
+                return try await RealtimeMessaging(appliance: appliance).send(argument, identity: identity, origin: origin)
+            case "message:read":
+                return try await RealtimeMessaging(appliance: appliance).read(argument, identity: identity, origin: origin)
+            case "typing":
+                return try await RealtimeMessaging(appliance: appliance).typing(argument, identity: identity, dispatcher: dispatcher)
             default:
                 throw APIError(.notFound, code: "unknown_event", message: "No such event: \(String(name.prefix(64))).")
             }

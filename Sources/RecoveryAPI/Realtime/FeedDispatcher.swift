@@ -39,12 +39,18 @@ actor FeedDispatcher {
 
     func identity(of key: String) -> Identity? { entries[key]?.identity }
 
-    /// Every socket's listener entry of a facility (and the box-wide ones), for ephemeral events such as `typing`.
-    func listeners(in facilityID: String) -> [Listener] {
-        candidates(facilityID).map { Listener(key: $0, identity: entries[$0]!.identity) }
+    /// The listeners of a facility and the box-wide ones (every one for a
+    /// box-wide caller), for events not kept in the feed such as `typing`.
+    func listeners(in facilityID: String?) -> [Listener] {
+        let keys = facilityID.map(candidates) ?? Array(entries.keys)
+        return keys.compactMap { key in entries[key].map { Listener(key: key, identity: $0.identity) } }
     }
 
-    func socket(_ key: String) -> SocketIOSocket? { entries[key]?.socket }
+    /// Sends an event that is not kept in the feed (no event id, no replay).
+    func emit(_ name: String, _ payload: JSONValue, to keys: [String]) {
+        let text = payload.canonicalText
+        for key in keys { entries[key]?.socket.emit(name, [text]) }
+    }
 
     func join(_ socket: SocketIOSocket, identity: Identity, since: Int64?) async {
         if cursor < 0 { cursor = (try? await appliance.database.pool.read { db in try EventFeed.lastSeq(in: db) }) ?? 0 }
