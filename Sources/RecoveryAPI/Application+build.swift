@@ -18,6 +18,7 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + PatientRecordsController(appliance: appliance).endpoints
         + FacilityCatalogueController(appliance: appliance).endpoints
         + EmergencyAccessController(appliance: appliance).endpoints
+        + CrisisController(appliance: appliance).endpoints + AnnouncementController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): client address,

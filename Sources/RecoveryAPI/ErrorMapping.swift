@@ -138,4 +138,24 @@ extension APIError {
         case .notFound: self = .notFound("facility")
         }
     }
+
+    init(_ error: CrisisAlerts.Failure) {
+        switch error {
+        case .invalid(let field, let issue): self = .validation(field: field, issue)
+        case .notFound: self = .notFound("crisis alert")
+        case .alreadyAcknowledged:
+            self.init(.conflict, code: "already_acknowledged", message: "This crisis alert has already been acknowledged.")
+        case .alreadyResolved:
+            self.init(.conflict, code: "already_resolved", message: "This crisis alert has already been resolved.")
+        }
+    }
+
+    init(_ error: Announcements.Failure) {
+        switch error {
+        case .invalid(let problems): self = .validation(fields: problems)
+        case .notFound: self = .notFound("announcement")
+        case .alreadyRetracted:
+            self.init(.conflict, code: "already_retracted", message: "This announcement has been retracted.")
+        }
+    }
 }

@@ -128,6 +128,8 @@ enum ValidBodies {
         case (.post, "/api/v1/facilities/{id}/meetings"): return ["name": "Tuesday group", "kind": "facility_group"]
         case (.patch, "/api/v1/facilities/{id}/recovery-settings"): return ["silence_days": 4]
         case (.post, "/api/v1/emergency-access/{id}/review"): return ["outcome": "appropriate"]
+        case (.post, "/api/v1/crisis-alerts/{id}/resolve"): return ["note": "Called the patient; safe at home with family"]
+        case (.patch, "/api/v1/announcements/{id}"): return ["title": "Fire drill (moved)"]
         default: return [:]
         }
     }

@@ -39,6 +39,8 @@ struct ErrorMiddleware: RouterMiddleware {
         if let facilityError = error as? FacilityDirectory.Failure { return APIError(facilityError) }
         if let recordError = error as? RecordFailure { return APIError(recordError) }
         if let emergencyError = error as? EmergencyAccess.Failure { return APIError(emergencyError) }
+        if let crisisError = error as? CrisisAlerts.Failure { return APIError(crisisError) }
+        if let announcementError = error as? Announcements.Failure { return APIError(announcementError) }
         if let httpError = error as? HTTPError {
             switch httpError.status {
             case .notFound:

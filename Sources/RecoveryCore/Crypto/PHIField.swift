@@ -57,6 +57,9 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
     case admissionsReferralSource = 45
     case insightsSummary = 46
     case patientsListCard = 47
+    // 0011 (crisis alerts). Numbered from 57: the messaging branch takes 48... .
+    case crisisAlertsMessage = 57
+    case crisisAlertsLocation = 58
 
     /// The table holding the column.
     public var table: String {
@@ -108,6 +111,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .admissionsReferralSource:         return "admissions"
         case .insightsSummary:                  return "insights"
         case .patientsListCard:                 return "patients"
+        case .crisisAlertsMessage, .crisisAlertsLocation: return "crisis_alerts"
         }
     }
 
@@ -161,6 +165,8 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .admissionsReferralSource:         return "referral_source_enc"
         case .insightsSummary:                  return "summary_enc"
         case .patientsListCard:                 return "list_card_enc"
+        case .crisisAlertsMessage:              return "message_enc"
+        case .crisisAlertsLocation:             return "location_enc"
         }
     }
 }

@@ -50,6 +50,7 @@ public struct EventDelivery: Sendable {
     public init(appliance: Appliance) {
         let all: [any EventAudience] = [
             RecoveryRecordAudience(),
+            CrisisAudience(cipher: appliance.cipher), AnnouncementAudience(),
         ]
         var byKind: [RealtimeEvent.Kind: any EventAudience] = [:]
         for audience in all { for kind in audience.kinds { byKind[kind] = audience } }
