@@ -99,7 +99,7 @@ public struct Announcements: Sendable {
         let patientIDs = Self.ids(draft.patientIDs, "patient_ids", &problems)
         if !staffIDs.isEmpty, draft.audience == "patients" { problems["staff_ids"] = "must be empty for the audience patients" }
         if !patientIDs.isEmpty, draft.audience == "staff" { problems["patient_ids"] = "must be empty for the audience staff" }
-        if staffIDs.count + patientIDs.count > Self.maxRecipients { problems["staff_ids"] = "at most \(Self.maxRecipients) recipients in all" }
+        if (draft.staffIDs?.count ?? 0) + (draft.patientIDs?.count ?? 0) > Self.maxRecipients { problems["staff_ids"] = "at most \(Self.maxRecipients) recipients in all" }
         guard problems.isEmpty else { throw Failure.invalid(problems) }
         let (announcement, events) = try await appliance.database.pool.write { db -> (Announcement, [RealtimeEvent]) in
             let facilityID: String
@@ -322,14 +322,15 @@ public struct Announcements: Sendable {
 
     static func text(_ value: String, _ field: String, _ max: Int, _ problems: inout [String: String]) -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.isEmpty || trimmed.count > max { problems[field] = "must be 1 to \(max) characters" }
+        // Code points of the text as sent, as JSON Schema's maxLength counts.
+        if trimmed.isEmpty || value.unicodeScalars.count > max { problems[field] = "must be 1 to \(max) characters" }
         else if trimmed.unicodeScalars.contains(where: { $0.value == 0 }) { problems[field] = "must not contain NUL" }
         return trimmed
     }
 
     static func time(_ value: String?, _ field: String, _ problems: inout [String: String]) -> Date? {
         guard let value else { return nil }
-        guard let date = Timestamp.parse(value) else { problems[field] = "must be an RFC 3339 time"; return nil }
+        guard let date = Timestamp.parseStrict(value) else { problems[field] = "must be an RFC 3339 time"; return nil }
         return date
     }
 

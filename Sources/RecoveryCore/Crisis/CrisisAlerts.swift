@@ -196,9 +196,12 @@ public struct CrisisAlerts: Sendable {
     }
 
     /// A trimmed optional text; empty is none; longer than `max` is refused naming the field.
+    /// Lengths count Unicode code points of the text as sent (as JSON Schema's maxLength does).
     static func text(_ value: String?, field: String, max: Int) throws -> String? {
-        guard let trimmed = value?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
-        guard trimmed.count <= max else { throw Failure.invalid(field: field, issue: "must be at most \(max) characters") }
+        guard let value else { return nil }
+        guard value.unicodeScalars.count <= max else { throw Failure.invalid(field: field, issue: "must be at most \(max) characters") }
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return nil }
         guard !trimmed.unicodeScalars.contains(where: { $0.value == 0 }) else { throw Failure.invalid(field: field, issue: "must not contain NUL") }
         return trimmed
     }
