@@ -54,6 +54,7 @@ let package = Package(
                 .embedInCode("0008_access_policy.sql"),
                 .embedInCode("0009_realtime_events.sql"),
                 .embedInCode("0010_messaging.sql"),
+                .embedInCode("0011_crisis_and_announcements.sql"),
             ]
         ),
         .target(

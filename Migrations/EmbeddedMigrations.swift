@@ -15,5 +15,6 @@ public enum EmbeddedMigrations {
         ("0008_access_policy.sql", String(decoding: PackageResources._008_access_policy_sql, as: UTF8.self)),
         ("0009_realtime_events.sql", String(decoding: PackageResources._009_realtime_events_sql, as: UTF8.self)),
         ("0010_messaging.sql", String(decoding: PackageResources._010_messaging_sql, as: UTF8.self)),
+        ("0011_crisis_and_announcements.sql", String(decoding: PackageResources._011_crisis_and_announcements_sql, as: UTF8.self)),
     ]
 }

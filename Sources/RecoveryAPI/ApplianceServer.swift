@@ -37,6 +37,11 @@ public enum ApplianceServer {
                 .init(service: PeriodicService(failure: "silence scan failed", interval: .seconds(3_600), logger: logger) {
                     try await SilenceWatch(appliance: appliance).scan()
                 }),
+                // Crisis escalations and scheduled announcements whose time has come
+                // (timers live in the database, so a restart loses none): every second.
+                .init(service: PeriodicService(failure: "crisis clock failed", interval: .seconds(1), logger: logger) {
+                    try await CrisisClock(appliance: appliance).tick()
+                }),
                 .init(service: app),
                 // Last in the list, so first to stop: its sockets close before the server waits for open requests.
                 .init(service: realtime),

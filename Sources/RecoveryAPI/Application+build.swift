@@ -22,6 +22,7 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + FacilityCatalogueController(appliance: appliance).endpoints
         + EmergencyAccessController(appliance: appliance).endpoints
         + MessagingController(appliance: appliance).endpoints
+        + CrisisController(appliance: appliance).endpoints + AnnouncementController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): client address,

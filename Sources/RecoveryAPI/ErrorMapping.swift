@@ -18,6 +18,8 @@ extension APIError {
         else if let emergencyError = error as? EmergencyAccess.Failure { self.init(emergencyError) }
         else if let messagingError = error as? Messaging.Failure { self.init(messagingError) }
         else if let templateError = error as? MessageTemplates.Failure { self.init(templateError) }
+        else if let crisisError = error as? CrisisAlerts.Failure { self.init(crisisError) }
+        else if let announcementError = error as? Announcements.Failure { self.init(announcementError) }
         else { return nil }
     }
 
@@ -176,6 +178,26 @@ extension APIError {
         case .versionConflict:
             self.init(.conflict, code: "version_conflict", message: "The template was changed since; reload it and edit again.",
                       details: [Detail(field: "version", issue: "is not the current version")])
+        }
+    }
+
+    init(_ error: CrisisAlerts.Failure) {
+        switch error {
+        case .invalid(let field, let issue): self = .validation(field: field, issue)
+        case .notFound: self = .notFound("crisis alert")
+        case .alreadyAcknowledged:
+            self.init(.conflict, code: "already_acknowledged", message: "This crisis alert has already been acknowledged.")
+        case .alreadyResolved:
+            self.init(.conflict, code: "already_resolved", message: "This crisis alert has already been resolved.")
+        }
+    }
+
+    init(_ error: Announcements.Failure) {
+        switch error {
+        case .invalid(let problems): self = .validation(fields: problems)
+        case .notFound: self = .notFound("announcement")
+        case .alreadyRetracted:
+            self.init(.conflict, code: "already_retracted", message: "This announcement has been retracted.")
         }
     }
 }

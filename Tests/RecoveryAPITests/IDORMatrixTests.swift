@@ -32,6 +32,8 @@ import Testing
         var patient: Bool = false
         /// A conversation's participants (caller names): the conversation rule admits them only.
         var participants: Set<String>? = nil
+        /// The patient a record is about (a crisis alert), for the caseload.
+        var patientID: String? = nil
     }
 
     /// The permission table of README.md: permission → roles that have it,
@@ -65,10 +67,12 @@ import Testing
         if endpoint.path.hasPrefix("/api/v1/auth/sessions/") { return .notFound }   // another account's session
         // Conversations (README "Messaging"): participants only, else 404 as if it did not exist.
         if let participants = target.participants { return participants.contains(caller.name) ? .allowed : .notFound }
+        // Any signed-in reader, of their own facility's announcements (audience all).
+        if endpoint.path == "/api/v1/announcements/{id}/read" { return caller.facility == nil || caller.facility == target.facility ? .allowed : .notFound }
         guard caller.role != "patient", let permission = endpoint.access.permission else { return .forbidden }
         guard documented.permissions[permission.rawValue]?.contains(caller.role) == true else { return .forbidden }
         if let facility = caller.facility, target.facility != facility { return .notFound }
-        if target.patient, documented.reach[caller.role] == "care team", !caller.caseload.contains(target.id),
+        if target.patient, documented.reach[caller.role] == "care team", !caller.caseload.contains(target.patientID ?? target.id),
            permission != .emergencyAccess {
             return .forbidden
         }
@@ -124,6 +128,13 @@ import Testing
             let conversationB = try created(try await client.post("/api/v1/conversations", ["participant_ids": [staffB, counselorB]], token: p.adminB), "conversation")
             let templateA = try created(try await client.post("/api/v1/message-templates", ["title": "Reminder", "body": "See you soon."], token: p.adminA), "template")
             let templateB = try created(try await client.post("/api/v1/message-templates", ["title": "Reminder", "body": "See you soon."], token: p.adminB), "template")
+            // Crisis alerts and announcements (audience all), in both facilities.
+            let alertA = try created(try await client.post("/api/v1/patients/\(p.patientA)/crisis-alerts", [:], token: p.counselorA1), "alert")
+            let alertA2 = try created(try await client.post("/api/v1/patients/\(p.patientA2)/crisis-alerts", [:], token: p.adminA), "alert")
+            let alertB = try created(try await client.post("/api/v1/patients/\(p.patientB)/crisis-alerts", [:], token: p.adminB), "alert")
+            let notice = ["title": "Fire drill", "body": "Thursday at 10:00.", "audience": "all"]
+            let announcementA = try created(try await client.post("/api/v1/announcements", notice, token: p.adminA), "announcement")
+            let announcementB = try created(try await client.post("/api/v1/announcements", notice, token: p.adminB), "announcement")
 
             var patientToken = p.patientToken
             func callers() -> [Caller] {
@@ -164,6 +175,14 @@ import Testing
                 if path.hasPrefix("/api/v1/message-templates/{id}") {
                     return [Target(name: "own facility's template", id: templateA, facility: p.facilityA),
                             Target(name: "another facility's template", id: templateB, facility: p.facilityB)]
+                if path.hasPrefix("/api/v1/crisis-alerts/{id}") {
+                    return [Target(name: "own patient's alert", id: alertA, facility: p.facilityA, patient: true, patientID: p.patientA),
+                            Target(name: "another patient's alert, same facility", id: alertA2, facility: p.facilityA, patient: true, patientID: p.patientA2),
+                            Target(name: "another facility's alert", id: alertB, facility: p.facilityB, patient: true, patientID: p.patientB)]
+                }
+                if path.hasPrefix("/api/v1/announcements/{id}") {
+                    return [Target(name: "own facility's announcement", id: announcementA, facility: p.facilityA),
+                            Target(name: "another facility's announcement", id: announcementB, facility: p.facilityB)]
                 }
                 if path.hasPrefix("/api/v1/auth/sessions/{id}") {
                     return [Target(name: "another account's session", id: foreignSession, facility: p.facilityB)]
@@ -209,6 +228,7 @@ import Testing
                                 try db.execute(sql: "UPDATE patients SET deleted_at = NULL WHERE deleted_at IS NOT NULL")
                                 try db.execute(sql: "UPDATE emergency_access_grants SET ended_at = ? WHERE ended_at IS NULL", arguments: [Timestamp.now()])
                                 try db.execute(sql: "UPDATE message_templates SET deleted_at = NULL WHERE deleted_at IS NOT NULL")
+                                try db.execute(sql: "UPDATE announcements SET retracted_at = NULL, retracted_by = NULL")
                             }
                             if endpoint.method == .delete && endpoint.path == "/api/v1/patients/{id}" && target.id == p.patientA {
                                 let login = try await client.post("/api/v1/auth/patient/login", ["identifier": patientNumber, "password": "patient phone passphrase"])

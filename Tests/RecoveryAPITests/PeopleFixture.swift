@@ -131,6 +131,8 @@ enum ValidBodies {
         case (.post, "/api/v1/conversations/{id}/messages"): return ["body": "Checking in before tomorrow"]
         case (.post, "/api/v1/conversations/{id}/read"): return ["up_to_message_id": UUID().uuidString]
         case (.patch, "/api/v1/message-templates/{id}"): return ["title": "Reminder"]
+        case (.post, "/api/v1/crisis-alerts/{id}/resolve"): return ["note": "Called the patient; safe at home with family"]
+        case (.patch, "/api/v1/announcements/{id}"): return ["title": "Fire drill (moved)"]
         default: return [:]
         }
     }

@@ -21,7 +21,10 @@ public struct AccessGround: Sendable {
 /// and otherwise is refused with `refusal` (404 where the caller may not
 /// learn that the record exists, 403 where it may).
 public struct AccessRule: Sendable {
-    public enum Name: String, Sendable { case facility, live, restriction, careTeam = "care_team", own, visibleAccount = "visible_account", participant }
+    public enum Name: String, Sendable {
+        case facility, live, restriction, careTeam = "care_team", own, visibleAccount = "visible_account", participant
+        case crisisReach = "crisis_reach", audience
+    }
 
     public let name: Name
     public let refusal: AccessError

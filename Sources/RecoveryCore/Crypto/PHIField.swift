@@ -58,6 +58,8 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
     case insightsSummary = 46
     case patientsListCard = 47
     case conversationParticipantsAlias = 48
+    case crisisAlertsMessage = 49
+    case crisisAlertsLocation = 50
 
     /// The table holding the column.
     public var table: String {
@@ -110,6 +112,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .insightsSummary:                  return "insights"
         case .patientsListCard:                 return "patients"
         case .conversationParticipantsAlias:    return "conversation_participants"
+        case .crisisAlertsMessage, .crisisAlertsLocation: return "crisis_alerts"
         }
     }
 
@@ -164,6 +167,8 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .insightsSummary:                  return "summary_enc"
         case .patientsListCard:                 return "list_card_enc"
         case .conversationParticipantsAlias:    return "alias_enc"
+        case .crisisAlertsMessage:              return "message_enc"
+        case .crisisAlertsLocation:             return "location_enc"
         }
     }
 }

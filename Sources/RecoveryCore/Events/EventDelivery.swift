@@ -51,6 +51,7 @@ public struct EventDelivery: Sendable {
         let all: [any EventAudience] = [
             RecoveryRecordAudience(),
             MessagingAudience(appliance: appliance),
+            CrisisAudience(cipher: appliance.cipher), AnnouncementAudience(),
         ]
         var byKind: [RealtimeEvent.Kind: any EventAudience] = [:]
         for audience in all { for kind in audience.kinds { byKind[kind] = audience } }
