@@ -175,6 +175,7 @@ import Testing
                 if path.hasPrefix("/api/v1/message-templates/{id}") {
                     return [Target(name: "own facility's template", id: templateA, facility: p.facilityA),
                             Target(name: "another facility's template", id: templateB, facility: p.facilityB)]
+                }
                 if path.hasPrefix("/api/v1/crisis-alerts/{id}") {
                     return [Target(name: "own patient's alert", id: alertA, facility: p.facilityA, patient: true, patientID: p.patientA),
                             Target(name: "another patient's alert, same facility", id: alertA2, facility: p.facilityA, patient: true, patientID: p.patientA2),

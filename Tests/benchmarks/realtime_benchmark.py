@@ -62,7 +62,7 @@ class Socket:
                     now = time.perf_counter()
                     name, payload = json.loads(packet[2:])[:2]
                     if name == "announcement:new":
-                        self.arrivals.setdefault(payload["announcement"]["id"], []).append(now)
+                        self.arrivals.setdefault(payload["announcement_id"], []).append(now)
         except websockets.ConnectionClosed:
             pass
 

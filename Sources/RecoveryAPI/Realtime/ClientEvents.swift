@@ -25,6 +25,8 @@ struct ClientEvents: Sendable {
                 return try await RealtimeMessaging(appliance: appliance).read(argument, identity: identity, origin: origin)
             case "typing":
                 return try await RealtimeMessaging(appliance: appliance).typing(argument, identity: identity, dispatcher: dispatcher)
+            case "crisis:trigger":
+                return try await RealtimeCrisis(appliance: appliance).trigger(argument, identity: identity, origin: origin)
             default:
                 throw APIError(.notFound, code: "unknown_event", message: "No such event: \(String(name.prefix(64))).")
             }
