@@ -55,6 +55,7 @@ let package = Package(
                 .embedInCode("0009_realtime_events.sql"),
                 .embedInCode("0010_messaging.sql"),
                 .embedInCode("0011_crisis_and_announcements.sql"),
+                .embedInCode("0012_facility_wide_sync_changes.sql"),
             ]
         ),
         .target(

@@ -16,5 +16,6 @@ public enum EmbeddedMigrations {
         ("0009_realtime_events.sql", String(decoding: PackageResources._009_realtime_events_sql, as: UTF8.self)),
         ("0010_messaging.sql", String(decoding: PackageResources._010_messaging_sql, as: UTF8.self)),
         ("0011_crisis_and_announcements.sql", String(decoding: PackageResources._011_crisis_and_announcements_sql, as: UTF8.self)),
+        ("0012_facility_wide_sync_changes.sql", String(decoding: PackageResources._012_facility_wide_sync_changes_sql, as: UTF8.self)),
     ]
 }

@@ -73,11 +73,7 @@ struct AnnouncementController {
 
     static func view(_ a: Announcements.Announcement, manager: Bool) -> JSONValue {
         let optional: (String?) -> JSONValue = { $0.map { .string($0) } ?? .null }
-        var members: [String: JSONValue] = [
-            "id": .string(a.id), "facility_id": .string(a.facilityID), "title": .string(a.title), "body": .string(a.body),
-            "audience": .string(a.audience), "priority": .string(a.priority), "published_at": optional(a.publishedAt),
-            "expires_at": optional(a.expiresAt), "edited_at": optional(a.editedAt), "created_at": .string(a.createdAt),
-        ]
+        var members = a.readerJSON
         if manager {
             members["author_id"] = .string(a.authorID)
             members["updated_at"] = .string(a.updatedAt)

@@ -41,8 +41,8 @@ actor FeedDispatcher {
 
     /// The listeners of a facility and the box-wide ones (every one for a
     /// box-wide caller), for events not kept in the feed such as `typing`.
-    func listeners(in facilityID: String?) -> [Listener] {
-        let keys = facilityID.map(candidates) ?? Array(entries.keys)
+    func listeners(near identity: Identity) -> [Listener] {
+        let keys = identity.facilityID.map(candidates) ?? Array(entries.keys)
         return keys.compactMap { key in entries[key].map { Listener(key: key, identity: $0.identity) } }
     }
 
@@ -116,7 +116,7 @@ actor FeedDispatcher {
                 let after = cursor
                 let listenersByFacility = entries.isEmpty ? [:] : snapshot()
                 let (events, deliveries) = try await appliance.database.pool.read { [delivery] db in
-                    let events = try EventFeed.events(after: after, facilityID: nil, limit: 500, in: db)
+                    let events = try EventFeed.events(after: after, limit: 500, in: db)
                     var deliveries: [Delivery] = []
                     for event in events {
                         let listeners = (listenersByFacility[event.facilityID] ?? []) + (listenersByFacility[""] ?? [])
@@ -147,8 +147,8 @@ actor FeedDispatcher {
         return result
     }
 
-    private func candidates(_ facilityID: String) -> [String] {
-        Array(byFacility[facilityID] ?? []) + Array(boxWide)
+    private func candidates(_ facility: String) -> [String] {
+        Array(byFacility[facility] ?? []) + Array(boxWide)
     }
 
     /// Audits the deliveries that carry PHI, then sends each (held back for a socket still replaying).

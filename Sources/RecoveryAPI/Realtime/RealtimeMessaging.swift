@@ -33,7 +33,7 @@ struct RealtimeMessaging: Sendable {
     /// `typing` `{conversation_id}`: a `typing` event to the other participants the policy admits (not kept).
     func typing(_ argument: JSONValue, identity: Identity, dispatcher: FeedDispatcher) async throws -> JSONValue {
         let conversationID = try Self.uuid(argument, "conversation_id")
-        let candidates = await dispatcher.listeners(in: identity.facilityID)
+        let candidates = await dispatcher.listeners(near: identity)
         let recipients = try await appliance.database.pool.read { [messaging] db in
             try messaging.typingRecipients(identity, conversationID: conversationID, among: candidates, in: db)
         }

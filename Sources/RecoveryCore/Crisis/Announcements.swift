@@ -35,6 +35,26 @@ public struct Announcements: Sendable {
         public var patientIDs: [String]?
         /// When the reader marked it read (reader views only).
         public var readAt: String?
+
+        /// What every reader sees (the API adds the reader's `read_at`, a manager the rest).
+        public var readerJSON: [String: JSONValue] {
+            let optional: (String?) -> JSONValue = { $0.map { .string($0) } ?? .null }
+            return ["id": .string(id), "facility_id": .string(facilityID), "title": .string(title), "body": .string(body),
+                    "audience": .string(audience), "priority": .string(priority), "published_at": optional(publishedAt),
+                    "expires_at": optional(expiresAt), "edited_at": optional(editedAt), "created_at": .string(createdAt)]
+        }
+    }
+
+    /// The announcement as `reader` sees it in a sync pull, or nil when the
+    /// announcement rules do not let them read it (another audience, not yet
+    /// published, expired, retracted).
+    func forReader(_ id: String, _ reader: Identity, in db: Database) throws -> JSONValue? {
+        do {
+            _ = try AccessPolicy.announcement(reader, id, in: db)
+        } catch is AccessError {
+            return nil
+        }
+        return .object(try load(id, in: db, withRecipients: false).readerJSON)
     }
 
     /// What a manager sends to create one. Times are RFC 3339 text.
@@ -143,7 +163,7 @@ public struct Announcements: Sendable {
             }
             try appliance.audit.append(event("announcement.create", identity, facilityID, id, origin,
                                              details: ["audience": draft.audience, "recipients": String(staffIDs.count + patientIDs.count)]), in: db)
-            let events = announced ? [try EventFeed.append(Self.feedEvent(id, facilityID, draft.audience, priority), in: db)] : []
+            let events = announced ? [try Self.announce(id, facilityID, draft.audience, priority, at: stamp, in: db)] : []
             return (try load(id, in: db), events)
         }
         appliance.events.publish(events)
@@ -178,6 +198,10 @@ public struct Announcements: Sendable {
                 """, arguments: [newTitle, newBody, changes.priority, publishAt.map { Timestamp.string(max($0, now)) }, expiresAt.map(Timestamp.string),
                                  stamp, stamp, announcementID])
             try appliance.audit.append(event("announcement.update", identity, access.facilityID, announcementID, origin), in: db)
+            if current.announcedAt != nil {
+                try SyncChangeLog.record(facilityID: access.facilityID, patientID: nil, table: "announcements", id: announcementID,
+                                         op: "upsert", at: stamp, in: db)
+            }
             return (try load(announcementID, in: db), [])
         }
     }
@@ -190,6 +214,8 @@ public struct Announcements: Sendable {
                 """, arguments: [stamp, identity.subjectID, stamp, announcementID])
             guard db.changesCount == 1 else { throw Failure.alreadyRetracted }
             try appliance.audit.append(event("announcement.retract", identity, access.facilityID, announcementID, origin), in: db)
+            try SyncChangeLog.record(facilityID: access.facilityID, patientID: nil, table: "announcements", id: announcementID,
+                                     op: "delete", at: stamp, in: db)
             return (try load(announcementID, in: db), [])
         }
     }
@@ -273,7 +299,7 @@ public struct Announcements: Sendable {
                 let live = (row["retracted_at"] as String?) == nil && (row["deleted_at"] as String?) == nil
                     && ((row["expires_at"] as String?).map { $0 > stamp } ?? true)
                 if live {
-                    events.append(try EventFeed.append(Self.feedEvent(row["id"], row["facility_id"], row["audience"], row["priority"]), in: db))
+                    events.append(try Self.announce(row["id"], row["facility_id"], row["audience"], row["priority"], at: stamp, in: db))
                 }
             }
             return events
@@ -296,8 +322,13 @@ public struct Announcements: Sendable {
 
     // MARK: Helpers
 
-    static func feedEvent(_ id: String, _ facilityID: String, _ audience: String, _ priority: String) -> RealtimeEvent {
-        RealtimeEvent(kind: .announcementNew, facilityID: facilityID, patientID: nil, subjectID: id, data: ["audience": audience, "priority": priority])
+    /// Publishes in the caller's transaction: the realtime event, and the
+    /// facility's sync change so an app that was offline catches up.
+    static func announce(_ id: String, _ facilityID: String, _ audience: String, _ priority: String, at stamp: String,
+                         in db: Database) throws -> RealtimeEvent {
+        try SyncChangeLog.record(facilityID: facilityID, patientID: nil, table: "announcements", id: id, op: "upsert", at: stamp, in: db)
+        return try EventFeed.append(RealtimeEvent(kind: .announcementNew, facilityID: facilityID, patientID: nil, subjectID: id,
+                                                  data: ["audience": audience, "priority": priority]), in: db)
     }
 
     func managedWrite<T: Sendable>(_ identity: Identity, _ id: String, action: String, origin: RequestOrigin,

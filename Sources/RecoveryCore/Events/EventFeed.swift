@@ -37,6 +37,11 @@ public enum EventFeed {
         return rows.compactMap(Self.event)
     }
 
+    /// Events of every facility after `seq`, oldest first (the delivery loop).
+    public static func events(after seq: Int64, limit: Int = 500, in db: Database) throws -> [RealtimeEvent] {
+        try events(after: seq, facilityID: nil, limit: limit, in: db)
+    }
+
     /// The newest seq (0 for an empty feed).
     public static func lastSeq(in db: Database) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT max(seq) FROM realtime_events") ?? 0

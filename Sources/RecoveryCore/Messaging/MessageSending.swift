@@ -66,6 +66,7 @@ extension Messaging {
                     """, arguments: [id, access.facilityID, conversationID, seq, identity.kind.rawValue, identity.subjectID,
                                      cipher.seal(body, field: .messagesBody, rowID: id), clientID, stamp, stamp])
                 try appliance.audit.append(event("message.send", identity, access, origin, details: ["message_id": id, "seq": String(seq)]), in: db)
+                try SyncChangeLog.messageSent(id, conversationID: conversationID, facilityID: access.facilityID, at: stamp, in: db)
                 let feed = try EventFeed.append(RealtimeEvent(kind: .messageNew, facilityID: access.facilityID, patientID: access.patientID,
                                                               subjectID: id, data: ["conversation_id": conversationID]), in: db)
                 guard let message = try loadMessage(id, conversationID: conversationID, kind: access.kind, for: viewer, in: db) else {

@@ -299,8 +299,7 @@ public struct SyncEngine: Sendable {
     }
 
     func recordChange(_ table: String, _ id: String, op: String, patient: Patient, at stamp: String, in db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO sync_changes (facility_id, patient_id, record_type, record_id, op, changed_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [patient.facilityID, patient.id, table, id, op, stamp])
+        try SyncChangeLog.record(facilityID: patient.facilityID, patientID: patient.id, table: table, id: id, op: op, at: stamp, in: db)
     }
 
     // MARK: Pull
@@ -312,10 +311,16 @@ public struct SyncEngine: Sendable {
         let after = try cursor.map(Self.position) ?? 0
         let cipher = appliance.cipher
         return try await PatientRecords(appliance: appliance).readOwn(patient, action: "sync.pull", origin: origin) { db in
+            // The patient's own changes and their facility's (announcements), each on its index.
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT seq, record_type, record_id, op, changed_at FROM sync_changes
-                WHERE patient_id = ? AND seq > ? ORDER BY seq LIMIT ?
-                """), arguments: [patient.id, after, limit + 1])
+                SELECT * FROM (
+                    SELECT seq, record_type, record_id, op, changed_at FROM sync_changes WHERE patient_id = ? AND seq > ?
+                    UNION ALL
+                    SELECT seq, record_type, record_id, op, changed_at FROM sync_changes
+                    WHERE facility_id = ? AND patient_id IS NULL AND seq > ?
+                ) ORDER BY seq LIMIT ?
+                """), arguments: [patient.id, after, patient.facilityID, after, limit + 1])
+            let reader = Identity(kind: .patient, subjectID: patient.id, role: nil, facilityID: patient.facilityID, sessionID: "")
             let page = rows.prefix(limit)
             var latest: [String: Int64] = [:]
             func key(_ row: Row) -> String { (row["record_type"] as String) + "/" + (row["record_id"] as String) }
@@ -334,6 +339,17 @@ public struct SyncEngine: Sendable {
                 } else if table == "patient_medications" {
                     type = "medication"
                     if op == "upsert" { data = try CarePlanRecords.medication(id, cipher: cipher, in: db) }
+                } else if table == "messages" {
+                    // The header only (who, when, which conversation); the body is read through the API.
+                    type = "message"
+                    guard let header = try Messaging(appliance: appliance).header(id, for: reader, in: db) else { continue }
+                    data = header
+                } else if table == "announcements" {
+                    type = "announcement"
+                    if op == "upsert" {
+                        guard let announcement = try Announcements(appliance: appliance).forReader(id, reader, in: db) else { continue }
+                        data = announcement
+                    }
                 } else {
                     continue
                 }
