@@ -15,7 +15,7 @@ fail() { printf '\nrun-all: FAILED: %s (after %ss)\n' "$*" "$((SECONDS - started
 step "preflight"
 command -v swift >/dev/null || fail "swift is not on PATH"
 command -v sqlite3 >/dev/null || fail "the sqlite3 shell is not installed (apt-get install sqlite3)"
-python3 -c 'import pytest, requests, schemathesis, openapi_spec_validator' \
+python3 -c 'import pytest, requests, schemathesis, openapi_spec_validator, socketio, websocket, jsonschema' \
     || fail "python3 lacks the e2e dependencies: python3 -m pip install -r Tests/e2e/requirements.txt"
 
 step "swift build (debug)"

@@ -190,7 +190,7 @@ import Testing
 
     @Test func pingPongAndPingTimeout() async throws {
         // Deadlines long enough for a busy machine to answer in time.
-        let configuration = SocketIOConfiguration(pingInterval: .milliseconds(200), pingTimeout: .seconds(1))
+        let configuration = SocketIOConfiguration(pingInterval: .seconds(1), pingTimeout: .seconds(1))
         try await withSocketIOServer(configuration) { port, io, handler in
             try await TestWebSocket.run(port, query: "EIO=4&transport=websocket") { ws in
                 #expect(await ws.inbox.next()?.hasPrefix("0{") == true)
