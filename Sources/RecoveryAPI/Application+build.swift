@@ -54,7 +54,7 @@ public func buildRouter(_ appliance: Appliance, https: Bool = false, realtime: R
 /// The application on the configured host and port: HTTPS with `tls`, else
 /// plain HTTP; HTTP/1.1 with the WebSocket upgrade of Socket.IO's transport.
 public func buildApplication(_ appliance: Appliance, tls: TLSConfiguration?, realtime: Realtime, logger: Logger) throws -> some ApplicationProtocol {
-    let http: HTTPServerBuilder = .http1WebSocketUpgrade { request, channel, logger in realtime.upgrade(request, channel, logger) }
+    let http = UpgradableHTTPChannel.builder { request, channel, logger in realtime.upgrade(request, channel, logger) }
     return Application(
         router: buildRouter(appliance, https: tls != nil, realtime: realtime),
         server: try tls.map { try .tls(http, tlsConfiguration: $0) } ?? http,

@@ -2,10 +2,12 @@
 """Realtime under load: 1,000 Socket.IO sockets on loopback, fan-out to a facility, and REST message sends.
 
 Starts the real server (release build) on a loopback port with a fresh data directory, then
-  1. opens --sockets WebSocket connections to /socket.io/ (Engine.IO v4, Socket.IO v5, the
-     protocol spoken directly by a small asyncio client so one process holds them all),
-     each signed in as the facility's administrator, and prints the server's memory
-     per idle socket (resident memory after, minus before, over the count);
+  1. registers --identities patients of the facility and opens --sockets WebSocket
+     connections to /socket.io/ (Engine.IO v4, Socket.IO v5, the protocol spoken directly
+     by a small asyncio client so one process holds them all), shared among those
+     patients (each identity is decided for by the access policy on every delivery), and
+     prints the server's memory per idle socket (resident memory after, minus before,
+     over the count);
   2. publishes --announcements facility-wide announcements one after another and times
      each `announcement:new` from just before the POST to its arrival on every socket:
      delivery latency p50/p99 over all deliveries (target p99 <= 50 ms);
@@ -75,15 +77,31 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
-async def fan_out(server, token, count, announcements):
+def patients(server, count):
+    """Access tokens of `count` newly registered patients."""
+    admin = {"Authorization": f"Bearer {server.admin_token}"}
+    tokens = []
+    for i in range(count):
+        created = requests.post(server.base + "/api/v1/patients", headers=admin, timeout=30,
+                                json={"first_name": "Fan", "last_name": f"Out{i}", "date_of_birth": "1990-01-01"}).json()
+        email = f"fan.out.{i}@example.org"
+        requests.post(server.base + "/api/v1/auth/patient/register", timeout=30,
+                      json={"registration_key": created["registration_key"], "password": PATIENT_PASSWORD, "email": email})
+        login = requests.post(server.base + "/api/v1/auth/patient/login", timeout=30, json={"identifier": email, "password": PATIENT_PASSWORD})
+        tokens.append(login.json()["access_token"])
+    return tokens
+
+
+async def fan_out(server, tokens, count, announcements):
     arrivals = {}
+    token = server.admin_token
     before = rss_mb(server.process.pid)
     sockets = [Socket(arrivals) for _ in range(count)]
     for start in range(0, count, 50):
-        await asyncio.gather(*(s.open(server.base, token) for s in sockets[start:start + 50]))
+        await asyncio.gather(*(s.open(server.base, tokens[(start + i) % len(tokens)]) for i, s in enumerate(sockets[start:start + 50])))
     await asyncio.sleep(3)
     after = rss_mb(server.process.pid)
-    print(f"sockets connected: {count}; server RSS {before:.1f} MB before, {after:.1f} MB after: "
+    print(f"sockets connected: {count} ({len(tokens)} patients); server RSS {before:.1f} MB before, {after:.1f} MB after: "
           f"{(after - before) * 1024 / count:.1f} KiB per idle socket (target <= 50)")
     headers = {"Authorization": f"Bearer {token}"}
     latencies, sent = [], {}
@@ -143,14 +161,15 @@ def message_sends(server, seconds):
 
 
 def main():
-    args = arguments(__doc__, 10, sockets=1000, announcements=50)
+    args = arguments(__doc__, 10, sockets=1000, announcements=50, identities=100)
     # Each socket is a file descriptor on both sides; the server inherits the raised limit.
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.sockets + 1024)), hard))
     with BenchServer(args.binary, "realtime-bench-") as server:
         print(f"server RSS at start: {rss_mb(server.process.pid):.1f} MB")
-        asyncio.run(fan_out(server, server.admin_token, args.sockets, args.announcements))
+        tokens = patients(server, args.identities)
+        asyncio.run(fan_out(server, tokens, args.sockets, args.announcements))
         message_sends(server, args.seconds)
 
 

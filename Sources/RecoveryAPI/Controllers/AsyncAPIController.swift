@@ -1,5 +1,4 @@
 import Hummingbird
-import NIOCore
 
 /// `GET /api/v1/asyncapi.json`: the realtime contract (Sources/RecoveryAPI/asyncapi.json,
 /// compiled into the binary): every Socket.IO event, its payload and who receives it.
@@ -8,10 +7,6 @@ struct AsyncAPIController {
     static let document: [UInt8] = PackageResources.asyncapi_json
 
     var endpoints: [Endpoint] {
-        [Endpoint(.get, "/api/v1/asyncapi.json", public: { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: Self.document)))
-        })]
+        [OpenAPIController.jsonDocument("/api/v1/asyncapi.json", Self.document)]
     }
 }

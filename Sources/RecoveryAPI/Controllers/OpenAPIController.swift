@@ -7,10 +7,15 @@ struct OpenAPIController {
     static let document: [UInt8] = PackageResources.openapi_json
 
     var endpoints: [Endpoint] {
-        [Endpoint(.get, "/api/v1/openapi.json", public: { _, _ in
+        [Self.jsonDocument("/api/v1/openapi.json", Self.document)]
+    }
+
+    /// A public endpoint answering a JSON document compiled into the binary.
+    static func jsonDocument(_ path: String, _ bytes: [UInt8]) -> Endpoint {
+        Endpoint(.get, path, public: { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "application/json; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: Self.document)))
-        })]
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        })
     }
 }

@@ -120,7 +120,14 @@ actor FeedDispatcher {
                     var deliveries: [Delivery] = []
                     for event in events {
                         let listeners = (listenersByFacility[event.facilityID] ?? []) + (listenersByFacility[""] ?? [])
-                        deliveries += try delivery.deliveries(of: event, to: listeners.filter { $0.from < event.seq }.map(\.listener), in: db)
+                        // One decision per person: their sockets (phone, desktop) get the same deliveries.
+                        let people = Dictionary(grouping: listeners.filter { $0.from < event.seq }.map(\.listener), by: { Self.person($0.identity) })
+                        let representatives = Dictionary(uniqueKeysWithValues: people.values.map { ($0[0].key, $0) })
+                        for item in try delivery.deliveries(of: event, to: representatives.values.map { $0[0] }, in: db) {
+                            for listener in representatives[item.listenerKey] ?? [] {
+                                deliveries.append(Delivery(listenerKey: listener.key, name: item.name, payload: item.payload, phi: item.phi))
+                            }
+                        }
                     }
                     return (events, deliveries)
                 }
@@ -131,6 +138,11 @@ actor FeedDispatcher {
         } catch {
             logger.error("realtime delivery failed", metadata: ["error_type": .string(String(describing: type(of: error)))])
         }
+    }
+
+    /// Who the access policy decides for: the same person on every socket they open.
+    static func person(_ identity: Identity) -> String {
+        [identity.kind.rawValue, identity.subjectID, identity.role?.rawValue ?? "", identity.facilityID ?? ""].joined(separator: "|")
     }
 
     struct Candidate: Sendable {
@@ -151,15 +163,19 @@ actor FeedDispatcher {
         Array(byFacility[facility] ?? []) + Array(boxWide)
     }
 
-    /// Audits the deliveries that carry PHI, then sends each (held back for a socket still replaying).
+    /// Audits the deliveries that carry PHI (one entry per person and event,
+    /// whatever their number of sockets), then sends each (held back for a
+    /// socket still replaying).
     private func send(_ deliveries: [Delivery], events: [RealtimeEvent], replay: Bool = false) async throws {
         let audited = deliveries.filter(\.phi)
         if !audited.isEmpty {
             let eventsBySeq = Dictionary(events.map { ($0.seq, $0) }, uniquingKeysWith: { first, _ in first })
             let entries = self.entries
+            var seen = Set<String>()
             try await appliance.auditWriter.record(audited.compactMap { item in
                 guard let identity = entries[item.listenerKey]?.identity,
-                      case .integer(let seq)? = item.payload["event_id"], let event = eventsBySeq[Int64(seq)] else { return nil }
+                      case .integer(let seq)? = item.payload["event_id"], let event = eventsBySeq[Int64(seq)],
+                      seen.insert(Self.person(identity) + "|\(seq)|" + item.name).inserted else { return nil }
                 return AuditEvent(action: "realtime.delivered", outcome: .success, actorKind: identity.auditActor, actorID: identity.subjectID,
                                   facilityID: event.facilityID, resourceType: item.name, resourceID: event.subjectID,
                                   patientID: event.patientID, details: ["event_id": String(event.seq)])
