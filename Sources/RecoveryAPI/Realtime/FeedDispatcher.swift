@@ -181,12 +181,15 @@ actor FeedDispatcher {
                                   patientID: event.patientID, details: ["event_id": String(event.seq)])
             })
         }
+        // A person's sockets share one payload: encode each payload once.
+        var encoded: (payload: JSONValue, text: String)?
         for item in deliveries {
             guard let entry = entries[item.listenerKey] else { continue }
             if entry.heldBack != nil && !replay {
                 entries[item.listenerKey]?.heldBack?.append(item)
             } else {
-                entry.socket.emit(item.name, [item.payload.canonicalText])
+                if encoded?.payload != item.payload { encoded = (item.payload, item.payload.canonicalText) }
+                entry.socket.emit(item.name, [encoded!.text])
             }
         }
     }

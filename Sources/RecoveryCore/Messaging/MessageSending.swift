@@ -28,7 +28,7 @@ extension Messaging {
         let cipher = appliance.cipher
         let result: (Message, Bool, [RealtimeEvent])
         do {
-            result = try await pool.write { db in
+            result = try await appliance.commits.write { db in
                 let access = try AccessPolicy.conversation(identity, conversationID, in: db)
                 var problems: [String: String] = [:]
                 if body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
@@ -89,7 +89,7 @@ extension Messaging {
         let viewer = Viewer(identity)
         let result: (ReadState, [RealtimeEvent])
         do {
-            result = try await pool.write { db in
+            result = try await appliance.commits.write { db in
                 let access = try AccessPolicy.conversation(identity, conversationID, in: db)
                 guard let messageID = Self.uuid(upToMessageID),
                       let seq = try Int64.fetchOne(db, sql: """
