@@ -31,12 +31,7 @@ struct CrisisController {
     }
 
     @Sendable func mine(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
-        let q = Query(request: request)
-        let status = try q.oneOf("status", CrisisAlerts.statusFilters) ?? "all"
-        let page = try q.integer("page", default: 1, range: 1...100_000)
-        let limit = try q.integer("limit", default: 50, range: 1...100)
-        let (alerts, total) = try await crisis.list(context.identity, status: status, page: page, limit: limit, origin: context.origin)
-        return JSONValue.list(alerts.map(Self.patientView), page: page, limit: limit, total: total).response()
+        try await page(request, context, defaultStatus: "all", view: Self.patientView)
     }
 
     @Sendable func raiseByStaff(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
@@ -50,12 +45,18 @@ struct CrisisController {
     }
 
     @Sendable func list(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        try await page(request, context, defaultStatus: "active", view: Self.staffView)
+    }
+
+    /// A page of the alerts the caller reaches (`?status=&page=&limit=`), each in `view`.
+    func page(_ request: Request, _ context: AuthenticatedContext, defaultStatus: String,
+              view: (CrisisAlerts.Alert) -> JSONValue) async throws -> Response {
         let q = Query(request: request)
-        let status = try q.oneOf("status", CrisisAlerts.statusFilters) ?? "active"
+        let status = try q.oneOf("status", CrisisAlerts.statusFilters) ?? defaultStatus
         let page = try q.integer("page", default: 1, range: 1...100_000)
         let limit = try q.integer("limit", default: 50, range: 1...100)
         let (alerts, total) = try await crisis.list(context.identity, status: status, page: page, limit: limit, origin: context.origin)
-        return JSONValue.list(alerts.map(Self.staffView), page: page, limit: limit, total: total).response()
+        return JSONValue.list(alerts.map(view), page: page, limit: limit, total: total).response()
     }
 
     @Sendable func detail(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
