@@ -239,7 +239,7 @@ final class EngineSession: Sendable {
                 }
                 return schedule(.connect(payload: payload))
             case .event(let namespace, let ackID, let name, let arguments):
-                guard namespace == SocketIOPacket.mainNamespace else { return protocolError("EVENT to namespace \(namespace)") }
+                guard namespace == SocketIOPacket.mainNamespace else { return protocolError("EVENT to another namespace") }
                 return schedule(.event(ackID: ackID, name: name, arguments: arguments))
             case .disconnect(let namespace):
                 if namespace == SocketIOPacket.mainNamespace { return schedule(.disconnect) }
@@ -260,7 +260,7 @@ final class EngineSession: Sendable {
 
     @discardableResult
     func protocolError(_ what: String) -> Bool {
-        server.logger.debug("Socket.IO protocol error, closing the session", metadata: ["sid": "\(sid)", "error": "\(what)"])
+        server.logger.debug("Socket.IO protocol error, closing the session", metadata: ["error": "\(what)"])
         close(.transportError, graceful: false)
         return false
     }
@@ -315,7 +315,7 @@ final class EngineSession: Sendable {
             } catch {
                 let message = (error as? SocketIORefusal)?.message ?? "Connection refused"
                 if !(error is SocketIORefusal) {
-                    server.logger.error("Socket.IO connect handler failed", metadata: ["error": "\(error)"])
+                    server.logger.error("Socket.IO connect handler failed", metadata: ["error_type": "\(type(of: error))"])
                 }
                 state.withLock { s in
                     s.connecting = nil
@@ -429,7 +429,7 @@ final class EngineSession: Sendable {
         for channel in hardClose { channel.close(promise: nil) }
         apply(effects)
         if let reason = closing {
-            server.logger.debug("Socket.IO session closed", metadata: ["sid": "\(sid)", "reason": "\(reason.rawValue)"])
+            server.logger.debug("Socket.IO session closed", metadata: ["reason": "\(reason.rawValue)"])
         }
     }
 
@@ -555,7 +555,7 @@ final class EngineSession: Sendable {
             if let deadline = s.pongDeadline, now >= deadline {
                 effects.close = (.pingTimeout, false)
             } else if let deadline = s.connectDeadline, now >= deadline {
-                server.logger.debug("Socket.IO client did not connect in time", metadata: ["sid": "\(sid)"])
+                server.logger.debug("Socket.IO client did not connect in time")
                 effects.close = (.transportError, false)
             } else if let due = s.nextPingAt, now >= due {
                 s.nextPingAt = nil

@@ -68,7 +68,7 @@ extension SocketIOServer {
         do {
             packets = try EnginePayload.decode(Substring(String(buffer: body)))
         } catch {
-            session.protocolError("bad polling payload: \(error)")
+            session.protocolError("bad polling payload: \(type(of: error))")
             return Self.errorResponse(.badRequest)
         }
         for packet in packets {

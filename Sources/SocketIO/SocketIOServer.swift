@@ -51,7 +51,7 @@ public final class SocketIOServer: Sendable {
             return true
         }
         if registered {
-            logger.debug("Socket.IO session opened", metadata: ["sid": "\(session.sid)", "remote": "\(session.remoteAddress ?? "-")"])
+            logger.debug("Socket.IO session opened")
         }
         return registered
     }

@@ -84,7 +84,7 @@ extension SocketIOServer {
                 }
             }
         } catch {
-            logger.debug("Socket.IO WebSocket ended", metadata: ["sid": "\(session.sid)", "error": "\(error)"])
+            logger.debug("Socket.IO WebSocket ended", metadata: ["error_type": "\(type(of: error))"])
             ending = .transportError
         }
         if upgraded {
