@@ -53,7 +53,7 @@ actor FeedDispatcher {
     }
 
     func join(_ socket: SocketIOSocket, identity: Identity, since: Int64?) async {
-        if cursor < 0 { cursor = (try? await appliance.database.pool.read { db in try EventFeed.lastSeq(in: db) }) ?? 0 }
+        await startCursor()
         let from = cursor
         let replay = since.map { $0 < from } ?? false
         entries[socket.id] = Entry(socket: socket, identity: identity, from: from, heldBack: replay ? [] : nil)
@@ -79,6 +79,11 @@ actor FeedDispatcher {
             entries[socket.id]?.heldBack = nil
             for item in held { _ = socket.emit(item.name, [item.payload.canonicalText]) }
         }
+    }
+
+    /// The loop starts from the feed's end when it first runs: older events are for `since`.
+    private func startCursor() async {
+        if cursor < 0 { cursor = (try? await appliance.database.pool.read { db in try EventFeed.lastSeq(in: db) }) ?? 0 }
     }
 
     func leave(_ key: String) {
@@ -110,7 +115,7 @@ actor FeedDispatcher {
 
     /// Reads the feed after the cursor and delivers each event.
     func deliverNewEvents() async {
-        if cursor < 0 { cursor = (try? await appliance.database.pool.read { db in try EventFeed.lastSeq(in: db) }) ?? 0 }
+        await startCursor()
         do {
             while true {
                 let after = cursor

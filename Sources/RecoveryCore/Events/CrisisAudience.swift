@@ -59,11 +59,7 @@ struct CrisisAudience: EventAudience {
             case .staff:
                 guard identity.facilityID == nil || identity.facilityID == event.facilityID,
                       AccessPolicy.permits(identity, .crisisRespond) else { continue }
-                do {
-                    _ = try AccessPolicy.crisisAlert(identity, id, in: db)
-                } catch is AccessError {
-                    continue
-                }
+                guard try EventDelivery.admitted({ try AccessPolicy.crisisAlert(identity, id, in: db) }) != nil else { continue }
                 deliveries.append(Delivery(listenerKey: listener.key, name: event.kind.rawValue, payload: .object(staff), phi: phi))
             }
         }
@@ -87,12 +83,7 @@ struct AnnouncementAudience: EventAudience {
         ])
         return try listeners.filter { listener in
             guard listener.identity.facilityID == nil || listener.identity.facilityID == event.facilityID else { return false }
-            do {
-                _ = try AccessPolicy.announcement(listener.identity, event.subjectID, in: db)
-                return true
-            } catch is AccessError {
-                return false
-            }
+            return try EventDelivery.admitted { try AccessPolicy.announcement(listener.identity, event.subjectID, in: db) } != nil
         }.map { Delivery(listenerKey: $0.key, name: event.kind.rawValue, payload: payload) }
     }
 }

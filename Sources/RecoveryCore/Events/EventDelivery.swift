@@ -64,24 +64,24 @@ public struct EventDelivery: Sendable {
         return try audience.deliveries(of: event, to: listeners, in: db)
     }
 
-    /// The listeners among `listeners` who may see a patient's record with
-    /// `permission`: staff the policy lets reach the patient, and the patient.
+    /// The policy's decision for one listener: its answer, or nil when it
+    /// refuses (a listener the policy refuses simply gets no delivery).
+    public static func admitted<T>(_ decide: () throws -> T) throws -> T? {
+        do {
+            return try decide()
+        } catch is AccessError {
+            return nil
+        }
+    }
+
+    /// The staff among `listeners` whom the policy lets reach a patient's
+    /// records with `permission`.
     public static func readers(of patientID: String, facilityID: String, among listeners: [Listener], for permission: Permission,
-                               includePatient: Bool, in db: Database) throws -> [Listener] {
+                               in db: Database) throws -> [Listener] {
         try listeners.filter { listener in
-            switch listener.identity.kind {
-            case .patient:
-                return includePatient && listener.identity.subjectID == patientID && listener.identity.facilityID == facilityID
-            case .staff:
-                guard listener.identity.facilityID == nil || listener.identity.facilityID == facilityID,
-                      AccessPolicy.permits(listener.identity, permission) else { return false }
-                do {
-                    _ = try AccessPolicy.patient(listener.identity, patientID, for: permission, in: db)
-                    return true
-                } catch is AccessError {
-                    return false
-                }
-            }
+            guard listener.identity.kind == .staff, listener.identity.facilityID == nil || listener.identity.facilityID == facilityID,
+                  AccessPolicy.permits(listener.identity, permission) else { return false }
+            return try admitted { try AccessPolicy.patient(listener.identity, patientID, for: permission, in: db) } != nil
         }
     }
 }
@@ -103,7 +103,7 @@ struct RecoveryRecordAudience: EventAudience {
             payload["flag_kind"] = event.data["flag_kind"].map { .string($0) } ?? .null
         }
         let readers = try EventDelivery.readers(of: patientID, facilityID: event.facilityID, among: listeners,
-                                                for: .patientsReadClinical, includePatient: false, in: db)
+                                                for: .patientsReadClinical, in: db)
         return readers.map { Delivery(listenerKey: $0.key, name: event.kind.rawValue, payload: .object(payload)) }
     }
 }

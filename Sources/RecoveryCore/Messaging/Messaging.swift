@@ -69,11 +69,7 @@ public struct Messaging: Sendable {
 
     /// The policy's decision for one identity, nil when it refuses.
     static func admits(_ identity: Identity, _ conversationID: String, in db: Database) throws -> ConversationAccess? {
-        do {
-            return try AccessPolicy.conversation(identity, conversationID, in: db)
-        } catch is AccessError {
-            return nil
-        }
+        try EventDelivery.admitted { try AccessPolicy.conversation(identity, conversationID, in: db) }
     }
 
     /// A lowercase UUID, or nil when `text` is not one.
