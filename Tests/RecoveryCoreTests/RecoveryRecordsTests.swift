@@ -126,6 +126,23 @@ import Testing
         #expect(page.total == 4)
     }
 
+    @Test func theFeedKnowsWhenAResumePointIsPastItsWindow() async throws {
+        let f = try await fixture()
+        defer { withExtendedLifetime(f.dir) {} }
+        let checkIn = Self.item("check_in", ["local_date": .string(SyncEngineTests.day(1)), "timezone": .string("UTC"), "mood": .integer(2)])
+        _ = try await f.engine.push(f.patient, items: [checkIn], origin: .init())
+        try await f.appliance.database.pool.write { db in
+            let last = try EventFeed.lastSeq(in: db)
+            #expect(last > 1)
+            #expect(try !EventFeed.hasPruned(after: 0, in: db))
+            #expect(try EventFeed.prune(now: Date().addingTimeInterval(EventFeed.resumeWindowSeconds + 60), in: db) == Int(last))
+            // emptied by pruning, the feed still knows its newest seq and that everything up to it is gone
+            #expect(try EventFeed.lastSeq(in: db) == last)
+            #expect(try EventFeed.hasPruned(after: 0, in: db) && EventFeed.hasPruned(after: last - 1, in: db))
+            #expect(try !EventFeed.hasPruned(after: last, in: db))
+        }
+    }
+
     @Test func aDelayedOlderEditNeverOverwritesANewerOne() async throws {
         let f = try await fixture()
         defer { withExtendedLifetime(f.dir) {} }

@@ -212,7 +212,7 @@ import Testing
     }
 
     @Test func pollingClientThatStopsPollingTimesOut() async throws {
-        let configuration = SocketIOConfiguration(pingInterval: .milliseconds(300), pingTimeout: .seconds(1))
+        let configuration = SocketIOConfiguration(pingInterval: .seconds(1), pingTimeout: .seconds(2))
         try await withSocketIOServer(configuration) { port, io, handler in
             let client = try await PollingClient.open(port)
             _ = try await client.post("40")

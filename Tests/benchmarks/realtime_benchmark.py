@@ -3,8 +3,8 @@
 
 Starts the real server (release build) on a loopback port with a fresh data directory, then
   1. registers --identities patients of the facility and opens --sockets WebSocket
-     connections to /socket.io/ (Engine.IO v4, Socket.IO v5, the protocol spoken directly
-     by a small asyncio client so one process holds them all), shared among those
+     connections to /socket.io/ (Engine.IO v4, Socket.IO v5 over WebSocket, spoken directly
+     over plain sockets read by one epoll loop per client process), shared among those
      patients (each identity is decided for by the access policy on every delivery), and
      prints the server's memory per idle socket (resident memory after, minus before,
      over the count);
@@ -19,17 +19,17 @@ Asserts nothing; prints numbers. The client's own delays are part of the latency
 
 Usage: python3 Tests/benchmarks/realtime_benchmark.py [--binary PATH] [--sockets N] [--identities N] [--processes N]
                                                      [--announcements N] [--seconds N]
-Needs: a release build (swift build -c release), wrk, requests, websockets (pip).
+Needs: a release build (swift build -c release), wrk, requests (pip).
 """
-import asyncio
+import base64
 import json
 import os
-import statistics
+import select
+import socket
 import tempfile
 import time
 
 import requests
-import websockets
 
 from benchlib import BenchServer, arguments, rss_mb, wrk
 
@@ -37,56 +37,109 @@ PATIENT_PASSWORD = "lantern by the window 42"
 
 
 class Socket:
-    """One Socket.IO client over a raw WebSocket: answers pings, records event arrival times."""
+    """One Socket.IO client over a plain TCP socket speaking WebSocket itself (RFC 6455: the upgrade, unmasked
+    server frames, masked client frames). A frame costs the client one recv and a parse, and its arrival is timed
+    the moment its bytes are read, so the client's own work adds little to the latency figure."""
 
-    def __init__(self, arrivals, counter):
-        self.arrivals = arrivals
-        self.counter = counter
-        self.ws = None
-
-    async def open(self, base, token):
-        url = base.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-        self.ws = await websockets.connect(url, max_queue=None, ping_interval=None, open_timeout=60)
-        opened = await self.ws.recv()
+    def __init__(self, host, port, token):
+        self.sock = socket.create_connection((host, port), timeout=60)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                           f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.sock.recv(4096)
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        opened = self.next_text()
         assert opened.startswith("0"), opened
-        await self.ws.send("40" + json.dumps({"token": token}))
+        self.send("40" + json.dumps({"token": token}))
         while True:
-            packet = await self.ws.recv()
+            packet = self.next_text()
             if packet.startswith("40"):
                 break
             if packet.startswith("44"):
                 raise RuntimeError(packet)
-        self.task = asyncio.create_task(self.listen())
+        self.sock.setblocking(False)
 
-    async def listen(self):
+    def send(self, text):
+        payload, mask = text.encode(), os.urandom(4)
+        length = len(payload)
+        header = bytes([0x81, 0x80 | length]) if length < 126 else bytes([0x81, 0x80 | 126]) + length.to_bytes(2, "big")
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def frames(self):
+        """Complete text frames in the buffer (the server sends each packet as one unmasked frame)."""
+        texts = []
+        while len(self.buffer) >= 2:
+            length, offset = self.buffer[1] & 0x7F, 2
+            if length == 126:
+                length, offset = int.from_bytes(self.buffer[2:4], "big"), 4
+            elif length == 127:
+                length, offset = int.from_bytes(self.buffer[2:10], "big"), 10
+            if len(self.buffer) < offset + length:
+                break
+            opcode, data = self.buffer[0] & 0x0F, self.buffer[offset:offset + length]
+            self.buffer = self.buffer[offset + length:]
+            if opcode == 0x1:
+                texts.append(data.decode())
+        return texts
+
+    def next_text(self):
+        while True:
+            texts = self.frames()
+            if texts:
+                assert len(texts) == 1, texts
+                return texts[0]
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("connection closed during the handshake")
+            self.buffer += chunk
+
+    def readable(self, arrivals, now):
+        """Reads what arrived, answers pings, records `announcement:new` arrivals; answers how many (None once closed)."""
         try:
-            async for packet in self.ws:
-                if packet == "2":
-                    await self.ws.send("3")
-                elif packet.startswith("42"):
-                    now = time.perf_counter()  # CLOCK_MONOTONIC: comparable across the client processes
-                    name, payload = json.loads(packet[2:])[:2]
-                    if name == "announcement:new":
-                        self.arrivals.setdefault(payload["announcement_id"], []).append(now)
-                        with self.counter.get_lock():
-                            self.counter.value += 1
-        except websockets.ConnectionClosed:
-            pass
+            chunk = self.sock.recv(65536)
+        except BlockingIOError:
+            return 0
+        if not chunk:
+            return None
+        self.buffer += chunk
+        recorded = 0
+        for packet in self.frames():
+            if packet == "2":
+                self.send("3")
+            elif packet.startswith('42["announcement:new"'):
+                arrivals.setdefault(json.loads(packet[2:])[1]["announcement_id"], []).append(now)
+                recorded += 1
+        return recorded
 
 
 def client_process(base, tokens, count, ready, stop, results, counter):
-    """Holds `count` sockets in one asyncio loop until told to stop; answers their arrival times."""
-    async def run():
-        arrivals = {}
-        sockets = [Socket(arrivals, counter) for _ in range(count)]
-        for start in range(0, count, 50):
-            await asyncio.gather(*(s.open(base, tokens[(start + i) % len(tokens)]) for i, s in enumerate(sockets[start:start + 50])))
-        ready.set()
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
-        results.put(arrivals)
-        await asyncio.gather(*(s.ws.close() for s in sockets))
-    asyncio.run(run())
+    """Holds `count` sockets in one epoll loop until told to stop; answers their arrival times."""
+    host, port = base.rsplit("/", 1)[1].rsplit(":", 1)
+    sockets = {}
+    for i in range(count):
+        s = Socket(host, int(port), tokens[i % len(tokens)])
+        sockets[s.sock.fileno()] = s
+    poller = select.epoll()
+    for fd in sockets:
+        poller.register(fd, select.EPOLLIN)
+    arrivals = {}
+    ready.set()
+    while not stop.is_set():
+        for fd, _ in poller.poll(0.05):
+            now = time.perf_counter()  # CLOCK_MONOTONIC: comparable across the client processes
+            gained = sockets[fd].readable(arrivals, now)
+            if gained is None:
+                poller.unregister(fd)
+            elif gained:
+                with counter.get_lock():
+                    counter.value += gained
+    results.put(arrivals)
+    for s in sockets.values():
+        s.sock.close()
 
 
 def percentile(values, p):

@@ -11,10 +11,13 @@
   and role of who acknowledged; unacknowledged, the alert escalates after the
   configured time, also when the server restarted in between.
 - A revoked session's socket is disconnected at once; a socket that reconnects
-  with `since` receives what it missed, from the durable feed.
+  with `since` receives what it missed, from the durable feed, and is told to
+  `resync` over REST when some of it is past the feed's window.
 - Every event received matches its schema in the AsyncAPI document.
 """
+import os
 import queue
+import subprocess
 import threading
 import time
 import uuid
@@ -294,6 +297,28 @@ def test_a_reconnecting_socket_resumes_from_the_feed(clinic):
     resumed = clinic.socket(clinic.counselor, since=seen["event_id"], name="resumed")
     bodies = [resumed.next("message:new")["message"]["body"] for _ in range(2)]
     assert bodies == ["two", "three"]
+    assert "resync" not in resumed.names()
+
+
+def test_a_socket_resuming_from_before_the_feeds_window_is_told_to_resync(clinic):
+    conversation = clinic.care_conversation(clinic.patient_a, clinic.counselor)
+    first = clinic.socket(clinic.counselor, name="counselor")
+    clinic.call("POST", f"/api/v1/conversations/{conversation}/messages", clinic.token_a, {"body": "one"}, expect=201)
+    seen = first.next("message:new")
+    first.close()
+    sent = [clinic.call("POST", f"/api/v1/conversations/{conversation}/messages", clinic.token_a, {"body": body},
+                        expect=201).json()["message"]["id"] for body in ("two", "three")]
+    # what the hourly pruning does to events past the 7-day window, done now to those up to "two"
+    pruned = subprocess.run(["sqlite3", os.path.join(clinic.data_dir, "recovery.sqlite"), ".timeout 5000",
+                             "DELETE FROM realtime_events WHERE seq <= "
+                             f"(SELECT max(seq) FROM realtime_events WHERE subject_id = '{sent[0]}')"], capture_output=True, text=True)
+    assert pruned.returncode == 0, pruned.stderr
+    resumed = clinic.socket(clinic.counselor, since=seen["event_id"], name="resumed")
+    notice = resumed.next("resync")
+    validate(clinic, "resync", notice)
+    assert notice["since"] == seen["event_id"]
+    assert resumed.next("message:new")["message"]["body"] == "three"
+    assert resumed.names().index("resync") < resumed.names().index("message:new")
 
 
 def test_asyncapi_document_is_served(clinic):

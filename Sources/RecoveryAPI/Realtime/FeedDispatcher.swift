@@ -61,6 +61,9 @@ actor FeedDispatcher {
         guard replay, let since else { return }
         var after = since
         do {
+            if try await appliance.database.pool.read({ db in try EventFeed.hasPruned(after: since, in: db) }) {
+                socket.emit(RealtimeEvent.resync, [JSONValue.object(["since": .integer(Int(since))]).canonicalText])
+            }
             while after < from {
                 let listener = Listener(key: socket.id, identity: identity), start = after
                 let (events, deliveries) = try await appliance.database.pool.read { [delivery] db in

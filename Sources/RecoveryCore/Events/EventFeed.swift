@@ -42,9 +42,15 @@ public enum EventFeed {
         try events(after: seq, facilityID: nil, limit: limit, in: db)
     }
 
-    /// The newest seq (0 for an empty feed).
+    /// The newest seq ever appended (0 for a feed never written), also once pruning emptied the feed.
     public static func lastSeq(in db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT max(seq) FROM realtime_events") ?? 0
+        try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'realtime_events'") ?? 0
+    }
+
+    /// Whether some event after `seq` is no longer kept: a reader resuming there has missed something for good.
+    public static func hasPruned(after seq: Int64, in db: Database) throws -> Bool {
+        let oldest = try Int64.fetchOne(db, sql: "SELECT min(seq) FROM realtime_events") ?? lastSeq(in: db) + 1
+        return oldest > seq + 1
     }
 
     /// Removes events older than the resume window; answers how many.

@@ -23,12 +23,14 @@ public struct RealtimeEvent: Sendable, Equatable {
     }
 
     /// Events sent but not kept in the feed: a recipient's own unread counts
-    /// (derived from `message:new` and `message:read`) and typing notices.
+    /// (derived from `message:new` and `message:read`), typing notices, and
+    /// `resync`, told to a socket resuming from before the feed's window.
     public static let conversationUnread = "conversation:unread"
     public static let typing = "typing"
+    public static let resync = "resync"
 
     /// Every server-to-client event name.
-    public static var allNames: [String] { Kind.allCases.map(\.rawValue) + [conversationUnread, typing] }
+    public static var allNames: [String] { Kind.allCases.map(\.rawValue) + [conversationUnread, typing, resync] }
 
     /// The feed's sequence number; 0 until appended.
     public var seq: Int64
