@@ -150,12 +150,13 @@ import Testing
         let patientID = box.patientID
         let committed = Mutex(false)
         Thread {
-            let done = try? pool.write { db in
+            let done: Bool = (try? pool.write { db -> Bool in
                 try db.execute(sql: "UPDATE patients SET status = 'discharged' WHERE id = ?", arguments: [patientID])
                 opened.signal()
                 release.wait()
-            }
-            committed.withLock { $0 = done != nil }
+                return true
+            }) ?? false
+            committed.withLock { $0 = done }
             finished.signal()
         }.start()
         opened.wait()

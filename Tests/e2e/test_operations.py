@@ -63,7 +63,7 @@ def test_metrics_from_loopback_describe_requests_and_storage(data_dir, make_serv
     # A route template, never a patient's id.
     assert not any(patient["id"] in text for patient in patients)
     assert sample(text, "hb_requests", http_route=detail[0], http_response_status_code="200") >= len(patients)
-    assert sample(text, "http_server_request_duration_count", http_route=detail[0]) >= len(patients)
+    assert sample(text, "http_server_request_duration_count", http_route=detail[0], http_response_status_code="200") >= len(patients)
     assert sample(text, "recovery_group_commit_batch_size_count") >= 1
     assert sample(text, "recovery_wal_bytes") is not None
     assert sample(text, "recovery_realtime_sockets") == 0
