@@ -37,14 +37,32 @@ import Testing
         return Box(dir: dir, settings: settings, appliance: appliance, patientID: patientID)
     }
 
-    func backup(_ box: Box, name: String = "first.backup") throws -> ApplianceBackup.Written {
-        try ApplianceBackup.create(from: box.appliance.database.pool, masterKey: box.appliance.masterKey,
-                                   dataDirectory: box.settings.dataDirectory, to: box.dir.file(name))
+    /// Runs blocking file and database work on a thread of its own, off the
+    /// cooperative pool that the tests running alongside need.
+    func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    func backup(_ box: Box, name: String = "first.backup") async throws -> ApplianceBackup.Written {
+        let (pool, key, directory, file) = (box.appliance.database.pool, box.appliance.masterKey, box.settings.dataDirectory, box.dir.file(name))
+        return try await blocking {
+            try ApplianceBackup.create(from: pool, masterKey: key, dataDirectory: directory, to: file)
+        }
+    }
+
+    func verify(_ file: String, _ key: MasterKey) async throws -> ApplianceBackup.Verified {
+        try await blocking { try ApplianceBackup.verify(file: file, masterKey: key) }
+    }
+
+    func restore(_ file: String, _ settings: Settings) async throws -> ApplianceBackup.Verified {
+        try await blocking { try ApplianceBackup.restore(file: file, settings: settings) }
     }
 
     @Test func aBackupRestoresIntoANewDirectoryThatServes() async throws {
         let box = try await box()
-        let written = try backup(box)
+        let written = try await backup(box)
         #expect(written.manifest.counts["patients"] == 1)
         #expect(written.manifest.documentCount == 2)
         #expect(written.manifest.schemaVersion == Migration.latestVersion)
@@ -58,7 +76,7 @@ import Testing
         restoreSettings.dataDirectory = box.dir.file("restored")
         try FileManager.default.createDirectory(atPath: restoreSettings.dataDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         try FileManager.default.copyItem(atPath: box.settings.resolvedKeyFile, toPath: restoreSettings.resolvedKeyFile)
-        let restored = try ApplianceBackup.restore(file: written.file, settings: restoreSettings)
+        let restored = try await restore(written.file, restoreSettings)
         #expect(restored.manifest == written.manifest)
         #expect(restored.auditEntries == 3)
 
@@ -77,55 +95,55 @@ import Testing
 
     @Test func theFileHoldsNeitherTheKeyNorPlainText() async throws {
         let box = try await box()
-        let written = try backup(box)
+        let written = try await backup(box)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: written.file))
         let key = try Data(contentsOf: URL(fileURLWithPath: box.settings.resolvedKeyFile))
         #expect(bytes.range(of: key) == nil)
         #expect(!bytes.contains(text: "SQLite format 3"))
         #expect(!bytes.contains(text: "patients"))
         #expect(!bytes.contains(text: "sealed bytes"))
-        #expect(try ApplianceBackup.verify(file: written.file, masterKey: box.appliance.masterKey).manifest == written.manifest)
+        #expect(try await verify(written.file, box.appliance.masterKey).manifest == written.manifest)
     }
 
     @Test func anAlteredCutOffOrForeignBackupIsRefused() async throws {
         let box = try await box()
-        let written = try backup(box)
+        let written = try await backup(box)
         let original = try Data(contentsOf: URL(fileURLWithPath: written.file))
 
         var altered = original
         altered[original.count / 2] ^= 0x01
         try altered.write(to: URL(fileURLWithPath: box.dir.file("altered.backup")))
-        #expect(throws: BackupError.damaged(path: box.dir.file("altered.backup"), reason: "a part fails authentication")) {
-            try ApplianceBackup.verify(file: box.dir.file("altered.backup"), masterKey: box.appliance.masterKey)
+        await #expect(throws: BackupError.damaged(path: box.dir.file("altered.backup"), reason: "a part fails authentication")) {
+            try await verify(box.dir.file("altered.backup"), box.appliance.masterKey)
         }
 
         try original.prefix(original.count - 40).write(to: URL(fileURLWithPath: box.dir.file("cut.backup")))
-        #expect(throws: BackupError.self) {
-            try ApplianceBackup.verify(file: box.dir.file("cut.backup"), masterKey: box.appliance.masterKey)
+        await #expect(throws: BackupError.self) {
+            try await verify(box.dir.file("cut.backup"), box.appliance.masterKey)
         }
 
-        #expect(throws: BackupError.wrongKey(path: written.file)) {
-            try ApplianceBackup.verify(file: written.file, masterKey: MasterKey.generate())
+        await #expect(throws: BackupError.wrongKey(path: written.file)) {
+            try await verify(written.file, MasterKey.generate())
         }
 
         try Data("not a backup at all, just text".utf8).write(to: URL(fileURLWithPath: box.dir.file("text.backup")))
-        #expect(throws: BackupError.notABackup(path: box.dir.file("text.backup"))) {
-            try ApplianceBackup.verify(file: box.dir.file("text.backup"), masterKey: box.appliance.masterKey)
+        await #expect(throws: BackupError.notABackup(path: box.dir.file("text.backup"))) {
+            try await verify(box.dir.file("text.backup"), box.appliance.masterKey)
         }
     }
 
     @Test func noFileIsOverwrittenAndNoAppliancesDirectoryIsRestoredOver() async throws {
         let box = try await box()
-        let written = try backup(box)
-        #expect(throws: BackupError.destinationExists(path: written.file)) { try backup(box) }
+        let written = try await backup(box)
+        await #expect(throws: BackupError.destinationExists(path: written.file)) { try await backup(box) }
         // Restoring over the live appliance is refused, naming what is there.
-        #expect(throws: BackupError.self) { try ApplianceBackup.restore(file: written.file, settings: box.settings) }
+        await #expect(throws: BackupError.self) { try await restore(written.file, box.settings) }
         #expect(FileManager.default.fileExists(atPath: box.settings.databasePath))
 
         var elsewhere = Settings()
         elsewhere.dataDirectory = box.dir.file("no-key")
-        #expect(throws: BackupError.keyFileMissing(path: elsewhere.resolvedKeyFile)) {
-            try ApplianceBackup.restore(file: written.file, settings: elsewhere)
+        await #expect(throws: BackupError.keyFileMissing(path: elsewhere.resolvedKeyFile)) {
+            try await restore(written.file, elsewhere)
         }
 
         // Another key: nothing is left behind but that key.
@@ -133,7 +151,7 @@ import Testing
         foreign.dataDirectory = box.dir.file("foreign")
         try FileManager.default.createDirectory(atPath: foreign.dataDirectory, withIntermediateDirectories: false)
         _ = try MasterKey.create(at: foreign.resolvedKeyFile)
-        #expect(throws: BackupError.wrongKey(path: written.file)) { try ApplianceBackup.restore(file: written.file, settings: foreign) }
+        await #expect(throws: BackupError.wrongKey(path: written.file)) { try await restore(written.file, foreign) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: foreign.dataDirectory) == ["master.key"])
     }
 
@@ -159,10 +177,10 @@ import Testing
             committed.withLock { $0 = done }
             finished.signal()
         }.start()
-        opened.wait()
-        let written = try backup(box, name: "during.backup")
+        try await blocking { opened.wait() }
+        let written = try await backup(box, name: "during.backup")
         release.signal()
-        finished.wait()
+        try await blocking { finished.wait() }
         #expect(committed.withLock { $0 })
         #expect(written.manifest.counts["patients"] == 1)
 
@@ -170,7 +188,7 @@ import Testing
         copy.dataDirectory = box.dir.file("copy")
         try FileManager.default.createDirectory(atPath: copy.dataDirectory, withIntermediateDirectories: false)
         try FileManager.default.copyItem(atPath: box.settings.resolvedKeyFile, toPath: copy.resolvedKeyFile)
-        _ = try ApplianceBackup.restore(file: written.file, settings: copy)
+        _ = try await restore(written.file, copy)
         let queue = try DatabaseQueue(path: copy.databasePath)
         let status = try await queue.read { db in try String.fetchOne(db, sql: "SELECT status FROM patients") }
         #expect(status == "active")
