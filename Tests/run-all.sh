@@ -2,8 +2,9 @@
 # The project's one test command: build, unit/API tests, then the end-to-end suite
 # against the freshly built debug binary. Run it from the repository root:
 #   Tests/run-all.sh
-# Needs a Swift toolchain, libsodium-dev, libsqlite3-dev, the sqlite3 shell, and
-# python3 with Tests/e2e/requirements.txt installed (.ci/run sets that up on Debian 12).
+# Needs only a Swift toolchain: what else is missing (Debian packages, the Python
+# test dependencies in a virtual environment under .build/) it installs first,
+# or says exactly what to run when it cannot (see scripts/prerequisites.sh).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,11 +13,12 @@ started=$SECONDS
 step() { printf '\n==> %s\n' "$*"; }
 fail() { printf '\nrun-all: FAILED: %s (after %ss)\n' "$*" "$((SECONDS - started))" >&2; exit 1; }
 
-step "preflight"
-command -v swift >/dev/null || fail "swift is not on PATH"
-command -v sqlite3 >/dev/null || fail "the sqlite3 shell is not installed (apt-get install sqlite3)"
-python3 -c 'import pytest, requests, schemathesis, openapi_spec_validator, socketio, websocket, jsonschema' \
-    || fail "python3 lacks the e2e dependencies: python3 -m pip install -r Tests/e2e/requirements.txt"
+step "preflight: system packages and Python test dependencies"
+source scripts/prerequisites.sh
+need_test_packages
+need_test_python
+"$TEST_PYTHON" -c 'import pytest, requests, schemathesis, openapi_spec_validator, socketio, websocket, jsonschema' \
+    || fail "$TEST_PYTHON lacks the e2e dependencies: remove .build/e2e-venv and run this again"
 
 step "swift build (debug)"
 swift build || fail "swift build"
@@ -29,7 +31,7 @@ export E2E_SERVER_BIN="$PWD/.build/debug/recovery-server"
 
 step "end-to-end tests against $E2E_SERVER_BIN"
 status=0
-python3 -m pytest Tests/e2e -q -p no:cacheprovider || status=$?
+"$TEST_PYTHON" -m pytest Tests/e2e -q -p no:cacheprovider || status=$?
 case $status in
     0) ;;
     5) fail "pytest collected no end-to-end tests (exit 5): a run that tests nothing is not a pass" ;;

@@ -42,6 +42,10 @@ public enum ApplianceServer {
                 .init(service: PeriodicService(failure: "crisis clock failed", interval: .seconds(1), logger: logger) {
                     try await CrisisClock(appliance: appliance).tick()
                 }),
+                // The server's own backups (backup.schedule): a missed one at start, then as scheduled.
+                .init(service: PeriodicService(failure: "scheduled backup failed", interval: .seconds(30), logger: logger) {
+                    try await appliance.backups.runIfDue()
+                }),
                 .init(service: app),
                 // Last in the list, so first to stop: its sockets close before the server waits for open requests.
                 .init(service: realtime),

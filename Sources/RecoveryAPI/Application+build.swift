@@ -23,13 +23,15 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + EmergencyAccessController(appliance: appliance).endpoints
         + MessagingController(appliance: appliance).endpoints
         + CrisisController(appliance: appliance).endpoints + AnnouncementController(appliance: appliance).endpoints
+        + BackupsController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): client address,
-/// request id, access log, security headers (with HSTS when `https`), CORS,
-/// error envelope, body limit. With `realtime`, also Socket.IO's long-polling
+/// request id, access log, request metrics, security headers (with HSTS when `https`), CORS,
+/// error envelope, disk space (writes refused while the disk is nearly full), body limit. With `realtime`, also Socket.IO's long-polling
 /// transport at `/socket.io/` (a transport, not an API route: the AsyncAPI
-/// document describes what travels over it).
+/// document describes what travels over it). `GET /metrics` is outside the
+/// API too (`MetricsRoute`).
 public func buildRouter(_ appliance: Appliance, https: Bool = false, realtime: Realtime? = nil) -> Router<AppRequestContext> {
     let catalog = RouteCatalog(allEndpoints(appliance))
     let authenticator = Authenticator(auth: AuthService(appliance: appliance), appliance: appliance)
@@ -37,11 +39,14 @@ public func buildRouter(_ appliance: Appliance, https: Bool = false, realtime: R
     router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(appliance.settings.trustedProxies)))
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware())
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: SecurityHeadersMiddleware(https: https))
     router.add(middleware: AllowedOriginsMiddleware(origins: Set(appliance.settings.corsOrigins)))
     router.add(middleware: ErrorMiddleware(catalog: catalog))
+    router.add(middleware: DiskSpaceMiddleware(diskSpace: appliance.diskSpace))
     router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes))
     realtime?.io.addPollingRoutes(to: router)
+    MetricsRoute(appliance: appliance, realtime: realtime, authenticator: authenticator).add(to: router)
     for endpoint in catalog.endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
             let identity = try await authenticator.identity(for: request, context: context, route: endpoint.path, access: endpoint.access)

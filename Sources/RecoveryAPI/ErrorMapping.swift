@@ -20,8 +20,15 @@ extension APIError {
         else if let templateError = error as? MessageTemplates.Failure { self.init(templateError) }
         else if let crisisError = error as? CrisisAlerts.Failure { self.init(crisisError) }
         else if let announcementError = error as? Announcements.Failure { self.init(announcementError) }
+        else if case StorageError.diskNearlyFull = error { self = .insufficientStorage }
         else { return nil }
     }
+
+    /// 507: the data directory's disk is below `storage.min_free_bytes`, so
+    /// writes stop before SQLite would fail half-way.
+    static let insufficientStorage = APIError(
+        HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "insufficient_storage",
+        message: "The appliance's disk is nearly full, so nothing can be saved now. Tell the clinic's IT contact; reading still works.")
 
     init(_ error: AuthError) {
         switch error {

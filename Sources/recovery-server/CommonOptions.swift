@@ -70,5 +70,8 @@ func explained<T>(_ body: () async throws -> T) async throws -> T {
     } catch let error as ApplianceError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(1)
+    } catch let error as BackupError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(1)
     }
 }

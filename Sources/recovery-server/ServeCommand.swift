@@ -51,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
                 return try ServerTLS.configuration(settings)
             }
             let logger = makeLogger(settings)
+            ApplianceMetrics.bootstrap()
             if demo, try await ApplianceSetup.prepareDemo(settings: settings) {
                 logger.notice("created demo appliance", metadata: ["data_dir": .string(settings.dataDirectory)])
             }

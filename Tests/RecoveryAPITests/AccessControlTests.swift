@@ -50,7 +50,7 @@ import Testing
         let box = try await TestAppliance()
         let publicRoutes = Set(allEndpoints(box.appliance).filter { $0.access == .public }.map { "\($0.method.rawValue) \($0.path)" })
         #expect(publicRoutes == [
-            "GET /api/v1/health", "GET /api/v1/openapi.json", "GET /api/v1/asyncapi.json", "POST /api/v1/auth/staff/login", "POST /api/v1/auth/patient/register",
+            "GET /api/v1/health", "GET /api/v1/ready", "GET /api/v1/openapi.json", "GET /api/v1/asyncapi.json", "POST /api/v1/auth/staff/login", "POST /api/v1/auth/patient/register",
             "POST /api/v1/auth/patient/login", "POST /api/v1/auth/refresh", "POST /api/v1/auth/mfa/verify",
             "POST /api/v1/auth/mfa/enrol/setup", "POST /api/v1/auth/mfa/enrol/confirm",
         ])

@@ -109,13 +109,14 @@ import Testing
         }
         for round in 0..<60 { try await write(round) }
         // A reader in the middle of a transaction, reading through the WAL,
-        // for half a second.
+        // until it is let go (on a GRDB reader thread, not the test's).
         let (started, signal) = AsyncStream<Void>.makeStream()
+        let release = DispatchSemaphore(value: 0)
         let reading = Task {
             try await database.pool.read { db in
                 _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM settings")
                 signal.finish()
-                Thread.sleep(forTimeInterval: 0.5)
+                release.wait()
             }
         }
         for await _ in started {}
@@ -123,8 +124,13 @@ import Testing
         #expect(long.walFrames >= 60 && long.checkpointed == long.walFrames)
         try await write(1_000)
         #expect(try await database.checkpoint(restartAfterFrames: 1_000_000).walFrames > long.walFrames)
-        // The RESTART checkpoint waits for the reader to finish.
+        // The RESTART checkpoint waits for the reader, let go a moment later, to finish.
+        let releasing = Task {
+            try await Task.sleep(for: .milliseconds(200))
+            release.signal()
+        }
         _ = try await database.checkpoint(restartAfterFrames: 10)
+        try await releasing.value
         try await reading.value
         try await write(1_001)
         #expect(try await database.checkpoint(restartAfterFrames: 1_000_000).walFrames < 10)

@@ -189,44 +189,49 @@ import Testing
     }
 
     @Test func pingPongAndPingTimeout() async throws {
-        // Deadlines long enough for a busy machine to answer in time.
-        let configuration = SocketIOConfiguration(pingInterval: .seconds(1), pingTimeout: .seconds(1))
+        // A pingTimeout long enough for a busy machine to answer in time; each
+        // wait below ends as soon as its packet (or the close) arrives, so its
+        // limit is only a hang guard.
+        let configuration = SocketIOConfiguration(pingInterval: .seconds(1), pingTimeout: .seconds(3))
         try await withSocketIOServer(configuration) { port, io, handler in
             try await TestWebSocket.run(port, query: "EIO=4&transport=websocket") { ws in
                 #expect(await ws.inbox.next()?.hasPrefix("0{") == true)
                 ws.send("40")
-                #expect(await ws.inbox.next()?.hasPrefix("40") == true)
-                #expect(await ws.inbox.next() == "42[\"welcome\",\"hi\"]")
+                // A slow connect may see the first ping first: answered and skipped.
+                #expect(await ws.inbox.nextNonPing(ws)?.hasPrefix("40") == true)
+                #expect(await ws.inbox.nextNonPing(ws) == "42[\"welcome\",\"hi\"]")
                 for _ in 0..<3 {
-                    #expect(await ws.inbox.next(timeout: .seconds(2)) == "2")
+                    #expect(await ws.inbox.next(timeout: .seconds(30)) == "2")
                     ws.send("3")
                 }
                 #expect(io.connectedCount == 1)
                 // stop answering: the server gives up after pingTimeout
-                #expect(await ws.inbox.next(timeout: .seconds(2)) == "2")
-                #expect(await ws.inbox.next(timeout: .seconds(3)) == nil)
-                await eventually { handler.lines.last == "disconnected ping timeout" }
+                #expect(await ws.inbox.next(timeout: .seconds(30)) == "2")
+                #expect(await ws.inbox.next(timeout: .seconds(30)) == nil)
+                await eventually(within: .seconds(60)) { handler.lines.last == "disconnected ping timeout" }
             }
             #expect(io.connectedCount == 0)
         }
     }
 
     @Test func pollingClientThatStopsPollingTimesOut() async throws {
-        let configuration = SocketIOConfiguration(pingInterval: .seconds(1), pingTimeout: .seconds(2))
+        // The client's own requests must fit in pingInterval + pingTimeout even
+        // on a busy machine; the wait for the timeout is only a hang guard.
+        let configuration = SocketIOConfiguration(pingInterval: .seconds(1), pingTimeout: .seconds(3))
         try await withSocketIOServer(configuration) { port, io, handler in
             let client = try await PollingClient.open(port)
             _ = try await client.post("40")
             _ = try await client.receive(2)
-            await eventually { handler.lines.last == "disconnected ping timeout" }
+            await eventually(within: .seconds(60)) { handler.lines.last == "disconnected ping timeout" }
             #expect(io.sessionCount == 0)
         }
     }
 
     @Test func clientMustConnectInTime() async throws {
-        try await withSocketIOServer(.init(connectTimeout: .seconds(1))) { port, io, _ in
+        try await withSocketIOServer(.init(connectTimeout: .seconds(3))) { port, io, _ in
             let client = try await PollingClient.open(port)
             #expect(io.sessionCount == 1)
-            await eventually { io.sessionCount == 0 }
+            await eventually(within: .seconds(60)) { io.sessionCount == 0 }
             #expect(try await http(port, .get, client.base).status == .badRequest)
         }
     }

@@ -53,9 +53,9 @@ final class RecordingHandler: SocketIOHandler {
     var lastSocket: SocketIOSocket? { sockets.withLock { $0.last } }
 }
 
-/// Waits (up to 10 s: a loaded machine is slow) until `condition` holds.
-func eventually(_ what: Comment = "", _ condition: () -> Bool) async {
-    let deadline = ContinuousClock.now + .seconds(10)
+/// Waits (up to `limit`, 5 s unless given) until `condition` holds.
+func eventually(_ what: Comment = "", within limit: Duration = .seconds(5), _ condition: () -> Bool) async {
+    let deadline = ContinuousClock.now + limit
     while !condition(), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
     #expect(condition(), what)
 }

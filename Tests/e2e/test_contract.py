@@ -18,9 +18,11 @@ The conformance run uses the schemathesis CLI, pinned to 4.32.x in requirements.
                         logins from 127.0.0.1 do not lock that admin out (429).
 The run must have selected every documented operation, so it cannot pass by
 testing nothing.
-In 4.32 --max-time is a budget that fuzzing always spends in full, so it is only
-passed when E2E_SCHEMATHESIS_MAX_TIME is set; the hard bound is the
-subprocess timeout below.
+The run is bounded by its work, not by the clock: --max-examples per operation
+and the set of operations. In 4.32 --max-time is a budget that fuzzing always
+spends in full, so it is only passed when E2E_SCHEMATHESIS_MAX_TIME is set. The
+subprocess timeout below is only a guard against a hang, far above a normal
+run's length on a slow or busy machine (the coverage phase alone once took 44 s).
 
 The schema is loaded from a file fetched from the running server (with --url for
 the base) rather than from the URL: loaded from a URL, schemathesis 4.32 leaves
@@ -46,7 +48,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 SELF_INVALIDATING = ("updateStaff", "changePassword")
 MAX_EXAMPLES = int(os.environ.get("E2E_MAX_EXAMPLES", "50"))
 MAX_TIME = os.environ.get("E2E_SCHEMATHESIS_MAX_TIME")
-RUN_TIMEOUT = 150  # seconds
+HANG_GUARD = int(os.environ.get("E2E_SCHEMATHESIS_HANG_GUARD", "1800"))  # seconds
 
 
 def _operations(document: dict) -> list[tuple[str, str]]:
@@ -176,9 +178,9 @@ def _run_schemathesis(server, tmp_path, config: str, selection: list[str], exclu
         command += ["--max-time", MAX_TIME]
     try:
         result = subprocess.run(command, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True,
-                                text=True, timeout=RUN_TIMEOUT, env={**os.environ, "NO_COLOR": "1"})
+                                text=True, timeout=HANG_GUARD, env={**os.environ, "NO_COLOR": "1"})
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"schemathesis did not finish within {RUN_TIMEOUT}s\n{exc.stdout}\n{exc.stderr}")
+        pytest.fail(f"schemathesis did not finish within {HANG_GUARD}s (a hang?)\n{exc.stdout}\n{exc.stderr}")
     output = f"$ {' '.join(command)}\n{result.stdout}\n{result.stderr}"
 
     assert result.returncode == 0, f"schemathesis found problems (exit {result.returncode}):\n{output}"

@@ -24,6 +24,7 @@ public enum Permission: String, CaseIterable, Sendable {
     case messageTemplatesManage = "message_templates.manage"
     case announcementsManage = "announcements.manage"      // create, edit, retract
     case crisisRespond = "crisis.respond"                  // raise, list, acknowledge, resolve crisis alerts
+    case applianceOperate = "appliance.operate"            // the box's backups and operations
 }
 
 /// How far a role's patient permissions reach inside its facility.

@@ -31,11 +31,20 @@ public final class Appliance: Sendable {
     /// Staff who must change an administrator-set password first.
     public let pendingPasswordChanges = PendingPasswordChanges()
     public let startedAt: Date
+    /// For the operator tasks that derive keys of their own (backups).
+    let masterKey: MasterKey
+    /// Free space on the data directory's disk (`storage.min_free_bytes`).
+    public let diskSpace: DiskSpace
+    /// The server's own backups (`backup.*` settings).
+    public let backups: ScheduledBackups
 
     init(settings: Settings, database: AppDatabase, masterKey: MasterKey, passwordCost: PasswordHasher.Cost,
          anchor: AuditAnchor, auditHeadCreatedAt: Int64?) {
         self.settings = settings
         self.database = database
+        self.masterKey = masterKey
+        self.backups = ScheduledBackups(settings: settings, database: database, masterKey: masterKey)
+        self.diskSpace = DiskSpace(path: settings.dataDirectory, minimumFreeBytes: Int64(settings.storageMinFreeBytes))
         self.cipher = FieldCipher(masterKey: masterKey)
         self.blindIndex = BlindIndex(masterKey: masterKey)
         self.passwords = PasswordHasher(cost: passwordCost)
@@ -66,6 +75,9 @@ public final class Appliance: Sendable {
         try database.refuseNewerSchema()
         try database.pool.read { db in try KeyCheck.require(key, settings: settings, in: db) }
         let applied = try database.migrate()
+        if try database.pool.read({ db in try ApplianceIdentity.get(in: db) }) == nil {
+            try database.pool.write { db in try ApplianceIdentity.ensure(in: db) }
+        }
         let (anchor, created) = try AuditAnchor.load(dataDirectory: settings.dataDirectory, masterKey: key, database: database)
         let appliance = Appliance(settings: settings, database: database, masterKey: key, passwordCost: passwordCost,
                                   anchor: anchor, auditHeadCreatedAt: created?.seq)
@@ -91,6 +103,13 @@ public final class Appliance: Sendable {
     public var sessionStore: SessionStore { SessionStore(cipher: cipher, blindIndex: blindIndex, settings: settings) }
     public var registrationKeys: RegistrationKeyStore { RegistrationKeyStore(blindIndex: blindIndex, lifetimeHours: settings.registrationKeyTTLHours) }
     public var throttle: LoginThrottle { LoginThrottle(blindIndex: blindIndex, settings: settings) }
+
+    /// Whether the database's key check still matches the key this process
+    /// holds (the readiness check: a database swapped underneath shows here).
+    public func masterKeyMatchesDatabase() async -> Bool {
+        let key = masterKey
+        return (try? await database.pool.read { db in try KeyCheck.compare(key, in: db) }) == .matches
+    }
 
     /// Seconds since this process opened the appliance.
     public var uptimeSeconds: Int { Int(Date().timeIntervalSince(startedAt)) }

@@ -115,7 +115,10 @@ public enum ApplianceSetup {
         let key = try MasterKey.create(at: keyFile)
         let database = try AppDatabase(settings: settings)
         try database.migrate()
-        try database.pool.write { db in try KeyCheck.store(key, in: db) }
+        try database.pool.write { db in
+            try KeyCheck.store(key, in: db)
+            try ApplianceIdentity.ensure(in: db)
+        }
         return (database, key)
     }
 }

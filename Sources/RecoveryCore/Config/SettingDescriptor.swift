@@ -48,7 +48,29 @@ struct SettingDescriptor: Sendable {
         integer("realtime.ping_timeout_seconds", \.realtimePingTimeoutSeconds, 1...300),
         integer("realtime.max_queued_events", \.realtimeMaxQueuedEvents, 16...100_000),
         integer("crisis.escalate_after_seconds", \.crisisEscalateAfterSeconds, 10...86_400),
+        schedule("backup.schedule", \.backupSchedule),
+        string("backup.dir", \.backupDirectory, allowEmpty: false),
+        integer("backup.keep_daily", \.backupKeepDaily, 1...366),
+        integer("backup.keep_weekly", \.backupKeepWeekly, 0...520),
+        integer("storage.min_free_bytes", \.storageMinFreeBytes, 0...1_099_511_627_776),
+        networks("metrics.allowed_addresses", \.metricsAllowedAddresses),
     ]
+
+    /// A backup schedule: off, hourly, every N minutes, or daily HH:MM.
+    static func schedule(_ key: String, _ path: WritableKeyPath<Settings, BackupSchedule> & Sendable) -> SettingDescriptor {
+        SettingDescriptor(key: key) { source, settings in
+            let text: String?
+            switch source {
+            case .text(let value): text = value
+            case .json(let any):
+                if case .string(let value) = any { text = value } else { text = nil }
+            }
+            guard let text, let schedule = BackupSchedule(text.trimmingCharacters(in: .whitespaces)) else {
+                throw invalid(key, "must be off, hourly, \"every N minutes\" (1 to 1440) or \"daily HH:MM\" (local time)")
+            }
+            settings[keyPath: path] = schedule
+        }
+    }
 
     static func string(_ key: String, _ path: WritableKeyPath<Settings, String> & Sendable, allowEmpty: Bool) -> SettingDescriptor {
         SettingDescriptor(key: key) { source, settings in

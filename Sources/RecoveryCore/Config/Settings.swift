@@ -79,6 +79,22 @@ public struct Settings: Sendable, Equatable {
     /// after as long again (facility admins, then every clinician on shift).
     public var crisisEscalateAfterSeconds: Int = 300
 
+    /// The server's own backups: when, where (relative paths are inside the
+    /// data directory), and how many to keep (the newest of each of the last
+    /// `backupKeepDaily` days and `backupKeepWeekly` weeks that have one).
+    public var backupSchedule: BackupSchedule = .daily(hour: 2, minute: 0)
+    public var backupDirectory: String = "backups"
+    public var backupKeepDaily: Int = 7
+    public var backupKeepWeekly: Int = 4
+
+    /// Writes answer 507 and the readiness check fails when the data
+    /// directory's file system has less free space than this.
+    public var storageMinFreeBytes: Int = 1_073_741_824
+
+    /// Addresses and CIDR blocks that may read `/metrics` without a token
+    /// (loopback always may).
+    public var metricsAllowedAddresses: [IPNetwork] = []
+
     public init() {}
 
     public var resolvedKeyFile: String {
@@ -86,6 +102,8 @@ public struct Settings: Sendable, Equatable {
     }
 
     public var databasePath: String { dataDirectory + "/recovery.sqlite" }
+
+    public var resolvedBackupDirectory: String { insideDataDirectory(backupDirectory) }
 
     /// The certificate file to serve HTTPS with; nil serves plain HTTP.
     public var resolvedTLSCertificateFile: String? {

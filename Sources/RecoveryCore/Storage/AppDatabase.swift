@@ -120,6 +120,13 @@ public final class AppDatabase: Sendable {
         }
     }
 
+    /// `pendingMigrations()` for request paths.
+    public func pendingMigrationsNow() async throws -> [String] {
+        let migrator = self.migrator
+        let applied = try await pool.read { db in try migrator.appliedIdentifiers(db) }
+        return Migration.all.map(\.identifier).filter { !applied.contains($0) }
+    }
+
     /// The synchronous level on the writer connection (2 = FULL, 3 = EXTRA).
     public func writerSynchronousLevel() throws -> Int {
         try pool.barrierWriteWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }

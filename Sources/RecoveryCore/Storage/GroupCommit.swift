@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Metrics
 
 /// Group commit: many small writes share one transaction, and so one fsync.
 /// Work handed in while a commit is in flight is gathered and run together
@@ -23,7 +24,13 @@ public actor GroupCommit {
         let work: Work
         let weight: Int
         let done: CheckedContinuation<Void, any Error>
+        let queuedAt = ContinuousClock.now
     }
+
+    /// How many pieces each transaction carried, and how long a piece
+    /// waited for its transaction to begin (the writer's queue).
+    private let batchSizes = Recorder(label: "recovery_group_commit_batch_size")
+    private let waits = Metrics.Timer(label: "recovery_group_commit_wait_seconds")
 
     /// How much work one transaction takes at most (a read's audit entry
     /// weighs 1, a sync push its item count): enough to share fsyncs, small
@@ -66,6 +73,9 @@ public actor GroupCommit {
             }
             let batch = Array(pending.prefix(taken))
             pending.removeFirst(taken)
+            batchSizes.record(batch.count)
+            let began = ContinuousClock.now
+            for piece in batch { waits.record(duration: began - piece.queuedAt) }
             do {
                 try await database.pool.write { db in
                     for (index, piece) in batch.enumerated() {

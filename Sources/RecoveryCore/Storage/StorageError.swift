@@ -4,6 +4,8 @@ public enum StorageError: Error, CustomStringConvertible, Equatable {
     case schemaNotInitialised(path: String)
     case durabilityNotApplied(expected: String, actual: Int)
     case auditHead(reason: String)
+    /// The data directory's file system has less free space than `storage.min_free_bytes`.
+    case diskNearlyFull(freeBytes: Int64, minimumBytes: Int64)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum StorageError: Error, CustomStringConvertible, Equatable {
             return "SQLite refused synchronous=\(expected) (reports \(actual)); refusing to run with weaker durability"
         case .auditHead(let reason):
             return "audit head file: \(reason)"
+        case .diskNearlyFull(let free, let minimum):
+            return "the data directory's disk has \(free) bytes free, less than storage.min_free_bytes (\(minimum)); writes are refused until space is freed"
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Metrics
 
 /// Offline-first sync for the patient app.
 ///
@@ -91,7 +92,16 @@ public struct SyncEngine: Sendable {
             return (results, Self.cursor(seq), events)
         }
         appliance.events.publish(events)
+        Self.count(results)
         return (results, cursor)
+    }
+
+    /// Items the app pushed, by outcome (`/metrics`).
+    static func count(_ results: [Result]) {
+        for status in [Result.Status.stored, .duplicate, .rejected] {
+            let number = results.filter { $0.status == status }.count
+            if number > 0 { Counter(label: "recovery_sync_items_total", dimensions: [("outcome", status.rawValue)]).increment(by: number) }
+        }
     }
 
     /// One record from the app (a single POST): a push of one item that
@@ -106,6 +116,7 @@ public struct SyncEngine: Sendable {
             return (results[0], try kind.load([results[0].id], patientID: patient.id, cipher: cipher, in: db)[results[0].id], events)
         }
         appliance.events.publish(events)
+        Self.count([result])
         return (result, record)
     }
 

@@ -1,0 +1,240 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The backups the server writes itself, in `backup.dir`: named
+/// `recovery-YYYYMMDDTHHMMSSZ.backup` (UTC), each verified once written, its
+/// outcome kept beside it in `<name>.json`, and the retention rule applied
+/// after each run. The directory is the record: nothing about backups is
+/// kept in the database, so a restored box carries no stale backup history.
+/// Only files with that name pattern are ever removed.
+public final class ScheduledBackups: Sendable {
+    /// One backup in the directory, for `GET /api/v1/admin/backups`.
+    public struct Entry: Sendable, Equatable, Codable {
+        public enum State: String, Sendable, Codable {
+            /// Being written or verified now.
+            case running
+            /// Written and verified (decrypted, restored to a temporary directory, checked).
+            case verified
+            /// Verification or writing failed; the file was removed, the outcome kept.
+            case failed
+            /// A file without a recorded outcome (the server stopped before verifying it, or one put there by hand).
+            case unverified
+        }
+
+        public var file: String
+        public var createdAt: String
+        public var state: State
+        public var bytes: Int64?
+        public var verifiedAt: String?
+        public var error: String?
+        public var schemaVersion: Int?
+        public var counts: [String: Int]?
+
+        enum CodingKeys: String, CodingKey {
+            case file, state, bytes, error, counts
+            case createdAt = "created_at"
+            case verifiedAt = "verified_at"
+            case schemaVersion = "schema_version"
+        }
+    }
+
+    let settings: Settings
+    private let database: AppDatabase
+    private let masterKey: MasterKey
+    private let logger = Logger(label: "recovery-server.backup")
+    private let running = Mutex<String?>(nil)
+
+    init(settings: Settings, database: AppDatabase, masterKey: MasterKey) {
+        self.settings = settings
+        self.database = database
+        self.masterKey = masterKey
+    }
+
+    var directory: String { settings.resolvedBackupDirectory }
+
+    static let prefix = "recovery-"
+    static let suffix = ".backup"
+
+    static func fileName(for date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return prefix + formatter.string(from: date) + suffix
+    }
+
+    /// When a scheduled backup's name says it was made; nil for any other name.
+    static func date(ofFile name: String) -> Date? {
+        guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
+        let stamp = name.dropFirst(prefix.count).dropLast(suffix.count)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.date(from: String(stamp))
+    }
+
+    // MARK: Running
+
+    /// Writes, verifies and prunes when the schedule says a backup is due.
+    /// Returns the entry written, or nil when none was due. The work runs
+    /// on a thread of its own, not the server's cooperative pool.
+    @discardableResult
+    public func runIfDue(now: Date = Date()) async throws -> Entry? {
+        let last = try entries().compactMap { Self.date(ofFile: $0.file) }.max()
+        guard settings.backupSchedule.isDue(now: now, last: last) else { return nil }
+        return try await runNow(now: now)
+    }
+
+    /// Writes a backup now, verifies it, records the outcome and applies retention.
+    public func runNow(now: Date = Date()) async throws -> Entry {
+        // Whole seconds, as in the file's name.
+        let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        let name = Self.fileName(for: now)
+        let started = running.withLock { current -> Bool in
+            guard current == nil else { return false }
+            current = name
+            return true
+        }
+        guard started else { throw BackupError.destinationExists(path: directory + "/" + name) }
+        defer { running.withLock { $0 = nil } }
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async {
+                continuation.resume(with: Result { try self.write(name, now: now) })
+            }
+        }
+    }
+
+    private func write(_ name: String, now: Date) throws -> Entry {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw BackupError.cannotWrite(path: directory, reason: error.localizedDescription)
+        }
+        removeAbandonedWork()
+        let path = directory + "/" + name
+        var entry = Entry(file: name, createdAt: Timestamp.string(now), state: .running)
+        let began = Date()
+        do {
+            let written = try ApplianceBackup.create(from: database.pool, masterKey: masterKey,
+                                                     dataDirectory: settings.dataDirectory, to: path, now: now)
+            entry.bytes = written.bytes
+            entry.schemaVersion = written.manifest.schemaVersion
+            entry.counts = written.manifest.counts
+            _ = try ApplianceBackup.verify(file: path, masterKey: masterKey)
+            entry.state = .verified
+            entry.verifiedAt = Timestamp.now()
+            logger.notice("backup written and verified", metadata: [
+                "file": .string(path), "bytes": .stringConvertible(written.bytes),
+                "seconds": .string(String(format: "%.2f", Date().timeIntervalSince(began))),
+            ])
+        } catch {
+            entry.state = .failed
+            entry.error = (error as? BackupError)?.description ?? "the backup failed (\(type(of: error)))"
+            try? FileManager.default.removeItem(atPath: path)
+            logger.error("backup failed", metadata: ["file": .string(path), "reason": .string(entry.error ?? "")])
+        }
+        try record(entry)
+        try prune(now: now)
+        return entry
+    }
+
+    /// Working files of backups whose process is gone (killed mid-backup):
+    /// `.<name>.<pid>.<random>.partial` folders and their `.backup` files.
+    private func removeAbandonedWork() {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(".") && name.contains(".partial") {
+            let parts = name.split(separator: ".")
+            guard let marker = parts.firstIndex(of: "partial"), marker >= 2, let pid = Int32(parts[marker - 2]),
+                  pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
+    }
+
+    /// Writes the outcome beside the backup (`<name>.json`, mode 0600), atomically.
+    private func record(_ entry: Entry) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let path = directory + "/" + entry.file + ".json"
+        do {
+            try encoder.encode(entry).write(to: URL(fileURLWithPath: path), options: [.atomic])
+            chmod(path, 0o600)
+        } catch {
+            throw BackupError.cannotWrite(path: path, reason: error.localizedDescription)
+        }
+    }
+
+    // MARK: Listing
+
+    /// Every backup in the directory, newest first: the scheduled ones with
+    /// their recorded outcome, others (put there by hand) as unverified, and
+    /// the one being written now.
+    public func entries() throws -> [Entry] {
+        var found: [String: Entry] = [:]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let decoder = JSONDecoder()
+        for name in names where name.hasSuffix(Self.suffix + ".json") {
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
+                  let entry = try? decoder.decode(Entry.self, from: data), entry.file + ".json" == name else { continue }
+            found[entry.file] = entry
+        }
+        for name in names where name.hasSuffix(Self.suffix) && !name.hasPrefix(".") && found[name] == nil {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)
+            let made = Self.date(ofFile: name) ?? (attributes?[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 0)
+            found[name] = Entry(file: name, createdAt: Timestamp.string(made), state: .unverified,
+                                bytes: (attributes?[.size] as? NSNumber)?.int64Value)
+        }
+        if let current = running.withLock({ $0 }), let made = Self.date(ofFile: current) {
+            found[current] = Entry(file: current, createdAt: Timestamp.string(made), state: .running)
+        }
+        return found.values.sorted { ($0.createdAt, $0.file) > ($1.createdAt, $1.file) }
+    }
+
+    /// When the newest verified backup was made; nil when there is none.
+    public func newestVerified() -> Date? {
+        ((try? entries()) ?? []).filter { $0.state == .verified }.compactMap { Self.date(ofFile: $0.file) }.max()
+    }
+
+    // MARK: Retention
+
+    /// Keeps the newest verified backup of each of the last `keep_daily`
+    /// days that have one, and of each of the last `keep_weekly` ISO weeks;
+    /// removes the other scheduled backups and their records. A failed
+    /// backup's record goes once it is older than the newest kept day.
+    func prune(now: Date) throws {
+        let scheduled = try entries().filter { $0.state != .running && Self.date(ofFile: $0.file) != nil }
+        let keep = Self.retained(scheduled, keepDaily: settings.backupKeepDaily, keepWeekly: settings.backupKeepWeekly)
+        for entry in scheduled where !keep.contains(entry.file) {
+            try? FileManager.default.removeItem(atPath: directory + "/" + entry.file)
+            try? FileManager.default.removeItem(atPath: directory + "/" + entry.file + ".json")
+        }
+    }
+
+    /// The files the retention rule keeps out of `entries` (scheduled ones).
+    static func retained(_ entries: [Entry], keepDaily: Int, keepWeekly: Int, calendar: Calendar = .current) -> Set<String> {
+        let verified = entries.filter { $0.state == .verified }
+            .compactMap { entry in date(ofFile: entry.file).map { (entry.file, $0) } }
+            .sorted { $0.1 > $1.1 }
+        var isoWeeks = Calendar(identifier: .iso8601)
+        isoWeeks.timeZone = calendar.timeZone
+        var keep = Set<String>()
+        var days = Set<DateComponents>()
+        var weeks = Set<DateComponents>()
+        for (file, made) in verified {
+            let day = calendar.dateComponents([.year, .month, .day], from: made)
+            if days.count < keepDaily || days.contains(day) {
+                if days.insert(day).inserted { keep.insert(file) }
+            }
+            let week = isoWeeks.dateComponents([.yearForWeekOfYear, .weekOfYear], from: made)
+            if weeks.count < keepWeekly || weeks.contains(week) {
+                if weeks.insert(week).inserted { keep.insert(file) }
+            }
+        }
+        // Failed and unverified ones newer than the oldest kept day stay, so the listing shows them.
+        let oldestKept = verified.filter { keep.contains($0.0) }.map(\.1).min() ?? .distantPast
+        for entry in entries where entry.state != .verified {
+            if let made = date(ofFile: entry.file), made >= oldestKept || verified.isEmpty { keep.insert(entry.file) }
+        }
+        return keep
+    }
+}
