@@ -23,6 +23,10 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + EmergencyAccessController(appliance: appliance).endpoints
         + MessagingController(appliance: appliance).endpoints
         + CrisisController(appliance: appliance).endpoints + AnnouncementController(appliance: appliance).endpoints
+        + AssessmentController(appliance: appliance).endpoints
+        + TreatmentPlanController(appliance: appliance).endpoints
+        + ConsentController(appliance: appliance).endpoints
+        + DocumentController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): client address,
@@ -40,7 +44,8 @@ public func buildRouter(_ appliance: Appliance, https: Bool = false, realtime: R
     router.add(middleware: SecurityHeadersMiddleware(https: https))
     router.add(middleware: AllowedOriginsMiddleware(origins: Set(appliance.settings.corsOrigins)))
     router.add(middleware: ErrorMiddleware(catalog: catalog))
-    router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes))
+    router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes, documentLimit: appliance.settings.documentsMaxBytes,
+                                               documentUploadLimit: DocumentController.uploadLimit(appliance.settings)))
     realtime?.io.addPollingRoutes(to: router)
     for endpoint in catalog.endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in

@@ -8,6 +8,8 @@ public final class Appliance: Sendable {
     public let settings: Settings
     public let database: AppDatabase
     public let cipher: FieldCipher
+    /// The sub-keys of documents' encrypted files.
+    public let documentKeys: DocumentKeys
     public let blindIndex: BlindIndex
     public let passwords: PasswordHasher
     public let audit: AuditLog
@@ -37,6 +39,7 @@ public final class Appliance: Sendable {
         self.settings = settings
         self.database = database
         self.cipher = FieldCipher(masterKey: masterKey)
+        self.documentKeys = DocumentKeys(masterKey: masterKey)
         self.blindIndex = BlindIndex(masterKey: masterKey)
         self.passwords = PasswordHasher(cost: passwordCost)
         self.auditAnchor = anchor

@@ -48,6 +48,7 @@ struct SettingDescriptor: Sendable {
         integer("realtime.ping_timeout_seconds", \.realtimePingTimeoutSeconds, 1...300),
         integer("realtime.max_queued_events", \.realtimeMaxQueuedEvents, 16...100_000),
         integer("crisis.escalate_after_seconds", \.crisisEscalateAfterSeconds, 10...86_400),
+        integer("documents.max_bytes", \.documentsMaxBytes, 1_024...1_073_741_824),
     ]
 
     static func string(_ key: String, _ path: WritableKeyPath<Settings, String> & Sendable, allowEmpty: Bool) -> SettingDescriptor {

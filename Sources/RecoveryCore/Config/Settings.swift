@@ -79,6 +79,10 @@ public struct Settings: Sendable, Equatable {
     /// after as long again (facility admins, then every clinician on shift).
     public var crisisEscalateAfterSeconds: Int = 300
 
+    /// The largest document a patient record accepts (413 beyond); the
+    /// upload route's own body limit, streamed and encrypted in chunks.
+    public var documentsMaxBytes: Int = 26_214_400
+
     public init() {}
 
     public var resolvedKeyFile: String {
