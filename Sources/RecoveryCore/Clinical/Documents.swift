@@ -74,6 +74,35 @@ public struct Documents: Sendable {
         if !FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
+        if Self.firstUse(of: folder) { try? sweep(olderThan: 3_600) }
+    }
+
+    nonisolated(unsafe) static var swept: Set<String> = []
+    static let sweptLock = NSLock()
+
+    /// True the first time this process uploads into `folder`.
+    static func firstUse(of folder: String) -> Bool {
+        sweptLock.lock()
+        defer { sweptLock.unlock() }
+        return swept.insert(folder).inserted
+    }
+
+    /// Removes what a crash can leave behind: unfinished uploads (`.partial`)
+    /// and files that no row names (renamed, then the transaction did not
+    /// commit), both only when older than `seconds`, so an upload of another
+    /// process in progress is left alone. Returns the names removed.
+    @discardableResult
+    public func sweep(olderThan seconds: TimeInterval) throws -> [String] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder)
+        let known = Set(try pool.read { db in try String.fetchAll(db, sql: "SELECT storage_name FROM documents") })
+        let cutoff = Date().addingTimeInterval(-seconds)
+        var removed: [String] = []
+        for name in names where name.hasSuffix(".partial") || !known.contains(name) {
+            let path = "\(folder)/\(name)"
+            guard let modified = try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date, modified < cutoff else { continue }
+            if unlink(path) == 0 { removed.append(name) }
+        }
+        return removed
     }
 
     // MARK: Upload
