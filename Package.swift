@@ -58,6 +58,10 @@ let package = Package(
                 .embedInCode("0010_messaging.sql"),
                 .embedInCode("0011_crisis_and_announcements.sql"),
                 .embedInCode("0012_facility_wide_sync_changes.sql"),
+                .embedInCode("0013_assessments.sql"),
+                .embedInCode("0014_treatment_plans.sql"),
+                .embedInCode("0015_consents_and_disclosures.sql"),
+                .embedInCode("0016_documents.sql"),
             ]
         ),
         .target(
@@ -78,6 +82,10 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            resources: [
+                // Assessment instruments' item wording (data, not code).
+                .embedInCode("Clinical/instruments.json"),
             ]
         ),
         // The Engine.IO v4 / Socket.IO v5 server protocol over Hummingbird:

@@ -17,5 +17,9 @@ public enum EmbeddedMigrations {
         ("0010_messaging.sql", String(decoding: PackageResources._010_messaging_sql, as: UTF8.self)),
         ("0011_crisis_and_announcements.sql", String(decoding: PackageResources._011_crisis_and_announcements_sql, as: UTF8.self)),
         ("0012_facility_wide_sync_changes.sql", String(decoding: PackageResources._012_facility_wide_sync_changes_sql, as: UTF8.self)),
+        ("0013_assessments.sql", String(decoding: PackageResources._013_assessments_sql, as: UTF8.self)),
+        ("0014_treatment_plans.sql", String(decoding: PackageResources._014_treatment_plans_sql, as: UTF8.self)),
+        ("0015_consents_and_disclosures.sql", String(decoding: PackageResources._015_consents_and_disclosures_sql, as: UTF8.self)),
+        ("0016_documents.sql", String(decoding: PackageResources._016_documents_sql, as: UTF8.self)),
     ]
 }

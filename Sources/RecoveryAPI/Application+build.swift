@@ -24,6 +24,10 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + MessagingController(appliance: appliance).endpoints
         + CrisisController(appliance: appliance).endpoints + AnnouncementController(appliance: appliance).endpoints
         + BackupsController(appliance: appliance).endpoints
+        + AssessmentController(appliance: appliance).endpoints
+        + TreatmentPlanController(appliance: appliance).endpoints
+        + ConsentController(appliance: appliance).endpoints
+        + DocumentController(appliance: appliance).endpoints
 }
 
 /// The router with the middleware chain (outermost first): client address,
@@ -44,7 +48,8 @@ public func buildRouter(_ appliance: Appliance, https: Bool = false, realtime: R
     router.add(middleware: AllowedOriginsMiddleware(origins: Set(appliance.settings.corsOrigins)))
     router.add(middleware: ErrorMiddleware(catalog: catalog))
     router.add(middleware: DiskSpaceMiddleware(diskSpace: appliance.diskSpace))
-    router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes))
+    router.add(middleware: BodyLimitMiddleware(limit: appliance.settings.maxBodyBytes, documentLimit: appliance.settings.documentsMaxBytes,
+                                               documentUploadLimit: DocumentController.uploadLimit(appliance.settings)))
     realtime?.io.addPollingRoutes(to: router)
     MetricsRoute(appliance: appliance, realtime: realtime, authenticator: authenticator).add(to: router)
     for endpoint in catalog.endpoints {

@@ -21,6 +21,7 @@ extension APIError {
         else if let crisisError = error as? CrisisAlerts.Failure { self.init(crisisError) }
         else if let announcementError = error as? Announcements.Failure { self.init(announcementError) }
         else if case StorageError.diskNearlyFull = error { self = .insufficientStorage }
+        else if let documentError = error as? DocumentFailure { self.init(documentError) }
         else { return nil }
     }
 
@@ -146,6 +147,23 @@ extension APIError {
             self.init(.conflict, code: "email_in_use", message: "Another staff account already uses this email.",
                       details: [Detail(field: "email", issue: "is already in use")])
         case .forbidden: self = .forbidden
+        }
+    }
+
+    init(_ error: DocumentFailure) {
+        switch error {
+        case .tooLarge(let limit): self = .bodyTooLarge(limit: limit)
+        case .unsupportedType:
+            self.init(.unsupportedMediaType, code: "unsupported_document_type",
+                      message: "The file is not a PDF, PNG, JPEG or plain text file (judged by its bytes).",
+                      details: [Detail(field: "file", issue: "must be a PDF, PNG, JPEG or plain text file")])
+        case .malformed(let reason):
+            self.init(.badRequest, code: "invalid_upload", message: "The upload could not be read: \(reason).")
+        case .diskFull:
+            self.init(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "insufficient_storage",
+                      message: "The appliance's disk is full; nothing was stored.")
+        case .corrupt:
+            self.init(.internalServerError, code: "document_unreadable", message: "The stored document does not open or does not match its hash.")
         }
     }
 

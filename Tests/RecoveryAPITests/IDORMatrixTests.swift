@@ -69,6 +69,11 @@ import Testing
         if let participants = target.participants { return participants.contains(caller.name) ? .allowed : .notFound }
         // Any signed-in reader, of their own facility's announcements (audience all).
         if endpoint.path == "/api/v1/announcements/{id}/read" { return caller.facility == nil || caller.facility == target.facility ? .allowed : .notFound }
+        // The patient app's own records by id (README "Clinical records"): the patient's own, else 404; staff 403.
+        if endpoint.path.hasPrefix("/api/v1/me/") {
+            guard caller.role == "patient" else { return .forbidden }
+            return caller.caseload.contains(target.patientID ?? target.id) ? .allowed : .notFound
+        }
         guard caller.role != "patient", let permission = endpoint.access.permission else { return .forbidden }
         guard documented.permissions[permission.rawValue]?.contains(caller.role) == true else { return .forbidden }
         if let facility = caller.facility, target.facility != facility { return .notFound }
@@ -136,6 +141,30 @@ import Testing
             let announcementA = try created(try await client.post("/api/v1/announcements", notice, token: p.adminA), "announcement")
             let announcementB = try created(try await client.post("/api/v1/announcements", notice, token: p.adminB), "announcement")
 
+            // Treatment plan templates, one per facility; a signed plan of patient A, drafts of the others.
+            let planTemplateA = try created(try await client.post("/api/v1/treatment-plan-templates", ["name": "IOP"], token: p.adminA), "template")
+            let planTemplateB = try created(try await client.post("/api/v1/treatment-plan-templates", ["name": "IOP"], token: p.adminB), "template")
+            let planA = try created(try await client.post("/api/v1/patients/\(p.patientA)/treatment-plans", ["title": "Plan"], token: p.counselorA1), "treatment_plan")
+            #expect(try await client.post("/api/v1/treatment-plans/\(planA)/sign", [:], token: p.counselorA1).status == .ok)
+            let planA2 = try created(try await client.post("/api/v1/patients/\(p.patientA2)/treatment-plans", ["title": "Plan"], token: p.adminA), "treatment_plan")
+            let planB = try created(try await client.post("/api/v1/patients/\(p.patientB)/treatment-plans", ["title": "Plan"], token: p.adminB), "treatment_plan")
+
+            // A consent per patient.
+            let consent: [String: Any] = ["recipient": "County probation", "purpose": "legal", "information_scope": ["attendance"],
+                                          "expiry_condition": "End of probation", "signer_name": "The patient", "signed_on": "2026-01-05"]
+            let consentA = try created(try await client.post("/api/v1/patients/\(p.patientA)/consents", consent, token: p.counselorA1), "consent")
+            let consentA2 = try created(try await client.post("/api/v1/patients/\(p.patientA2)/consents", consent, token: p.adminA), "consent")
+            let consentB = try created(try await client.post("/api/v1/patients/\(p.patientB)/consents", consent, token: p.adminB), "consent")
+
+            // A document per patient, patient A's visible to them.
+            let pdf = Array("%PDF-1.7\n%%EOF\n".utf8)
+            let documentA = try created(try await client.upload("/api/v1/patients/\(p.patientA)/documents", file: pdf,
+                                                                fields: ["title": "Scan", "type": "other", "patient_visible": "true"], token: p.counselorA1), "document")
+            let documentA2 = try created(try await client.upload("/api/v1/patients/\(p.patientA2)/documents", file: pdf,
+                                                                 fields: ["title": "Scan", "type": "other", "patient_visible": "true"], token: p.adminA), "document")
+            let documentB = try created(try await client.upload("/api/v1/patients/\(p.patientB)/documents", file: pdf,
+                                                                fields: ["title": "Scan", "type": "other", "patient_visible": "true"], token: p.adminB), "document")
+
             var patientToken = p.patientToken
             func callers() -> [Caller] {
                 [Caller(name: "super admin", role: "super_admin", token: p.superAdmin, facility: nil, caseload: []),
@@ -185,6 +214,25 @@ import Testing
                     return [Target(name: "own facility's announcement", id: announcementA, facility: p.facilityA),
                             Target(name: "another facility's announcement", id: announcementB, facility: p.facilityB)]
                 }
+                if path.hasPrefix("/api/v1/treatment-plan-templates/{id}") {
+                    return [Target(name: "own facility's template", id: planTemplateA, facility: p.facilityA),
+                            Target(name: "another facility's template", id: planTemplateB, facility: p.facilityB)]
+                }
+                if path.hasPrefix("/api/v1/treatment-plans/{id}") || path.hasPrefix("/api/v1/me/treatment-plans/{id}") {
+                    return [Target(name: "own patient's plan", id: planA, facility: p.facilityA, patient: true, patientID: p.patientA),
+                            Target(name: "another patient's plan, same facility", id: planA2, facility: p.facilityA, patient: true, patientID: p.patientA2),
+                            Target(name: "another facility's plan", id: planB, facility: p.facilityB, patient: true, patientID: p.patientB)]
+                }
+                if path.hasPrefix("/api/v1/consents/{id}") {
+                    return [Target(name: "own patient's consent", id: consentA, facility: p.facilityA, patient: true, patientID: p.patientA),
+                            Target(name: "another patient's consent, same facility", id: consentA2, facility: p.facilityA, patient: true, patientID: p.patientA2),
+                            Target(name: "another facility's consent", id: consentB, facility: p.facilityB, patient: true, patientID: p.patientB)]
+                }
+                if path.hasPrefix("/api/v1/documents/{id}") || path.hasPrefix("/api/v1/me/documents/{id}") {
+                    return [Target(name: "own patient's document", id: documentA, facility: p.facilityA, patient: true, patientID: p.patientA),
+                            Target(name: "another patient's document, same facility", id: documentA2, facility: p.facilityA, patient: true, patientID: p.patientA2),
+                            Target(name: "another facility's document", id: documentB, facility: p.facilityB, patient: true, patientID: p.patientB)]
+                }
                 if path.hasPrefix("/api/v1/auth/sessions/{id}") {
                     return [Target(name: "another account's session", id: foreignSession, facility: p.facilityB)]
                 }
@@ -230,6 +278,8 @@ import Testing
                                 try db.execute(sql: "UPDATE emergency_access_grants SET ended_at = ? WHERE ended_at IS NULL", arguments: [Timestamp.now()])
                                 try db.execute(sql: "UPDATE message_templates SET deleted_at = NULL WHERE deleted_at IS NOT NULL")
                                 try db.execute(sql: "UPDATE announcements SET retracted_at = NULL, retracted_by = NULL")
+                                try db.execute(sql: "UPDATE consents SET revoked_at = NULL, revocation_recorded_by = NULL")
+                                try db.execute(sql: "UPDATE documents SET deleted_at = NULL, deleted_by = NULL")
                             }
                             if endpoint.method == .delete && endpoint.path == "/api/v1/patients/{id}" && target.id == p.patientA {
                                 let login = try await client.post("/api/v1/auth/patient/login", ["identifier": patientNumber, "password": "patient phone passphrase"])

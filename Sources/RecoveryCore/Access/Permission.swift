@@ -25,6 +25,12 @@ public enum Permission: String, CaseIterable, Sendable {
     case announcementsManage = "announcements.manage"      // create, edit, retract
     case crisisRespond = "crisis.respond"                  // raise, list, acknowledge, resolve crisis alerts
     case applianceOperate = "appliance.operate"            // the box's backups and operations
+    case assessmentsAdminister = "assessments.administer"  // record scored measures, assign them to the app
+    case treatmentPlansWrite = "treatment_plans.write"     // create and edit plans, read templates
+    case treatmentPlansSign = "treatment_plans.sign"       // sign a plan version as its clinician
+    case treatmentPlanTemplatesManage = "treatment_plan_templates.manage"
+    case consentsManage = "consents.manage"                // Part 2 consents, revocation, disclosures and their accounting
+    case documentsManage = "documents.manage"              // upload and delete a patient's documents
 }
 
 /// How far a role's patient permissions reach inside its facility.
@@ -40,7 +46,8 @@ public enum RolePermissions {
     public static let matrix: [StaffRole: Set<Permission>] = {
         let clinical: Set<Permission> = [.facilityRead, .staffRead, .patientsCreate, .patientsReadDemographics,
                                          .patientsReadClinical, .patientsUpdate, .registrationKeysManage, .carePlanManage, .emergencyAccess,
-                                         .messagesUse, .crisisRespond]
+                                         .messagesUse, .crisisRespond, .assessmentsAdminister, .treatmentPlansWrite, .treatmentPlansSign,
+                                         .consentsManage, .documentsManage]
         let admin = Set(Permission.allCases).subtracting([.facilitiesManageAll])
         return [
             .superAdmin: Set(Permission.allCases),
@@ -48,9 +55,9 @@ public enum RolePermissions {
             .counselor: clinical,
             .therapist: clinical,
             .nurse: [.facilityRead, .staffRead, .patientsReadDemographics, .patientsReadClinical, .carePlanManage, .emergencyAccess,
-                     .messagesUse, .crisisRespond],
+                     .messagesUse, .crisisRespond, .assessmentsAdminister, .documentsManage],
             .staff: [.facilityRead, .staffRead, .patientsCreate, .patientsReadDemographics, .patientsUpdate, .registrationKeysManage,
-                     .messagesUse],
+                     .messagesUse, .consentsManage, .documentsManage],
         ]
     }()
 

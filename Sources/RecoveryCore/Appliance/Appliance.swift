@@ -8,6 +8,8 @@ public final class Appliance: Sendable {
     public let settings: Settings
     public let database: AppDatabase
     public let cipher: FieldCipher
+    /// The sub-keys of documents' encrypted files.
+    public let documentKeys: DocumentKeys
     public let blindIndex: BlindIndex
     public let passwords: PasswordHasher
     public let audit: AuditLog
@@ -46,6 +48,7 @@ public final class Appliance: Sendable {
         self.backups = ScheduledBackups(settings: settings, database: database, masterKey: masterKey)
         self.diskSpace = DiskSpace(path: settings.dataDirectory, minimumFreeBytes: Int64(settings.storageMinFreeBytes))
         self.cipher = FieldCipher(masterKey: masterKey)
+        self.documentKeys = DocumentKeys(masterKey: masterKey)
         self.blindIndex = BlindIndex(masterKey: masterKey)
         self.passwords = PasswordHasher(cost: passwordCost)
         self.auditAnchor = anchor

@@ -54,6 +54,7 @@ struct SettingDescriptor: Sendable {
         integer("backup.keep_weekly", \.backupKeepWeekly, 0...520),
         integer("storage.min_free_bytes", \.storageMinFreeBytes, 0...1_099_511_627_776),
         networks("metrics.allowed_addresses", \.metricsAllowedAddresses),
+        integer("documents.max_bytes", \.documentsMaxBytes, 1_024...1_073_741_824),
     ]
 
     /// A backup schedule: off, hourly, every N minutes, or daily HH:MM.

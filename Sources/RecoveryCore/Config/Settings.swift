@@ -95,6 +95,10 @@ public struct Settings: Sendable, Equatable {
     /// (loopback always may).
     public var metricsAllowedAddresses: [IPNetwork] = []
 
+    /// The largest document a patient record accepts (413 beyond); the
+    /// upload route's own body limit, streamed and encrypted in chunks.
+    public var documentsMaxBytes: Int = 26_214_400
+
     public init() {}
 
     public var resolvedKeyFile: String {

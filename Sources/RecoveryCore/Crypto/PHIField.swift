@@ -60,6 +60,9 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
     case conversationParticipantsAlias = 48
     case crisisAlertsMessage = 49
     case crisisAlertsLocation = 50
+    case consentsInformationDetail = 51
+    case disclosuresDescription = 52
+    case disclosuresRecipient = 53
 
     /// The table holding the column.
     public var table: String {
@@ -113,6 +116,8 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .patientsListCard:                 return "patients"
         case .conversationParticipantsAlias:    return "conversation_participants"
         case .crisisAlertsMessage, .crisisAlertsLocation: return "crisis_alerts"
+        case .consentsInformationDetail:        return "consents"
+        case .disclosuresDescription, .disclosuresRecipient: return "disclosures"
         }
     }
 
@@ -169,6 +174,9 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .conversationParticipantsAlias:    return "alias_enc"
         case .crisisAlertsMessage:              return "message_enc"
         case .crisisAlertsLocation:             return "location_enc"
+        case .consentsInformationDetail:        return "information_detail_enc"
+        case .disclosuresDescription:           return "description_enc"
+        case .disclosuresRecipient:             return "recipient_enc"
         }
     }
 }
