@@ -56,6 +56,7 @@ let package = Package(
                 .embedInCode("0010_messaging.sql"),
                 .embedInCode("0011_crisis_and_announcements.sql"),
                 .embedInCode("0012_facility_wide_sync_changes.sql"),
+                .embedInCode("0020_federation_delivery.sql"),
             ]
         ),
         .target(

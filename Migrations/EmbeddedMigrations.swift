@@ -17,5 +17,6 @@ public enum EmbeddedMigrations {
         ("0010_messaging.sql", String(decoding: PackageResources._010_messaging_sql, as: UTF8.self)),
         ("0011_crisis_and_announcements.sql", String(decoding: PackageResources._011_crisis_and_announcements_sql, as: UTF8.self)),
         ("0012_facility_wide_sync_changes.sql", String(decoding: PackageResources._012_facility_wide_sync_changes_sql, as: UTF8.self)),
+        ("0020_federation_delivery.sql", String(decoding: PackageResources._020_federation_delivery_sql, as: UTF8.self)),
     ]
 }

@@ -23,6 +23,7 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + EmergencyAccessController(appliance: appliance).endpoints
         + MessagingController(appliance: appliance).endpoints
         + CrisisController(appliance: appliance).endpoints + AnnouncementController(appliance: appliance).endpoints
+        + FederationController(appliance: appliance, transport: FederationHTTP.transport).endpoints
 }
 
 /// The router with the middleware chain (outermost first): client address,

@@ -185,6 +185,10 @@ import Testing
                     return [Target(name: "own facility's announcement", id: announcementA, facility: p.facilityA),
                             Target(name: "another facility's announcement", id: announcementB, facility: p.facilityB)]
                 }
+                if path.hasPrefix("/api/v1/federation/peers/{id}") {
+                    // Central's clinics are box-wide; this box is a clinic, so the super admin's answer is 404 federation_role.
+                    return [Target(name: "a clinic enrolled with central", id: UUID().uuidString.lowercased(), facility: nil)]
+                }
                 if path.hasPrefix("/api/v1/auth/sessions/{id}") {
                     return [Target(name: "another account's session", id: foreignSession, facility: p.facilityB)]
                 }

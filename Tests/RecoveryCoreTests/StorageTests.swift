@@ -18,7 +18,9 @@ import Testing
         #expect(try database.migrate() == Migration.all.map(\.identifier))
         #expect(try database.schemaVersion() == Migration.latestVersion)
         #expect(try database.migrate() == [])
-        #expect(Migration.all.map(\.number) == Array(1...Migration.all.count))
+        // Numbers start at 1 and only grow (work in progress on other branches holds some numbers in between).
+        let numbers = Migration.all.map(\.number)
+        #expect(numbers.first == 1 && zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 })
     }
 
     @Test func rowIDsAreVersion7UUIDsInTheOrderTheyWereMade() throws {

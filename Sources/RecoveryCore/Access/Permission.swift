@@ -24,6 +24,8 @@ public enum Permission: String, CaseIterable, Sendable {
     case messageTemplatesManage = "message_templates.manage"
     case announcementsManage = "announcements.manage"      // create, edit, retract
     case crisisRespond = "crisis.respond"                  // raise, list, acknowledge, resolve crisis alerts
+    case federationManage = "federation.manage"            // a clinic's federation status, sync now, disclosure log
+    case federationCentral = "federation.central"          // central: enrol and revoke clinics, read their metrics
 }
 
 /// How far a role's patient permissions reach inside its facility.
@@ -40,7 +42,7 @@ public enum RolePermissions {
         let clinical: Set<Permission> = [.facilityRead, .staffRead, .patientsCreate, .patientsReadDemographics,
                                          .patientsReadClinical, .patientsUpdate, .registrationKeysManage, .carePlanManage, .emergencyAccess,
                                          .messagesUse, .crisisRespond]
-        let admin = Set(Permission.allCases).subtracting([.facilitiesManageAll])
+        let admin = Set(Permission.allCases).subtracting([.facilitiesManageAll, .federationCentral])
         return [
             .superAdmin: Set(Permission.allCases),
             .admin: admin,

@@ -30,6 +30,8 @@ public final class Appliance: Sendable {
     public let sessionActivity: SessionActivity
     /// Staff who must change an administrator-set password first.
     public let pendingPasswordChanges = PendingPasswordChanges()
+    /// Seals this box's federation signing key.
+    public let signingKeySeal: SigningKeySeal
     public let startedAt: Date
 
     init(settings: Settings, database: AppDatabase, masterKey: MasterKey, passwordCost: PasswordHasher.Cost,
@@ -46,6 +48,7 @@ public final class Appliance: Sendable {
         self.auditWriter = AuditWriter(commits: commits, log: audit)
         self.accessTokens = AccessTokens(masterKey: masterKey, lifetimeSeconds: settings.accessTokenTTLSeconds)
         self.sessionActivity = SessionActivity(settings: settings)
+        self.signingKeySeal = SigningKeySeal(masterKey: masterKey)
         self.startedAt = Date()
     }
 

@@ -48,6 +48,8 @@ struct SettingDescriptor: Sendable {
         integer("realtime.ping_timeout_seconds", \.realtimePingTimeoutSeconds, 1...300),
         integer("realtime.max_queued_events", \.realtimeMaxQueuedEvents, 16...100_000),
         integer("crisis.escalate_after_seconds", \.crisisEscalateAfterSeconds, 10...86_400),
+        integer("federation.interval_seconds", \.federationIntervalSeconds, 5...86_400),
+        boolean("federation.allow_plain_http", \.federationAllowPlainHTTP),
     ]
 
     static func string(_ key: String, _ path: WritableKeyPath<Settings, String> & Sendable, allowEmpty: Bool) -> SettingDescriptor {

@@ -79,6 +79,11 @@ public struct Settings: Sendable, Equatable {
     /// after as long again (facility admins, then every clinician on shift).
     public var crisisEscalateAfterSeconds: Int = 300
 
+    /// A clinic computes what is due and sends it to central this often.
+    public var federationIntervalSeconds: Int = 3_600
+    /// Plain http:// to central on an address other than loopback is refused unless this is set.
+    public var federationAllowPlainHTTP: Bool = false
+
     public init() {}
 
     public var resolvedKeyFile: String {
