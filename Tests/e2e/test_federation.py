@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import subprocess
+import time
 
 import requests
-
-import subprocess
 
 from conftest import init_data_dir, run_cli
 from test_sign_in import bearer, login, totp
@@ -184,4 +184,57 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     assert len(refusals) == 3, refusals
     assert all(json.loads(line)["reason"] in ("bad_signature", "clinic_revoked") for line in refusals)
     clinic.assert_still_serving()
+    central.assert_still_serving()
+
+
+def restart_on_same_port(server) -> None:
+    """Starts a stopped server again on its old port (the clinic pinned central's URL)."""
+    server._spawn()
+    assert server._wait_ready(20), server.log()
+
+
+def test_payloads_wait_out_an_outage_and_arrive_once_after_a_restart(tmp_path, make_server):
+    central_dir, clinic_dir = tmp_path / "central", tmp_path / "clinic"
+    made = run_cli("init", "--data-dir", central_dir, "--admin-email", CENTRAL_EMAIL, "--admin-password", PASSWORD, env=CENTRAL_ENV)
+    assert made.returncode == 0, made.stderr
+    init_data_dir(clinic_dir, CLINIC_EMAIL, PASSWORD, "--mfa-policy", "none")
+    central = make_server(central_dir, env=CENTRAL_ENV, name="central")
+    root = central_super_admin(central)
+    code = requests.post(central.url("/api/v1/federation/enrollments"), json={"facility_name": "Clinic"},
+                         headers=bearer(root), timeout=10).json()["code"]
+    enrolled = run_cli("federation", "enroll", "--data-dir", clinic_dir, "--central", central.base_url, "--code", code)
+    assert enrolled.returncode == 0, enrolled.stderr
+    # The clinic's background task queues every 5 s here, and sends what waits out its backoff.
+    clinic = make_server(clinic_dir, name="clinic", env={"RECOVERY_FEDERATION_INTERVAL_SECONDS": "5"})
+    admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
+
+    central.stop()
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    made = requests.post(clinic.url("/api/v1/patients"), headers=bearer(admin), timeout=10, json={
+        "first_name": "Perpetua", "last_name": "Winterbourne", "date_of_birth": "1971-07-07", "admission_date": today})
+    assert made.status_code == 201, made.text
+    down = requests.post(clinic.url("/api/v1/federation/sync"), headers=bearer(admin), timeout=60).json()
+    assert down["sent"] == 0 and down["pending"] >= 1 and down["last_error"] == "central_unreachable", down
+    status = requests.get(clinic.url("/api/v1/federation/status"), headers=bearer(admin), timeout=10).json()
+    assert status["queue_depth"] == down["pending"] and status["last_error"] == "central_unreachable", status
+
+    # The clinic restarts too: the outbox is in its database.
+    clinic.stop()
+    clinic.start()
+    admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
+    restart_on_same_port(central)
+
+    # The background task delivers once the backoff (15-30 s after one failure) has passed.
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        status = requests.get(clinic.url("/api/v1/federation/status"), headers=bearer(admin), timeout=10).json()
+        if status["queue_depth"] == 0 and status["last_error"] is None:
+            break
+        time.sleep(1)
+    assert status["queue_depth"] == 0 and status["last_success_at"], status
+    outbox = read_db(clinic_dir / "recovery.sqlite", "SELECT group_concat(sequence || ':' || status, ',') FROM (SELECT * FROM federation_outbox ORDER BY sequence);")
+    receipts = read_db(central_dir / "recovery.sqlite", "SELECT group_concat(sequence, ',') FROM (SELECT sequence FROM federation_receipts ORDER BY sequence);")
+    sequences = [item.split(":")[0] for item in outbox.split(",")]
+    assert all(item.endswith(":sent") for item in outbox.split(",")), outbox
+    assert receipts.split(",") == sequences, (outbox, receipts)  # every payload exactly once
     central.assert_still_serving()
