@@ -259,4 +259,39 @@ struct FederationPair {
         let replaced = try await FederationMetrics(appliance: pair.central).cells(pair.superAdmin, facilityID: nil, metric: "census", from: nil, to: nil, limit: 10)
         #expect(replaced.map(\.value) == [.count(0)], "a full snapshot: the zero replaces the old value")
     }
+
+    @Test func theClinicTrustsOnlyReceiptsSignedByThePinnedCentralAndRefusesPlainHTTPBeyondLoopback() async throws {
+        let pair = try await FederationPair()
+        let clinicID = try await pair.enroll()
+        let central = pair.central
+        // Central's real ingest behind the transport; the receipt signed by `signer` (nil: central's own).
+        func transport(_ signer: SigningKey?) -> FederationTransport {
+            { _, body in
+                guard case .object(let fields) = try JSONParser.parse(Array(body)), case .string(let payload)? = fields["payload"],
+                      case .string(let signature)? = fields["signature"] else { return (422, Data()) }
+                let receipt = try await FederationIngest(appliance: central).receive(clinicID: clinicID, payload: payload,
+                                                                                     signature: Data(base64Encoded: signature)!, origin: RequestOrigin())
+                let forged = signer.map { $0.sign(FederationReceipt.message(clinicID: clinicID, sequence: receipt.sequence,
+                                                                            digest: FederationReceipt.digest(payload))) }
+                let answer = JSONValue.object(["outcome": .string(receipt.outcome.rawValue), "sequence": .integer(receipt.sequence),
+                                               "receipt_signature": .string((forged ?? receipt.signature).base64EncodedString())])
+                return (200, Data(answer.canonicalText.utf8))
+            }
+        }
+        let impostor = try await FederationDelivery(appliance: pair.clinic, transport: transport(SigningKey.generate())).run(prepare: true, all: true)
+        #expect(impostor.sent == 0 && impostor.pending == FederationOutbox.backfillWeeks && impostor.lastError == "receipt_not_signed_by_central")
+        let delivered = try await FederationDelivery(appliance: pair.clinic, transport: transport(nil)).run(prepare: true, all: true)
+        #expect(delivered.queued == 0 && delivered.sent == FederationOutbox.backfillWeeks && delivered.pending == 0 && delivered.lastError == nil)
+
+        // The pinned address moved to plain http beyond loopback: nothing is sent without federation.allow_plain_http.
+        try await pair.clinic.database.pool.write { db in
+            try db.execute(sql: "UPDATE federation_peers SET base_url = 'http://10.0.0.5:3000' WHERE role = 'central'")
+            try db.execute(sql: "UPDATE patients SET admission_date = date('now') WHERE rowid = (SELECT min(rowid) FROM patients)")
+        }
+        let refused = try await FederationDelivery(appliance: pair.clinic, transport: { _, _ in
+            Issue.record("nothing may be sent over plain http beyond loopback")
+            return (500, Data())
+        }).run(prepare: true, all: true)
+        #expect(refused.sent == 0 && refused.lastError == "plain_http_refused")
+    }
 }

@@ -128,6 +128,9 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     assert census and census[-1]["value"] >= 12, census
     latest = harbor["latest"]
     assert latest["census"] >= 12 and latest["active_patients"] == "suppressed" and latest["check_ins"] == "suppressed", latest
+    # The demo facility's five patients: census suppressed, and with it admissions and discharges (complementary).
+    serenity = next(f for f in facilities if f["name"] == "Serenity Recovery Center")["latest"]
+    assert serenity["census"] == serenity["admissions"] == serenity["discharges"] == "suppressed", serenity
     bad_query = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10, params={"metric": "names"})
     assert bad_query.status_code == 422
 

@@ -42,6 +42,13 @@ public struct FederationDelivery: Sendable {
         let queued = prepare ? try await outbox.prepare() : 0
         guard let work = try await outbox.pending(all: all) else { throw FederationError.notEnrolled }
         let (link, items) = work
+        // The pinned address is checked again on every round: plain http beyond loopback needs the setting.
+        do {
+            _ = try CentralAddress.validate(link.centralURL.absoluteString, allowPlainHTTP: appliance.settings.federationAllowPlainHTTP)
+        } catch let error as FederationError {
+            try await outbox.recordError(error.code, link: link)
+            return Result(queued: queued, sent: 0, failed: 0, pending: items.count, lastError: error.code)
+        }
         var sent = 0, failed = 0
         var lastError: String?
         for item in items {

@@ -119,6 +119,13 @@ public struct FederationOutbox: Sendable {
         }
     }
 
+    /// A round that could not start (e.g. plain http refused): shown in the status.
+    func recordError(_ code: String, link: Link) async throws {
+        try await appliance.database.pool.write { db in
+            try db.execute(sql: "UPDATE federation_peers SET last_error = ?, updated_at = ? WHERE id = ?", arguments: [code, Timestamp.now(), link.peerID])
+        }
+    }
+
     /// 30 s doubling per attempt, at most 6 hours, times a random 0.5-1.0 so
     /// clinics that failed together do not retry together.
     public static func backoff(attempt: Int) -> TimeInterval {
