@@ -183,6 +183,24 @@ struct FederationPair {
         }
     }
 
+    @Test func wrongCodesCountAgainstTheAddressAndAUsedCodeNeverWorksAgain() async throws {
+        let pair = try await FederationPair()
+        let peers = FederationPeers(appliance: pair.central)
+        let enrollment = try await peers.createEnrollment(pair.superAdmin, facilityName: "Harbor", origin: RequestOrigin())
+        let key = SigningKey.generate().publicKey, from = RequestOrigin(ipAddress: "10.0.0.7")
+        #expect(try await peers.redeem(code: enrollment.code.lowercased(), publicKey: key, origin: from).clinicID == enrollment.peerID)
+        for _ in 1..<pair.central.settings.addressFailureLimit {
+            await #expect(throws: FederationError.invalidEnrollmentCode) { _ = try await peers.redeem(code: enrollment.code, publicKey: key, origin: from) }
+        }
+        await #expect(throws: FederationError.invalidEnrollmentCode) { _ = try await peers.redeem(code: "not a code", publicKey: key, origin: from) }
+        await #expect(throws: AuthError.self) { _ = try await peers.redeem(code: enrollment.code, publicKey: key, origin: from) }
+        let stored = try await pair.central.database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT enrollment_status, enrollment_token_bidx FROM federation_peers WHERE id = ?", arguments: [enrollment.peerID])!
+        }
+        #expect(stored["enrollment_status"] as String == "active" && (stored["enrollment_token_bidx"] as Data?) == nil)
+        #expect(!databaseBytes(pair.central.settings).contains(text: enrollment.code))
+    }
+
     @Test func tamperedReusedUnknownAndRevokedPayloadsAreRefusedAndStoreNothing() async throws {
         let pair = try await FederationPair()
         let clinicID = try await pair.enroll()

@@ -79,20 +79,25 @@ public struct FederationPeers: Sendable {
     }
 
     /// A clinic redeems its code with its public key: the code works once and
-    /// only before it expires; wrong, expired and used codes answer alike.
+    /// only before it expires; wrong, expired and used codes answer alike and
+    /// count against the client address like failed registrations (429 beyond the limit).
     public func redeem(code: String, publicKey: Data, origin: RequestOrigin) async throws -> Redeemed {
         try Self.requireCentral(appliance)
         guard publicKey.count == SigningKey.publicKeyLength else {
             throw FederationError.invalid(field: "public_key", issue: "must be a base64 Ed25519 public key (32 bytes)")
         }
-        guard let canonical = Self.canonicalCode(code) else { throw FederationError.invalidEnrollmentCode }
-        let index = appliance.blindIndex.secretIndex(canonical, for: .federationPeersEnrollmentToken)
+        let throttle = appliance.throttle
+        let reservation = try await appliance.database.pool.write { db in
+            try throttle.reserve(.registration, account: nil, address: origin.ipAddress, in: db)
+        }
+        let index = Self.canonicalCode(code).map { appliance.blindIndex.secretIndex($0, for: .federationPeersEnrollmentToken) }
         let now = Timestamp.now()
         return try await appliance.database.pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let index, let row = try Row.fetchOne(db, sql: """
                 SELECT id, name FROM federation_peers
                 WHERE enrollment_token_bidx = ? AND role = 'clinic' AND enrollment_status = 'pending' AND enrollment_expires_at > ?
                 """, arguments: [index, now]) else { throw FederationError.invalidEnrollmentCode }
+            try throttle.release(reservation, in: db)
             let id: String = row["id"]
             try db.execute(sql: """
                 UPDATE federation_peers SET public_key = ?, enrollment_status = 'active', enrollment_token_bidx = NULL,
