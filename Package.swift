@@ -62,6 +62,7 @@ let package = Package(
                 .embedInCode("0014_treatment_plans.sql"),
                 .embedInCode("0015_consents_and_disclosures.sql"),
                 .embedInCode("0016_documents.sql"),
+                .embedInCode("0017_federation_delivery.sql"),
             ]
         ),
         .target(

@@ -21,5 +21,6 @@ public enum EmbeddedMigrations {
         ("0014_treatment_plans.sql", String(decoding: PackageResources._014_treatment_plans_sql, as: UTF8.self)),
         ("0015_consents_and_disclosures.sql", String(decoding: PackageResources._015_consents_and_disclosures_sql, as: UTF8.self)),
         ("0016_documents.sql", String(decoding: PackageResources._016_documents_sql, as: UTF8.self)),
+        ("0017_federation_delivery.sql", String(decoding: PackageResources._017_federation_delivery_sql, as: UTF8.self)),
     ]
 }

@@ -13,6 +13,7 @@ public enum ApplianceServer {
     public static func run(_ appliance: Appliance, tls: TLSConfiguration?, logger: Logger) async throws {
         let realtime = Realtime(appliance: appliance, logger: logger)
         let app = try buildApplication(appliance, tls: tls, realtime: realtime, logger: logger)
+        let federation = FederationSchedule()
         var configuration = ServiceGroupConfiguration(
             services: [
                 .init(service: DatabaseService(database: appliance.database, auditAnchor: appliance.auditAnchor, logger: logger)),
@@ -45,6 +46,11 @@ public enum ApplianceServer {
                 // The server's own backups (backup.schedule): a missed one at start, then as scheduled.
                 .init(service: PeriodicService(failure: "scheduled backup failed", interval: .seconds(30), logger: logger) {
                     try await appliance.backups.runIfDue()
+                }),
+                // A clinic's federation outbox: queue what is due every federation.interval_seconds,
+                // send pending payloads whose backoff has passed (checked every 5 seconds).
+                .init(service: PeriodicService(failure: "federation delivery failed", interval: .seconds(5), logger: logger) {
+                    try await federation.tick(appliance, transport: FederationHTTP.transport)
                 }),
                 .init(service: app),
                 // Last in the list, so first to stop: its sockets close before the server waits for open requests.

@@ -28,6 +28,7 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
         + TreatmentPlanController(appliance: appliance).endpoints
         + ConsentController(appliance: appliance).endpoints
         + DocumentController(appliance: appliance).endpoints
+        + FederationController(appliance: appliance, transport: FederationHTTP.transport).endpoints
 }
 
 /// The router with the middleware chain (outermost first): client address,

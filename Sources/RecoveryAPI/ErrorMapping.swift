@@ -22,6 +22,7 @@ extension APIError {
         else if let announcementError = error as? Announcements.Failure { self.init(announcementError) }
         else if case StorageError.diskNearlyFull = error { self = .insufficientStorage }
         else if let documentError = error as? DocumentFailure { self.init(documentError) }
+        else if let federationError = error as? FederationError { self.init(federationError) }
         else { return nil }
     }
 
@@ -223,6 +224,40 @@ extension APIError {
         case .notFound: self = .notFound("announcement")
         case .alreadyRetracted:
             self.init(.conflict, code: "already_retracted", message: "This announcement has been retracted.")
+        }
+    }
+
+    init(_ error: FederationError) {
+        switch error {
+        case .wrongMode(let expected):
+            self.init(.notFound, code: "federation_role",
+                      message: expected == "central" ? "This route is served by the central instance (mode: central)."
+                                                     : "This route is served by a clinic appliance (mode: clinic).")
+        case .invalid(let field, let issue): self = .validation(field: field, issue)
+        case .invalidEnrollmentCode:
+            self.init(.badRequest, code: "invalid_enrollment_code", message: "This enrolment code cannot be used. Ask central for a new one.",
+                      details: [Detail(field: "code", issue: "is not valid")])
+        case .peerNotFound: self = .notFound("clinic")
+        case .notEnrolled:
+            self.init(.conflict, code: "not_enrolled", message: "This clinic is not enrolled: run recovery-server federation enroll first.")
+        case .alreadyEnrolled:
+            self.init(.conflict, code: "already_enrolled", message: "This clinic is already enrolled with a central instance.")
+        case .plainHTTPRefused:
+            self.init(.unprocessableContent, code: "plain_http_refused", message: "Plain http:// is only allowed to a loopback address.",
+                      details: [Detail(field: "central", issue: "must be https://")])
+        case .unknownClinic:
+            self.init(.unauthorized, code: "unknown_clinic", message: "No enrolled clinic has this id.")
+        case .clinicRevoked:
+            self.init(.forbidden, code: "clinic_revoked", message: "This clinic's enrolment was revoked.")
+        case .badSignature:
+            self.init(.unauthorized, code: "bad_signature", message: "The payload's signature is not the clinic's.")
+        case .sequenceReused:
+            self.init(.conflict, code: "sequence_reused", message: "This sequence number was already used for another payload.")
+        case .unknownSchemaVersion(let version):
+            self.init(.unprocessableContent, code: "unknown_schema_version", message: "Metrics schema version \(version) is not known here.",
+                      details: [Detail(field: "payload.schema_version", issue: "is not a known version")])
+        case .centralUnreachable(let reason):
+            self.init(.badGateway, code: "central_unreachable", message: "Central could not be reached or answered wrongly (\(reason)).")
         }
     }
 }

@@ -53,6 +53,8 @@ import Testing
             "GET /api/v1/health", "GET /api/v1/ready", "GET /api/v1/openapi.json", "GET /api/v1/asyncapi.json", "POST /api/v1/auth/staff/login", "POST /api/v1/auth/patient/register",
             "POST /api/v1/auth/patient/login", "POST /api/v1/auth/refresh", "POST /api/v1/auth/mfa/verify",
             "POST /api/v1/auth/mfa/enrol/setup", "POST /api/v1/auth/mfa/enrol/confirm",
+            // Federation: a clinic redeems its one-time code, and its payloads carry its signature instead of a token.
+            "POST /api/v1/federation/enroll", "POST /api/v1/federation/payloads",
         ])
         try await box.test { client in
             for endpoint in allEndpoints(box.appliance) where endpoint.access != .public {

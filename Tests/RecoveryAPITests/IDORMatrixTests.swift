@@ -233,6 +233,10 @@ import Testing
                             Target(name: "another patient's document, same facility", id: documentA2, facility: p.facilityA, patient: true, patientID: p.patientA2),
                             Target(name: "another facility's document", id: documentB, facility: p.facilityB, patient: true, patientID: p.patientB)]
                 }
+                if path.hasPrefix("/api/v1/federation/peers/{id}") {
+                    // Central's clinics are box-wide; this box is a clinic, so the super admin's answer is 404 federation_role.
+                    return [Target(name: "a clinic enrolled with central", id: UUID().uuidString.lowercased(), facility: nil)]
+                }
                 if path.hasPrefix("/api/v1/auth/sessions/{id}") {
                     return [Target(name: "another account's session", id: foreignSession, facility: p.facilityB)]
                 }

@@ -31,6 +31,8 @@ public enum Permission: String, CaseIterable, Sendable {
     case treatmentPlanTemplatesManage = "treatment_plan_templates.manage"
     case consentsManage = "consents.manage"                // Part 2 consents, revocation, disclosures and their accounting
     case documentsManage = "documents.manage"              // upload and delete a patient's documents
+    case federationManage = "federation.manage"            // a clinic's federation status, sync now, disclosure log
+    case federationCentral = "federation.central"          // central: enrol and revoke clinics, read their metrics
 }
 
 /// How far a role's patient permissions reach inside its facility.
@@ -48,7 +50,7 @@ public enum RolePermissions {
                                          .patientsReadClinical, .patientsUpdate, .registrationKeysManage, .carePlanManage, .emergencyAccess,
                                          .messagesUse, .crisisRespond, .assessmentsAdminister, .treatmentPlansWrite, .treatmentPlansSign,
                                          .consentsManage, .documentsManage]
-        let admin = Set(Permission.allCases).subtracting([.facilitiesManageAll])
+        let admin = Set(Permission.allCases).subtracting([.facilitiesManageAll, .federationCentral])
         return [
             .superAdmin: Set(Permission.allCases),
             .admin: admin,

@@ -32,6 +32,8 @@ public final class Appliance: Sendable {
     public let sessionActivity: SessionActivity
     /// Staff who must change an administrator-set password first.
     public let pendingPasswordChanges = PendingPasswordChanges()
+    /// Seals this box's federation signing key.
+    public let signingKeySeal: SigningKeySeal
     public let startedAt: Date
     /// For the operator tasks that derive keys of their own (backups).
     let masterKey: MasterKey
@@ -58,6 +60,7 @@ public final class Appliance: Sendable {
         self.auditWriter = AuditWriter(commits: commits, log: audit)
         self.accessTokens = AccessTokens(masterKey: masterKey, lifetimeSeconds: settings.accessTokenTTLSeconds)
         self.sessionActivity = SessionActivity(settings: settings)
+        self.signingKeySeal = SigningKeySeal(masterKey: masterKey)
         self.startedAt = Date()
     }
 

@@ -64,8 +64,10 @@ public enum ApplianceSetup {
         let adminID = try await database.pool.write { db -> String in
             try facility.insert(db)
             try FacilityDefaults.install(for: facility.id, in: db)
+            // Central's first account is the super admin who enrols clinics and reads their metrics.
+            let central = settings.mode == .central
             let id = try staffStore.insert(.init(
-                facilityID: facility.id, role: .admin, email: request.adminEmail,
+                facilityID: central ? nil : facility.id, role: central ? .superAdmin : .admin, email: request.adminEmail,
                 firstName: request.adminFirstName, lastName: request.adminLastName, passwordHash: hash), in: db)
             // A generated password was printed on a terminal: the administrator replaces it at first sign-in.
             if request.adminPassword == nil {

@@ -55,6 +55,8 @@ struct SettingDescriptor: Sendable {
         integer("storage.min_free_bytes", \.storageMinFreeBytes, 0...1_099_511_627_776),
         networks("metrics.allowed_addresses", \.metricsAllowedAddresses),
         integer("documents.max_bytes", \.documentsMaxBytes, 1_024...1_073_741_824),
+        integer("federation.interval_seconds", \.federationIntervalSeconds, 5...86_400),
+        boolean("federation.allow_plain_http", \.federationAllowPlainHTTP),
     ]
 
     /// A backup schedule: off, hourly, every N minutes, or daily HH:MM.

@@ -99,6 +99,11 @@ public struct Settings: Sendable, Equatable {
     /// upload route's own body limit, streamed and encrypted in chunks.
     public var documentsMaxBytes: Int = 26_214_400
 
+    /// A clinic computes what is due and sends it to central this often.
+    public var federationIntervalSeconds: Int = 3_600
+    /// Plain http:// to central on an address other than loopback is refused unless this is set.
+    public var federationAllowPlainHTTP: Bool = false
+
     public init() {}
 
     public var resolvedKeyFile: String {

@@ -1,0 +1,197 @@
+import Foundation
+import GRDB
+
+/// The clinic's outbox: each payload stays in `federation_outbox` until
+/// central acknowledges it with a receipt signed by central's pinned key, so
+/// nothing is lost to a network failure or a restart. Rows are kept after
+/// delivery: they are the clinic's disclosure log (what, when, to whom).
+public struct FederationOutbox: Sendable {
+    let appliance: Appliance
+
+    public init(appliance: Appliance) { self.appliance = appliance }
+
+    /// How many weeks back the first sync reports (the current week included).
+    public static let backfillWeeks = 8
+
+    /// The clinic's enrolment: its key and the pinned central.
+    struct Link: Sendable {
+        let identity: FederationIdentity
+        let clinicID: String
+        let peerID: String
+        let centralURL: URL
+        let centralKey: Data
+    }
+
+    func link(in db: Database) throws -> Link? {
+        guard let identity = try FederationIdentity.load(appliance, in: db), let clinicID = identity.clinicID,
+              let peerID = identity.centralPeerID,
+              let row = try Row.fetchOne(db, sql: "SELECT base_url, public_key FROM federation_peers WHERE id = ?", arguments: [peerID]),
+              let url = URL(string: row["base_url"] as String) else { return nil }
+        return Link(identity: identity, clinicID: clinicID, peerID: peerID, centralURL: url, centralKey: row["public_key"])
+    }
+
+    func requireClinic() throws {
+        guard appliance.settings.mode == .clinic else { throw FederationError.wrongMode(expected: "clinic") }
+    }
+
+    /// Queues a new payload for every week (of the last `backfillWeeks`) whose
+    /// snapshot differs from the last one queued for it; answers how many.
+    /// Sequence numbers are taken in the same transaction, so they only grow.
+    func prepare(now: Date = Date()) async throws -> Int {
+        try await appliance.database.pool.write { db in
+            guard let link = try link(in: db) else { throw FederationError.notEnrolled }
+            let current = ISOWeek(containing: now)
+            let facilities = try Row.fetchAll(db, sql: "SELECT id, name FROM facilities ORDER BY id")
+            var queued = 0
+            for back in stride(from: Self.backfillWeeks - 1, through: 0, by: -1) {
+                let week = current.back(back)
+                var payload = FederationPayload(clinicID: link.clinicID, sequence: 0, schemaVersion: MetricsCatalogue.schemaVersion,
+                                                week: week, facilities: [])
+                for facility in facilities {
+                    let figures = try MetricsCatalogue.figures(facility: facility["id"], week: week, in: db)
+                    payload.facilities.append(.init(ref: facility["id"], name: facility["name"], cells: Suppression.cells(figures)))
+                }
+                if let last = try String.fetchOne(db, sql: """
+                    SELECT payload FROM federation_outbox WHERE peer_id = ? AND period_start = ? ORDER BY sequence DESC LIMIT 1
+                    """, arguments: [link.peerID, week.start]),
+                   let previous = try? FederationPayload.parse(last), previous.facilitiesJSON == payload.facilitiesJSON,
+                   previous.schemaVersion == payload.schemaVersion {
+                    continue
+                }
+                payload.sequence = (try Int.fetchOne(db, sql: "SELECT max(sequence) FROM federation_outbox WHERE peer_id = ?",
+                                                     arguments: [link.peerID]) ?? 0) + 1
+                let text = payload.canonicalText
+                let id = RowID.make()
+                try db.execute(sql: """
+                    INSERT INTO federation_outbox (id, peer_id, batch_id, period_start, period_end, payload, signature, sequence, schema_version)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, link.peerID, id, week.start, week.end, text, link.identity.key.sign(Array(text.utf8)),
+                                     payload.sequence, payload.schemaVersion])
+                queued += 1
+            }
+            return queued
+        }
+    }
+
+    struct Pending: Sendable {
+        let id: String
+        let sequence: Int
+        let payload: String
+        let signature: Data
+        let attempts: Int
+    }
+
+    /// Payloads not yet acknowledged, oldest first; with `all` also those still waiting out their backoff.
+    func pending(all: Bool, now: String = Timestamp.now()) async throws -> (Link, [Pending])? {
+        try await appliance.database.pool.read { db in
+            guard let link = try link(in: db) else { return nil }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, sequence, payload, signature, attempts FROM federation_outbox
+                WHERE peer_id = ? AND status = 'pending' AND (? OR next_attempt_at IS NULL OR next_attempt_at <= ?)
+                ORDER BY sequence
+                """, arguments: [link.peerID, all, now])
+            return (link, rows.map { Pending(id: $0["id"], sequence: $0["sequence"], payload: $0["payload"], signature: $0["signature"], attempts: $0["attempts"]) })
+        }
+    }
+
+    func delivered(_ item: Pending, link: Link) async throws {
+        let now = Timestamp.now()
+        try await appliance.database.pool.write { db in
+            try db.execute(sql: "UPDATE federation_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                           arguments: [now, item.id])
+            try db.execute(sql: "UPDATE federation_peers SET last_seen_at = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+                           arguments: [now, now, link.peerID])
+        }
+    }
+
+    /// A failed attempt: retried after an exponential backoff with jitter, or
+    /// given up (`failed`) when central refused the payload itself.
+    func failed(_ item: Pending, link: Link, code: String, permanent: Bool) async throws {
+        let delay = Self.backoff(attempt: item.attempts + 1)
+        let next = Timestamp.string(Date().addingTimeInterval(delay))
+        try await appliance.database.pool.write { db in
+            try db.execute(sql: """
+                UPDATE federation_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
+                  status = CASE WHEN ? THEN 'failed' ELSE status END WHERE id = ?
+                """, arguments: [code, next, permanent, item.id])
+            try db.execute(sql: "UPDATE federation_peers SET last_error = ?, updated_at = ? WHERE id = ?",
+                           arguments: [code, Timestamp.now(), link.peerID])
+        }
+    }
+
+    /// A round that could not start (e.g. plain http refused): shown in the status.
+    func recordError(_ code: String, link: Link) async throws {
+        try await appliance.database.pool.write { db in
+            try db.execute(sql: "UPDATE federation_peers SET last_error = ?, updated_at = ? WHERE id = ?", arguments: [code, Timestamp.now(), link.peerID])
+        }
+    }
+
+    /// 30 s doubling per attempt, at most 6 hours, times a random 0.5-1.0 so
+    /// clinics that failed together do not retry together.
+    public static func backoff(attempt: Int) -> TimeInterval {
+        let base = min(21_600, 30 * pow(2, Double(max(0, min(attempt - 1, 20)))))
+        return base * (0.5 + Double(SecureRandom.uniform(1_001)) / 2_000)
+    }
+
+    // MARK: Reads for the clinic's administrators
+
+    public struct Status: Sendable {
+        public let enrolled: Bool
+        public let clinicID: String?
+        public let centralURL: String?
+        public let lastSuccessAt: String?
+        public let queueDepth: Int
+        public let lastError: String?
+    }
+
+    public func status(_ identity: Identity) async throws -> Status {
+        try requireClinic()
+        try AccessPolicy.require(identity, .federationManage)
+        return try await appliance.database.pool.read { db in
+            guard let identityRow = try Row.fetchOne(db, sql: "SELECT clinic_id, central_peer_id FROM federation_identity WHERE clinic_id IS NOT NULL"),
+                  let peer = try Row.fetchOne(db, sql: "SELECT base_url, last_seen_at, last_error FROM federation_peers WHERE id = ?",
+                                              arguments: [identityRow["central_peer_id"] as String]) else {
+                return Status(enrolled: false, clinicID: nil, centralURL: nil, lastSuccessAt: nil, queueDepth: 0, lastError: nil)
+            }
+            let depth = try Int.fetchOne(db, sql: "SELECT count(*) FROM federation_outbox WHERE status = 'pending'") ?? 0
+            return Status(enrolled: true, clinicID: identityRow["clinic_id"], centralURL: peer["base_url"], lastSuccessAt: peer["last_seen_at"],
+                          queueDepth: depth, lastError: peer["last_error"])
+        }
+    }
+
+    public struct Disclosure: Sendable {
+        public let id: String
+        public let sequence: Int
+        public let period: String
+        public let periodStart: String
+        public let periodEnd: String
+        public let recipient: String
+        public let status: String
+        public let attempts: Int
+        public let createdAt: String
+        public let sentAt: String?
+        public let lastError: String?
+        public let payload: String
+    }
+
+    /// Every payload made for central, newest first: what was (or is to be) disclosed, when, to whom.
+    public func disclosures(_ identity: Identity, page: Int, limit: Int) async throws -> ([Disclosure], total: Int) {
+        try requireClinic()
+        try AccessPolicy.require(identity, .federationManage)
+        return try await appliance.database.pool.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM federation_outbox") ?? 0
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT o.*, p.base_url FROM federation_outbox o JOIN federation_peers p ON p.id = o.peer_id
+                ORDER BY o.sequence DESC LIMIT ? OFFSET ?
+                """, arguments: [limit, (page - 1) * limit])
+            let items = rows.map { row -> Disclosure in
+                let start: String = row["period_start"]
+                return Disclosure(id: row["id"], sequence: row["sequence"], period: ISOWeek(monday: start)?.name ?? start,
+                                  periodStart: start, periodEnd: row["period_end"], recipient: (row["base_url"] as String?) ?? "",
+                                  status: row["status"], attempts: row["attempts"], createdAt: row["created_at"], sentAt: row["sent_at"],
+                                  lastError: row["last_error"], payload: row["payload"])
+            }
+            return (items, total: total)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// One payload a clinic sends: every facility of the box for one ISO week,
+/// each a full snapshot of the catalogue's cells (zeros included), as
+/// canonical JSON (keys sorted, no spaces) signed with the clinic's key.
+///
+/// ```json
+/// {"clinic_id":"…","facilities":[{"cells":[{"metric":"census","value":14},…],"facility_ref":"…","name":"…"}],
+///  "period":{"end":"2026-11-29","start":"2026-11-23","week":"2026-W48"},"schema_version":1,"sequence":7}
+/// ```
+/// It carries no patient's name, id, date of birth, free text or event date:
+/// only facility names and ids, the week, and the cells.
+public struct FederationPayload: Sendable, Equatable {
+    public struct Facility: Sendable, Equatable {
+        /// The clinic's facility id (a facility, not a person).
+        public var ref: String
+        public var name: String
+        public var cells: [(metric: String, value: CellValue)]
+
+        public static func == (a: Facility, b: Facility) -> Bool {
+            a.ref == b.ref && a.name == b.name && a.cells.elementsEqual(b.cells) { $0.metric == $1.metric && $0.value == $1.value }
+        }
+    }
+
+    public var clinicID: String
+    public var sequence: Int
+    public var schemaVersion: Int
+    public var week: ISOWeek
+    public var facilities: [Facility]
+
+    /// The facilities' part alone, to tell whether a period's snapshot changed.
+    public var facilitiesJSON: JSONValue {
+        .array(facilities.sorted { $0.ref < $1.ref }.map { facility -> JSONValue in
+            let cells: [JSONValue] = facility.cells.map { cell in JSONValue.object(["metric": .string(cell.metric), "value": cell.value.json]) }
+            return JSONValue.object(["facility_ref": .string(facility.ref), "name": .string(facility.name), "cells": .array(cells)])
+        })
+    }
+
+    public var json: JSONValue {
+        .object(["clinic_id": .string(clinicID), "sequence": .integer(sequence), "schema_version": .integer(schemaVersion),
+                 "period": .object(["start": .string(week.start), "end": .string(week.end), "week": .string(week.name)]),
+                 "facilities": facilitiesJSON])
+    }
+
+    /// The exact bytes that are signed and sent.
+    public var canonicalText: String { json.canonicalText }
+
+    /// Reads a payload's text as central receives it: canonical JSON of the
+    /// known schema version, every catalogue metric exactly once per facility.
+    public static func parse(_ text: String) throws -> FederationPayload {
+        guard let value = try? JSONParser.parse(Array(text.utf8)), case .object(let root) = value else {
+            throw FederationError.invalid(field: "payload", issue: "must be a JSON object")
+        }
+        guard value.canonicalText == text else { throw FederationError.invalid(field: "payload", issue: "must be canonical JSON") }
+        guard case .integer(let version)? = root["schema_version"] else {
+            throw FederationError.invalid(field: "payload.schema_version", issue: "must be an integer")
+        }
+        guard MetricsCatalogue.knownVersions.contains(version) else { throw FederationError.unknownSchemaVersion(version) }
+        guard case .string(let clinicID)? = root["clinic_id"] else { throw FederationError.invalid(field: "payload.clinic_id", issue: "must be a string") }
+        guard case .integer(let sequence)? = root["sequence"], sequence > 0 else {
+            throw FederationError.invalid(field: "payload.sequence", issue: "must be a positive integer")
+        }
+        guard case .object(let period)? = root["period"], case .string(let start)? = period["start"],
+              let week = ISOWeek(monday: start), period["end"] == .string(week.end), period["week"] == .string(week.name) else {
+            throw FederationError.invalid(field: "payload.period", issue: "must be an ISO week {start, end, week}")
+        }
+        guard case .array(let items)? = root["facilities"] else {
+            throw FederationError.invalid(field: "payload.facilities", issue: "must be a list")
+        }
+        var facilities: [Facility] = []
+        for (index, item) in items.enumerated() {
+            let field = "payload.facilities[\(index)]"
+            guard case .object(let facility) = item, case .string(let ref)? = facility["facility_ref"], !ref.isEmpty, ref.count <= 64,
+                  case .string(let name)? = facility["name"], name.count <= 200, case .array(let cellItems)? = facility["cells"] else {
+                throw FederationError.invalid(field: field, issue: "must be {facility_ref, name, cells}")
+            }
+            var cells: [(metric: String, value: CellValue)] = []
+            for (cellIndex, cellItem) in cellItems.enumerated() {
+                guard case .object(let cell) = cellItem, case .string(let metric)? = cell["metric"], let kind = MetricsCatalogue.kind(of: metric),
+                      let value = cell["value"].flatMap({ Self.cellValue($0, kind: kind) }) else {
+                    throw FederationError.invalid(field: "\(field).cells[\(cellIndex)]", issue: "must be a known metric with a valid value")
+                }
+                cells.append((metric, value))
+            }
+            guard cells.map(\.metric) == MetricsCatalogue.metrics.map(\.name) else {
+                throw FederationError.invalid(field: "\(field).cells", issue: "must hold every metric of the schema version once, in order")
+            }
+            facilities.append(Facility(ref: ref, name: name, cells: cells))
+        }
+        return FederationPayload(clinicID: clinicID, sequence: sequence, schemaVersion: version, week: week, facilities: facilities)
+    }
+
+    static func cellValue(_ value: JSONValue, kind: MetricsCatalogue.Kind) -> CellValue? {
+        switch (value, kind) {
+        case (.string("suppressed"), _): return .suppressed
+        case (.integer(let n), .count) where n == 0 || n > Suppression.smallCells.upperBound: return .count(n)
+        case (.number(let x), .rate) where x >= 0 && x <= 100: return .number(x)
+        case (.number(let x), .mean) where x >= 0 && x <= 10: return .number(x)
+        case (.null, .rate), (.null, .mean): return CellValue.none
+        default: return nil
+        }
+    }
+}

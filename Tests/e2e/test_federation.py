@@ -1,0 +1,243 @@
+"""Federation against the real binary: two appliances on loopback, a clinic and
+central (two data directories, two ports). The clinic enrols with a one-time
+code, produces data, syncs; central's super admin reads the metrics. A tampered,
+a replayed and a revoked clinic's payload are each refused with nothing stored,
+and no payload, nor central's files and logs, holds a patient's name, date of
+birth, patient number or note.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import subprocess
+import time
+
+import requests
+
+from conftest import init_data_dir, run_cli
+from test_sign_in import bearer, login, totp
+
+CENTRAL_EMAIL = "root@central.example.org"
+CLINIC_EMAIL = "director@harborlight.example.org"
+PASSWORD = "tidal harbor lantern 42"
+NOTE = "Quillfeather zephyr note about my sister"
+CENTRAL_ENV = {"RECOVERY_MODE": "central"}
+
+
+def central_super_admin(central) -> str:
+    first = login(central, CENTRAL_EMAIL, PASSWORD).json()
+    assert first.get("mfa_enrolment_required") is True, first  # a super admin always has a second factor
+    setup = requests.post(central.url("/api/v1/auth/mfa/enrol/setup"), json={"mfa_token": first["mfa_token"]}, timeout=10).json()
+    confirmed = requests.post(central.url("/api/v1/auth/mfa/enrol/confirm"), timeout=10,
+                              json={"mfa_token": first["mfa_token"], "code": totp(setup["secret"])})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["user"]["role"] == "super_admin"
+    return confirmed.json()["access_token"]
+
+
+def read_db(db, sql: str) -> str:
+    """A read-only query of a running server's database (WAL mode lets it read beside the server)."""
+    result = subprocess.run(["sqlite3", "-readonly", "-batch", "-bail", str(db), sql], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, f"sqlite3 failed on {sql!r}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def central_state(central_dir) -> str:
+    """Everything central stored from clinics."""
+    return read_db(central_dir / "recovery.sqlite", """
+        SELECT 'r', peer_id, sequence, hex(payload_digest) FROM federation_receipts
+        UNION ALL SELECT 'c', facility_id, period_start || metric, quote(value) || suppressed || sequence FROM federation_metric_cells
+        ORDER BY 1, 2, 3;""")
+
+
+def post_payload(central, clinic_id, payload, signature):
+    return requests.post(central.url("/api/v1/federation/payloads"), timeout=10,
+                         json={"clinic_id": clinic_id, "payload": payload, "signature": signature})
+
+
+def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_server):
+    central_dir, clinic_dir = tmp_path / "central", tmp_path / "clinic"
+    made = run_cli("init", "--data-dir", central_dir, "--admin-email", CENTRAL_EMAIL, "--admin-password", PASSWORD,
+                   "--facility-name", "Central Office", env=CENTRAL_ENV)
+    assert made.returncode == 0, made.stderr
+    init_data_dir(clinic_dir, CLINIC_EMAIL, PASSWORD, "--mfa-policy", "none", "--facility-name", "Harbor Light Clinic",
+                  "--timezone", "UTC")
+    seeded = run_cli("seed", "--demo", "--data-dir", clinic_dir)
+    assert seeded.returncode == 0, seeded.stderr
+    central = make_server(central_dir, env=CENTRAL_ENV, name="central")
+    clinic = make_server(clinic_dir, name="clinic")
+
+    root = central_super_admin(central)
+    # Central routes on a clinic, clinic routes on central: not served there.
+    assert requests.get(central.url("/api/v1/federation/status"), headers=bearer(root), timeout=10).json()["error"]["code"] == "federation_role"
+
+    created = requests.post(central.url("/api/v1/federation/enrollments"), json={"facility_name": "Harbor Light"},
+                            headers=bearer(root), timeout=10)
+    assert created.status_code == 201, created.text
+    code = created.json()["code"]
+    assert code not in (central_dir / "recovery.sqlite").read_bytes().decode("latin-1")
+
+    # Plain http to a non-loopback address is refused before anything is sent.
+    refused = run_cli("federation", "enroll", "--data-dir", clinic_dir, "--central", "http://10.255.255.1:3000", "--code", code)
+    assert refused.returncode == 1 and "plain http" in refused.stderr, refused.stderr
+
+    enrolled = run_cli("federation", "enroll", "--data-dir", clinic_dir, "--central", central.base_url, "--code", code)
+    assert enrolled.returncode == 0, enrolled.stderr
+    # The code worked once.
+    again = requests.post(central.url("/api/v1/federation/enroll"), timeout=10,
+                          json={"code": code, "public_key": base64.b64encode(bytes(32)).decode()})
+    assert again.status_code == 400 and again.json()["error"]["code"] == "invalid_enrollment_code"
+    peers = requests.get(central.url("/api/v1/federation/peers"), headers=bearer(root), timeout=10).json()["data"]
+    assert [(p["name"], p["status"]) for p in peers] == [("Harbor Light", "active")]
+    clinic_id = peers[0]["id"]
+
+    # Data on the clinic: twelve admissions today, one registered patient's check-in with a note.
+    admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    registration_key = None
+    for i in range(12):
+        made = requests.post(clinic.url("/api/v1/patients"), headers=bearer(admin), timeout=10, json={
+            "first_name": f"Ottoline{i}", "last_name": "Brackenridge", "date_of_birth": f"19{60 + i}-03-1{i % 10}",
+            "admission_date": today, "level_of_care": "residential"})
+        assert made.status_code == 201, made.text
+        registration_key = registration_key or made.json()["registration_key"]
+    registered = requests.post(clinic.url("/api/v1/auth/patient/register"), timeout=10,
+                               json={"registration_key": registration_key, "password": "quiet meadow lantern 77"})
+    assert registered.status_code == 201, registered.text
+    checked_in = requests.post(clinic.url("/api/v1/me/check-ins"), headers=bearer(registered.json()["access_token"]), timeout=10,
+                               json={"local_date": today, "timezone": "UTC", "mood": 6, "craving": 2, "note": NOTE})
+    assert checked_in.status_code == 201, checked_in.text
+
+    synced = requests.post(clinic.url("/api/v1/federation/sync"), headers=bearer(admin), timeout=30)
+    assert synced.status_code == 200, synced.text
+    result = synced.json()
+    assert result["queued"] >= 1 and result["sent"] == result["queued"] and result["pending"] == 0, result
+    status = requests.get(clinic.url("/api/v1/federation/status"), headers=bearer(admin), timeout=10).json()
+    assert status["enrolled"] is True and status["queue_depth"] == 0 and status["last_success_at"], status
+    assert status["central_url"].startswith("http://127.0.0.1:")
+
+    # The super admin reads the clinic's week on central.
+    facilities = requests.get(central.url("/api/v1/federation/facilities"), headers=bearer(root), timeout=10).json()["data"]
+    assert sorted(f["name"] for f in facilities) == ["Harbor Light Clinic", "Serenity Recovery Center"], facilities
+    harbor = next(f for f in facilities if f["name"] == "Harbor Light Clinic")
+    facility_id = harbor["id"]
+    census = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10,
+                          params={"facility_id": facility_id, "metric": "admissions", "from": today[:8] + "01"}).json()["data"]
+    assert census and census[-1]["value"] >= 12, census
+    latest = harbor["latest"]
+    assert latest["census"] >= 12 and latest["active_patients"] == "suppressed" and latest["check_ins"] == "suppressed", latest
+    # The demo facility's five patients: census suppressed, and with it admissions and discharges (complementary).
+    serenity = next(f for f in facilities if f["name"] == "Serenity Recovery Center")["latest"]
+    assert serenity["census"] == serenity["admissions"] == serenity["discharges"] == "suppressed", serenity
+    bad_query = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10, params={"metric": "names"})
+    assert bad_query.status_code == 422
+
+    # What left the clinic: the disclosure log, and the outbox's exact bytes.
+    disclosures = requests.get(clinic.url("/api/v1/federation/disclosures"), headers=bearer(admin), timeout=10).json()
+    assert disclosures["pagination"]["total"] == result["queued"]
+    assert all(d["status"] == "sent" and d["recipient"] == status["central_url"] for d in disclosures["data"])
+    rows = read_db(clinic_dir / "recovery.sqlite",
+                       "SELECT sequence || '|' || payload || '|' || hex(signature) FROM federation_outbox ORDER BY sequence;")
+    sent = [line.split("|") for line in rows.strip().splitlines()]
+    assert [int(s[0]) for s in sent] == list(range(1, len(sent) + 1))
+
+    # Every payload and central's database, WAL and log: no name, date of birth, number or note.
+    demo_root = login(clinic, "admin@recoversystem.com", "SuperAdmin123!").json()["access_token"]
+    patients = requests.get(clinic.url("/api/v1/patients"), headers=bearer(demo_root), params={"limit": 100}, timeout=10).json()["data"]
+    assert len(patients) == 17, len(patients)
+    secrets = {NOTE}
+    for p in patients:
+        secrets |= {p["first_name"], p["last_name"], p["date_of_birth"], p["patient_number"], p["id"]} - {None}
+    central_files = b"".join((central_dir / name).read_bytes() for name in ("recovery.sqlite", "recovery.sqlite-wal")
+                             if (central_dir / name).exists()).decode("latin-1") + central.log()
+    for secret in secrets:
+        for _, payload, _ in sent:
+            assert secret not in payload, f"a payload holds {secret!r}"
+        assert secret not in central_files, f"central holds {secret!r}"
+
+    before = central_state(central_dir)
+    sequence, payload, signature_hex = sent[-1]
+    signature = base64.b64encode(bytes.fromhex(signature_hex)).decode()
+    # Tampered: a figure changed, the signature kept.
+    tampered = payload.replace('"value":0', '"value":50', 1)
+    assert tampered != payload
+    answer = post_payload(central, clinic_id, tampered, signature)
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "bad_signature", answer.text
+    # Replayed: the same bytes again are a duplicate and change nothing.
+    answer = post_payload(central, clinic_id, payload, signature)
+    assert answer.status_code == 200 and answer.json()["outcome"] == "duplicate", answer.text
+    assert central_state(central_dir) == before
+
+    # Revoked: the clinic's next payload is refused and nothing is stored.
+    revoked = requests.delete(central.url(f"/api/v1/federation/peers/{clinic_id}"), headers=bearer(root), timeout=10)
+    assert revoked.status_code == 200 and revoked.json()["peer"]["status"] == "revoked", revoked.text
+    more = requests.post(clinic.url("/api/v1/patients"), headers=bearer(admin), timeout=10, json={
+        "first_name": "Late", "last_name": "Arrival", "date_of_birth": "1990-01-01", "admission_date": today})
+    assert more.status_code == 201, more.text
+    after_revoke = requests.post(clinic.url("/api/v1/federation/sync"), headers=bearer(admin), timeout=30).json()
+    assert after_revoke["queued"] == 1 and after_revoke["sent"] == 0 and after_revoke["last_error"] == "clinic_revoked", after_revoke
+    assert post_payload(central, clinic_id, payload, signature).json()["error"]["code"] == "clinic_revoked"
+    assert central_state(central_dir) == before
+    status = requests.get(clinic.url("/api/v1/federation/status"), headers=bearer(admin), timeout=10).json()
+    assert status["last_error"] == "clinic_revoked"
+
+    refusals = [line for line in central.log().splitlines() if "federation payload refused" in line]
+    assert len(refusals) == 3, refusals
+    assert all(json.loads(line)["reason"] in ("bad_signature", "clinic_revoked") for line in refusals)
+    clinic.assert_still_serving()
+    central.assert_still_serving()
+
+
+def restart_on_same_port(server) -> None:
+    """Starts a stopped server again on its old port (the clinic pinned central's URL)."""
+    server._spawn()
+    assert server._wait_ready(20), server.log()
+
+
+def test_payloads_wait_out_an_outage_and_arrive_once_after_a_restart(tmp_path, make_server):
+    central_dir, clinic_dir = tmp_path / "central", tmp_path / "clinic"
+    made = run_cli("init", "--data-dir", central_dir, "--admin-email", CENTRAL_EMAIL, "--admin-password", PASSWORD, env=CENTRAL_ENV)
+    assert made.returncode == 0, made.stderr
+    init_data_dir(clinic_dir, CLINIC_EMAIL, PASSWORD, "--mfa-policy", "none")
+    central = make_server(central_dir, env=CENTRAL_ENV, name="central")
+    root = central_super_admin(central)
+    code = requests.post(central.url("/api/v1/federation/enrollments"), json={"facility_name": "Clinic"},
+                         headers=bearer(root), timeout=10).json()["code"]
+    enrolled = run_cli("federation", "enroll", "--data-dir", clinic_dir, "--central", central.base_url, "--code", code)
+    assert enrolled.returncode == 0, enrolled.stderr
+    # The clinic's background task queues every 5 s here, and sends what waits out its backoff.
+    clinic = make_server(clinic_dir, name="clinic", env={"RECOVERY_FEDERATION_INTERVAL_SECONDS": "5"})
+    admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
+
+    central.stop()
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    made = requests.post(clinic.url("/api/v1/patients"), headers=bearer(admin), timeout=10, json={
+        "first_name": "Perpetua", "last_name": "Winterbourne", "date_of_birth": "1971-07-07", "admission_date": today})
+    assert made.status_code == 201, made.text
+    down = requests.post(clinic.url("/api/v1/federation/sync"), headers=bearer(admin), timeout=60).json()
+    assert down["sent"] == 0 and down["pending"] >= 1 and down["last_error"] == "central_unreachable", down
+    status = requests.get(clinic.url("/api/v1/federation/status"), headers=bearer(admin), timeout=10).json()
+    assert status["queue_depth"] == down["pending"] and status["last_error"] == "central_unreachable", status
+
+    # The clinic restarts too: the outbox is in its database.
+    clinic.stop()
+    clinic.start()
+    admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
+    restart_on_same_port(central)
+
+    # The background task delivers once the backoff (15-30 s after one failure) has passed.
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        status = requests.get(clinic.url("/api/v1/federation/status"), headers=bearer(admin), timeout=10).json()
+        if status["queue_depth"] == 0 and status["last_error"] is None:
+            break
+        time.sleep(1)
+    assert status["queue_depth"] == 0 and status["last_success_at"], status
+    outbox = read_db(clinic_dir / "recovery.sqlite", "SELECT group_concat(sequence || ':' || status, ',') FROM (SELECT * FROM federation_outbox ORDER BY sequence);")
+    receipts = read_db(central_dir / "recovery.sqlite", "SELECT group_concat(sequence, ',') FROM (SELECT sequence FROM federation_receipts ORDER BY sequence);")
+    sequences = [item.split(":")[0] for item in outbox.split(",")]
+    assert all(item.endswith(":sent") for item in outbox.split(",")), outbox
+    assert receipts.split(",") == sequences, (outbox, receipts)  # every payload exactly once
+    central.assert_still_serving()
