@@ -84,6 +84,18 @@ import Testing
         #expect(none["check_in_completion_rate"] == CellValue.none && none["craving_mean_intensity"] == CellValue.none)
     }
 
+    @Test func wholeRatesAndMeansSurviveTheCanonicalRoundTrip() throws {
+        let c = cells(figures(["census": 20, "admissions": 0, "discharges": 0, "check_ins": 140, "cravings_logged": 12],
+                              patientsInCare: 20, daysInCare: 140, intensitySum: 60))
+        #expect(c["check_in_completion_rate"] == .number(100) && c["craving_mean_intensity"] == .number(5))
+        let payload = FederationPayload(clinicID: "c", sequence: 1, schemaVersion: 1, week: ISOWeek(containing: Date()),
+                                        facilities: [.init(ref: "f", name: "F", cells: Suppression.cells(figures(
+                                            ["census": 20, "admissions": 0, "discharges": 0, "check_ins": 140, "cravings_logged": 12],
+                                            patientsInCare: 20, daysInCare: 140, intensitySum: 60)))])
+        #expect(payload.canonicalText.contains("\"value\":100") && !payload.canonicalText.contains("100.0"))
+        #expect(try FederationPayload.parse(payload.canonicalText) == payload)
+    }
+
     @Test func centralRefusesAnUnsuppressedSmallCell() throws {
         let week = ISOWeek(containing: Date())
         var payload = FederationPayload(clinicID: "c", sequence: 1, schemaVersion: 1, week: week,

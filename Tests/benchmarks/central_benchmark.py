@@ -82,8 +82,8 @@ def totp(secret, at=None):
 
 
 def canonical(value):
-    """The server's JSONValue.canonicalText: keys sorted, no spaces; a rate or
-    mean always with its decimals (Swift's String(Double), e.g. 73.4)."""
+    """The server's JSONValue.canonicalText: keys sorted, no spaces; a whole
+    number without decimals (100, not 100.0)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -132,11 +132,10 @@ def cells(rng, census_before, size):
         values["craving_mean_intensity"] = "suppressed"
     else:
         values["craving_mean_intensity"] = round(intensity * 10 / cravings) / 10
-    for k, top in (("check_in_completion_rate", 100.0), ("craving_mean_intensity", 10.0)):
-        # The server parses 73.0 as the integer 73 (JSONParser, like JSONDecoder), so a
-        # whole-number rate or mean is not canonical there and is refused (422): keep a decimal.
+    for k in ("check_in_completion_rate", "craving_mean_intensity"):
+        # canonical JSON writes a whole rate or mean as an integer (100, not 100.0), as the server does
         if isinstance(values[k], float) and values[k].is_integer():
-            values[k] = round(values[k] - 0.1 if values[k] >= top else values[k] + 0.1, 1)
+            values[k] = int(values[k])
     return census, [{"metric": m, "value": values[m]} for m in METRICS]
 
 

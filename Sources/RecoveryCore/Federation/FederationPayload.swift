@@ -96,6 +96,9 @@ public struct FederationPayload: Sendable, Equatable {
         case (.integer(let n), .count) where n == 0 || n > Suppression.smallCells.upperBound: return .count(n)
         case (.number(let x), .rate) where x >= 0 && x <= 100: return .number(x)
         case (.number(let x), .mean) where x >= 0 && x <= 10: return .number(x)
+        // a whole rate or mean (100 %, 5.0) reads as an integer
+        case (.integer(let n), .rate) where n >= 0 && n <= 100: return .number(Double(n))
+        case (.integer(let n), .mean) where n >= 0 && n <= 10: return .number(Double(n))
         case (.null, .rate), (.null, .mean): return CellValue.none
         default: return nil
         }

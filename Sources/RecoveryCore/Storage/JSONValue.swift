@@ -29,7 +29,8 @@ extension JSONValue {
         case .null: return "null"
         case .bool(let value): return value ? "true" : "false"
         case .integer(let value): return String(value)
-        case .number(let value): return String(value)
+        // a whole number as the parser reads it back (5.0 is the integer 5), so text → value → text is stable
+        case .number(let value): return Int(exactly: value).map(String.init) ?? String(value)
         case .string(let value): return AuditLog.quoted(value)
         case .array(let values): return "[" + values.map(\.canonicalText).joined(separator: ",") + "]"
         case .object(let members):
