@@ -57,11 +57,7 @@ struct AssessmentController {
     @Sendable func recordOwn(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let patient = try context.patient
         let body = try await JSONBody.object(from: request, limit: limit)
-        var assignmentID: String?
-        if let given = try BodyField.string(body, "assignment_id") {
-            guard let uuid = UUID(uuidString: given) else { throw APIError.validation(field: "assignment_id", "must be a UUID") }
-            assignmentID = uuid.uuidString.lowercased()
-        }
+        let assignmentID = try BodyField.uuid(body, "assignment_id")
         let assessment = try await assessments.recordOwn(patient, instrument: try BodyField.string(body, "instrument"),
                                                          answers: try Self.answers(body), assignmentID: assignmentID, origin: context.origin)
         return JSONValue.object(["assessment": assessment]).response(status: .created)

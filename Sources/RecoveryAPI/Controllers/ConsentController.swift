@@ -57,14 +57,9 @@ struct ConsentController {
         let id = try request.uuidParameter("id", context: context.request)
         try await context.reachFirst(patient: id, .consentsManage, action: "disclosure.create", appliance)
         let body = try await JSONBody.object(from: request, limit: limit)
-        func uuid(_ name: String) throws -> String? {
-            guard let text = try BodyField.string(body, name) else { return nil }
-            guard let value = UUID(uuidString: text) else { throw APIError.validation(field: name, "must be a UUID") }
-            return value.uuidString.lowercased()
-        }
-        let disclosure = try await consents.recordDisclosure(context.identity, patientID: id, consentID: try uuid("consent_id"),
+        let disclosure = try await consents.recordDisclosure(context.identity, patientID: id, consentID: try BodyField.uuid(body, "consent_id"),
                                                              kind: try BodyField.string(body, "kind"), description: try BodyField.string(body, "description"),
-                                                             documentID: try uuid("document_id"), origin: context.origin)
+                                                             documentID: try BodyField.uuid(body, "document_id"), origin: context.origin)
         return JSONValue.object(["disclosure": disclosure]).response(status: .created)
     }
 }

@@ -129,6 +129,13 @@ enum BodyField {
         }
     }
 
+    /// A UUID (answered lowercased), or nil when absent or null.
+    static func uuid(_ body: [String: JSONValue], _ name: String) throws -> String? {
+        guard let text = try string(body, name) else { return nil }
+        guard let value = UUID(uuidString: text) else { throw APIError.validation(field: name, "must be a UUID") }
+        return value.uuidString.lowercased()
+    }
+
     /// A list of strings, or nil when absent or null.
     static func strings(_ body: [String: JSONValue], _ name: String) throws -> [String]? {
         switch body[name] {

@@ -47,10 +47,7 @@ struct TreatmentPlanController {
         c.startDate = try BodyField.string(body, "start_date")
         c.reviewDate = try BodyField.string(body, "review_date")
         c.content = body["content"]
-        if let template = try BodyField.string(body, "template_id") {
-            guard let uuid = UUID(uuidString: template) else { throw APIError.validation(field: "template_id", "must be a UUID") }
-            c.templateID = uuid.uuidString.lowercased()
-        }
+        c.templateID = try BodyField.uuid(body, "template_id")
         return c
     }
 
