@@ -137,6 +137,26 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     assert serenity["census"] == serenity["admissions"] == serenity["discharges"] == "suppressed", serenity
     bad_query = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10, params={"metric": "names"})
     assert bad_query.status_code == 422
+    # Version 2's distributions: twelve patients aged 55 to 66 fall in two small age bands, both suppressed; empty bands show 0.
+    assert latest["age_55_64"] == latest["age_65_89"] == "suppressed" and latest["age_under_18"] == latest["age_90_plus"] == 0, latest
+    assert latest["mood_4_6"] == "suppressed" and sum(latest[b] == "suppressed" for b in ("mood_1_3", "mood_4_6", "mood_7_10")) >= 2, latest
+    # Roll-ups across clinics: the demo facility's suppressed census makes the week's total suppressed, so it cannot be subtracted.
+    rollups = requests.get(central.url("/api/v1/federation/rollups"), headers=bearer(root), timeout=10, params={"metric": "census"})
+    assert rollups.status_code == 200, rollups.text
+    week = next(r for r in rollups.json()["data"] if r["period"] == harbor["latest_period"])
+    assert week["value"] == "suppressed" and week["facilities"] == 2 and week["suppressed_facilities"] == 1, week
+    no_metric = requests.get(central.url("/api/v1/federation/rollups"), headers=bearer(root), timeout=10)
+    assert no_metric.status_code == 422 and no_metric.json()["error"]["details"][0]["field"] == "metric", no_metric.text
+
+    # The preview shows nothing left to send; approving is refused while approval is off, and stores nothing.
+    preview = requests.get(clinic.url("/api/v1/federation/preview"), headers=bearer(admin), timeout=30).json()
+    assert preview == {"require_approval": False, "data": []}, preview
+    not_required = requests.post(clinic.url("/api/v1/federation/preview/approve"), headers=bearer(admin), timeout=10,
+                                 json={"digests": ["0" * 64]})
+    assert not_required.status_code == 409 and not_required.json()["error"]["code"] == "approval_not_required", not_required.text
+    bad_digests = requests.post(clinic.url("/api/v1/federation/preview/approve"), headers=bearer(admin), timeout=10, json={"digests": "all"})
+    assert bad_digests.status_code == 422 and bad_digests.json()["error"]["details"][0]["field"] == "digests", bad_digests.text
+
     # What left the clinic: the disclosure log, and the outbox's exact bytes.
     disclosures = requests.get(clinic.url("/api/v1/federation/disclosures"), headers=bearer(admin), timeout=10).json()
     assert disclosures["pagination"]["total"] == result["queued"]
@@ -155,6 +175,8 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
         secrets |= {p["first_name"], p["last_name"], p["date_of_birth"], p["patient_number"], p["id"]} - {None}
     central_files = b"".join((central_dir / name).read_bytes() for name in ("recovery.sqlite", "recovery.sqlite-wal")
                              if (central_dir / name).exists()).decode("latin-1") + central.log()
+    assert all(json.loads(payload)["schema_version"] == 2 and '"age_90_plus"' in payload and '"mood_1_3"' in payload
+               and '"high_risk_patients"' in payload and '"caseload_1_10"' in payload for _, payload, _ in sent)
     for secret in secrets:
         for _, payload, _ in sent:
             assert secret not in payload, f"a payload holds {secret!r}"
