@@ -24,12 +24,6 @@ struct PrivacyLedger {
         budget = appliance.settings.federationNoiseBudget
     }
 
-    init(key: [UInt8], epsilon: Double, budget: Double) {
-        self.key = key
-        self.epsilon = epsilon
-        self.budget = budget
-    }
-
     /// The cells with noise on every shown count, the ledger updated in `db`.
     func apply(_ cells: [(metric: String, value: CellValue)], facility: String, week: ISOWeek,
                in db: Database) throws -> [(metric: String, value: CellValue)] {

@@ -49,7 +49,6 @@ public enum Suppression {
         for distribution in MetricsCatalogue.distributions where ([distribution.total] + distribution.buckets).allSatisfy({ values[$0] != nil }) {
             suppressComplements(distribution, counts: f.counts, values: &values)
         }
-        func suppressed(_ names: String...) -> Bool { names.contains { values[$0] == .suppressed } }
         func ratio(_ name: String, _ numerator: Int, _ denominators: [Int], suppressedWith: [String] = [], _ value: () -> Double) {
             guard catalogue.contains(where: { $0.name == name }) else { return }
             if denominators.contains(0) { values[name] = CellValue.none }
