@@ -256,6 +256,11 @@ extension APIError {
         case .unknownSchemaVersion(let version):
             self.init(.unprocessableContent, code: "unknown_schema_version", message: "Metrics schema version \(version) is not known here.",
                       details: [Detail(field: "payload.schema_version", issue: "is not a known version")])
+        case .approvalStale(let field):
+            self.init(.conflict, code: "approval_stale", message: "A payload changed since the preview. Preview again and approve what it shows.",
+                      details: [Detail(field: field, issue: "is not the digest of a payload awaiting approval")])
+        case .approvalNotRequired:
+            self.init(.conflict, code: "approval_not_required", message: "Payloads leave without approval here (federation.require_approval is off).")
         case .centralUnreachable(let reason):
             self.init(.badGateway, code: "central_unreachable", message: "Central could not be reached or answered wrongly (\(reason)).")
         }

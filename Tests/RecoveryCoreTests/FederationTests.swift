@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 @testable import RecoveryCore
 
@@ -88,7 +89,7 @@ import Testing
         let c = cells(figures(["census": 20, "admissions": 0, "discharges": 0, "check_ins": 140, "cravings_logged": 12],
                               patientsInCare: 20, daysInCare: 140, intensitySum: 60))
         #expect(c["check_in_completion_rate"] == .number(100) && c["craving_mean_intensity"] == .number(5))
-        let payload = FederationPayload(clinicID: "c", sequence: 1, schemaVersion: 1, week: ISOWeek(containing: Date()),
+        let payload = FederationPayload(clinicID: "c", sequence: 1, schemaVersion: MetricsCatalogue.schemaVersion, week: ISOWeek(containing: Date()),
                                         facilities: [.init(ref: "f", name: "F", cells: Suppression.cells(figures(
                                             ["census": 20, "admissions": 0, "discharges": 0, "check_ins": 140, "cravings_logged": 12],
                                             patientsInCare: 20, daysInCare: 140, intensitySum: 60)))])
@@ -98,11 +99,100 @@ import Testing
 
     @Test func centralRefusesAnUnsuppressedSmallCell() throws {
         let week = ISOWeek(containing: Date())
-        var payload = FederationPayload(clinicID: "c", sequence: 1, schemaVersion: 1, week: week,
+        var payload = FederationPayload(clinicID: "c", sequence: 1, schemaVersion: MetricsCatalogue.schemaVersion, week: week,
                                         facilities: [.init(ref: "f", name: "F", cells: Suppression.cells(figures([:])))])
         #expect(try FederationPayload.parse(payload.canonicalText) == payload)
         payload.facilities[0].cells[1].value = .count(4)
         #expect(throws: FederationError.self) { try FederationPayload.parse(payload.canonicalText) }
+    }
+
+    @Test func centralAcceptsVersionOneAndVersionTwoEachWithItsOwnMetrics() throws {
+        let week = ISOWeek(containing: Date())
+        let one = FederationPayload(clinicID: "c", sequence: 1, schemaVersion: 1, week: week,
+                                    facilities: [.init(ref: "f", name: "F", cells: Suppression.cells(figures([:]), version: 1))])
+        #expect(try FederationPayload.parse(one.canonicalText) == one)
+        #expect(one.facilities[0].cells.count == 11)
+        let small = FederationPayload(clinicID: "c", sequence: 2, schemaVersion: 1, week: week,
+                                      facilities: [.init(ref: "f", name: "F", cells: Suppression.cells(figures(["census": 3, "check_ins": 4]), version: 1))])
+        #expect(try FederationPayload.parse(small.canonicalText) == small, "version 1 has no buckets to suppress with its totals")
+        var mixed = one
+        mixed.schemaVersion = 2
+        #expect(throws: FederationError.self) { try FederationPayload.parse(mixed.canonicalText) }
+    }
+
+    /// A payload's cells by metric for one facility's figures.
+    func distribution(_ counts: [String: Int]) -> [String: CellValue] { cells(figures(counts)) }
+
+    @Test func aSuppressedBucketCannotBeRecoveredFromTheTotalMinusTheOthers() {
+        // Three patient-days of low mood among 40: the low bucket alone suppressed would be 40 - 12 - 25.
+        let c = distribution(["check_ins": 40, "mood_1_3": 3, "mood_4_6": 12, "mood_7_10": 25])
+        #expect(c["mood_1_3"] == .suppressed)
+        #expect(c["mood_4_6"] == .suppressed, "the smallest other bucket is suppressed with it")
+        #expect(c["check_ins"] == .count(40) && c["mood_7_10"] == .count(25))
+        // The attack: total minus every shown bucket leaves the sum of two unknowns, not the small cell.
+        let shown = ["mood_1_3", "mood_4_6", "mood_7_10"].compactMap { name -> Int? in if case .count(let n) = c[name] { return n }; return nil }
+        #expect(40 - shown.reduce(0, +) != 3)
+        #expect(["mood_1_3", "mood_4_6", "mood_7_10"].filter { c[$0] == .suppressed }.count >= 2)
+    }
+
+    @Test func aSuppressedTotalCannotBeRecoveredFromItsBuckets() {
+        // Three admissions suppress the census (linked cells); forty patients all aged 35-44 would give the census back.
+        let c = distribution(["census": 40, "admissions": 3, "discharges": 0, "age_35_44": 40])
+        #expect(c["census"] == .suppressed && c["age_35_44"] == .suppressed)
+        #expect(MetricsCatalogue.ageBands.filter { c[$0.name] == .suppressed }.count == 2)
+        let shownSum = MetricsCatalogue.ageBands.reduce(0) { sum, band in if case .count(let n) = c[band.name] { return sum + n }; return sum }
+        #expect(shownSum == 0)
+        // A staff caseload distribution of small cells: every bucket of 1-10 staff suppressed, and the total.
+        let staff = distribution(["staff_with_caseload": 6, "caseload_1_10": 2, "caseload_11_20": 4])
+        #expect(staff["staff_with_caseload"] == .suppressed && staff["caseload_1_10"] == .suppressed && staff["caseload_11_20"] == .suppressed)
+        #expect(staff["caseload_21_30"] == .count(0))
+    }
+
+    @Test func centralRefusesADistributionWithASingleSuppressedBucket() throws {
+        let week = ISOWeek(containing: Date())
+        var payload = FederationPayload(clinicID: "c", sequence: 1, schemaVersion: 2, week: week, facilities: [
+            .init(ref: "f", name: "F", cells: Suppression.cells(figures(["check_ins": 40, "mood_1_3": 3, "mood_4_6": 12, "mood_7_10": 25])))])
+        #expect(try FederationPayload.parse(payload.canonicalText) == payload)
+        let index = try #require(payload.facilities[0].cells.firstIndex { $0.metric == "mood_4_6" })
+        payload.facilities[0].cells[index].value = .count(12)
+        #expect(throws: FederationError.invalid(field: "payload.facilities[0].cells",
+                                                 issue: "must suppress at least two buckets of a distribution with a suppressed cell")) {
+            try FederationPayload.parse(payload.canonicalText)
+        }
+    }
+
+    @Test func attendanceAdherenceAndTimeToAcknowledgeFollowTheirDenominators() {
+        var f = figures(["census": 30, "crisis_alerts_raised": 12, "crisis_alerts_acknowledged": 11], patientsInCare: 30, daysInCare: 210)
+        f.meetingAttendees = 15
+        f.dosesScheduled = 200
+        f.dosesTaken = 150
+        f.acknowledgeMinutes = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 44]
+        var c = cells(f)
+        #expect(c["meeting_attendance_rate"] == .number(50))
+        #expect(c["medication_adherence_rate"] == .number(75))
+        #expect(c["crisis_ack_median_minutes"] == .number(6))
+        f.meetingAttendees = 4
+        f.dosesScheduled = 9
+        f.dosesTaken = 9
+        f.counts["crisis_alerts_acknowledged"] = 3
+        f.acknowledgeMinutes = [1, 2, 3]
+        c = cells(f)
+        #expect(c["meeting_attendance_rate"] == .suppressed && c["medication_adherence_rate"] == .suppressed)
+        #expect(c["crisis_ack_median_minutes"] == .suppressed)
+        f.dosesScheduled = 0
+        f.dosesTaken = 0
+        f.acknowledgeMinutes = []
+        c = cells(f)
+        #expect(c["medication_adherence_rate"] == CellValue.none && c["crisis_ack_median_minutes"] == CellValue.none)
+    }
+
+    @Test func agesAreWholeYearsAndNinetyAndOverAreOneBand() {
+        #expect(CatalogueFigures.age(born: "1990-11-30", on: "2026-11-29") == 35)
+        #expect(CatalogueFigures.age(born: "1990-11-29", on: "2026-11-29") == 36)
+        #expect(CatalogueFigures.age(born: "1920-01-01", on: "2026-11-29") == 106)
+        #expect(MetricsCatalogue.ageBands.filter { $0.ages.contains(106) }.map(\.name) == ["age_90_plus"])
+        #expect(MetricsCatalogue.ageBands.filter { $0.ages.contains(90) }.map(\.name) == ["age_90_plus"])
+        #expect(MetricsCatalogue.ageBands.filter { $0.ages.contains(89) }.map(\.name) == ["age_65_89"])
     }
 }
 
@@ -113,9 +203,11 @@ struct FederationPair {
     let central: Appliance
     let superAdmin: Identity
 
-    init() async throws {
+    init(requireApproval: Bool = false, noiseEpsilon: Double = 0) async throws {
         var clinicSettings = Settings()
         clinicSettings.dataDirectory = dir.file("clinic")
+        clinicSettings.federationRequireApproval = requireApproval
+        clinicSettings.federationNoiseEpsilon = noiseEpsilon
         var centralSettings = Settings()
         centralSettings.dataDirectory = dir.file("central")
         centralSettings.mode = .central
@@ -176,6 +268,38 @@ struct FederationPair {
         let facilities = try await pair.clinic.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM facilities")! }
         #expect(after == [queued, queued * facilities * MetricsCatalogue.metrics.count, facilities])
 
+        // The distributions add up to their totals, read from the real records of the reported weeks: every demo
+        // patient checks in on this Monday (one of them twice, the later check-in's mood counting).
+        let current = ISOWeek(containing: Date())
+        try await pair.clinic.database.pool.write { db in
+            for (index, row) in try Row.fetchAll(db, sql: "SELECT id, facility_id FROM patients ORDER BY id").enumerated() {
+                for (hour, mood) in (index == 0 ? [(8, 9), (9, 2)] : [(9, index % 10 + 1)]) {
+                    try db.execute(sql: """
+                        INSERT INTO patient_check_ins (id, facility_id, patient_id, checked_in_at, local_date, timezone, mood)
+                        VALUES (?, ?, ?, ?, ?, 'UTC', ?)
+                        """, arguments: [RowID.make(), row["facility_id"], row["id"], "\(current.start)T0\(hour):00:00.000Z", current.start, mood])
+                }
+            }
+        }
+        let read = try await pair.clinic.database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id FROM facilities").flatMap { row in
+                try (0..<FederationOutbox.backfillWeeks).map { back in
+                    try CatalogueFigures(cipher: pair.clinic.cipher).read(facility: row["id"], week: current.back(back), in: db)
+                }
+            }
+        }
+        for f in read {
+            for distribution in MetricsCatalogue.distributions {
+                #expect(distribution.buckets.reduce(0) { $0 + (f.counts[$1] ?? 0) } == f.counts[distribution.total])
+            }
+        }
+        #expect(read.contains { ($0.counts["census"] ?? 0) > 0 && ($0.counts["check_ins"] ?? 0) > 0 }, "the demo data fills some reported week")
+        let patients = try await pair.clinic.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM patients")! }
+        func total(_ metric: String) -> Int { read.reduce(0) { sum, f in sum + (f.counts[metric] ?? 0) } }
+        let lowMoods: Int = 1 + (1..<patients).filter { index in index % 10 + 1 <= 3 }.count
+        #expect(total("check_ins") == patients, "one patient-day each")
+        #expect(total("mood_1_3") == lowMoods, "the later check-in of a day counts")
+
         // A replay is a duplicate and changes nothing.
         let replay = try await ingest.receive(clinicID: clinicID, payload: items[0].payload, signature: items[0].signature, origin: RequestOrigin())
         #expect(replay.outcome == .duplicate)
@@ -235,7 +359,7 @@ struct FederationPair {
         // Unknown schema version, signed by the clinic's own key.
         let key = try await pair.clinicKey()
         var future = try FederationPayload.parse(first.payload)
-        let futureText = future.canonicalText.replacingOccurrences(of: #""schema_version":1"#, with: #""schema_version":99"#)
+        let futureText = future.canonicalText.replacingOccurrences(of: #""schema_version":2"#, with: #""schema_version":99"#)
         await #expect(throws: FederationError.unknownSchemaVersion(99)) {
             _ = try await ingest.receive(clinicID: clinicID, payload: futureText, signature: key.sign(Array(futureText.utf8)), origin: RequestOrigin())
         }
@@ -273,8 +397,9 @@ struct FederationPair {
             f.counts["census"] = census
             f.counts["admissions"] = 0
             f.counts["discharges"] = 0
+            // Version 1, as a clinic not yet upgraded sends it.
             let text = FederationPayload(clinicID: clinicID, sequence: sequence, schemaVersion: 1, week: week,
-                                         facilities: [.init(ref: "facility-1", name: "Serenity", cells: Suppression.cells(f))]).canonicalText
+                                         facilities: [.init(ref: "facility-1", name: "Serenity", cells: Suppression.cells(f, version: 1))]).canonicalText
             return (text, key.sign(Array(text.utf8)))
         }
         let ingest = FederationIngest(appliance: pair.central)
@@ -323,5 +448,241 @@ struct FederationPair {
             return (500, Data())
         }).run(prepare: true, all: true)
         #expect(refused.sent == 0 && refused.lastError == "plain_http_refused")
+    }
+}
+
+@Suite struct FederationApprovalTests {
+    func admin(_ appliance: Appliance) async throws -> Identity {
+        let row = try await appliance.database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, role, facility_id FROM staff WHERE role IN ('admin', 'super_admin') ORDER BY created_at LIMIT 1")!
+        }
+        return Identity(kind: .staff, subjectID: row["id"], role: StaffRole(rawValue: row["role"]), facilityID: row["facility_id"], sessionID: "test")
+    }
+
+    func outbox(_ appliance: Appliance) async throws -> [String] {
+        try await appliance.database.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT sequence || ':' || status || ':' || hex(signature) FROM federation_outbox ORDER BY sequence")
+        }
+    }
+
+    @Test func payloadsWaitForAnApprovalBoundToTheirDigests() async throws {
+        let pair = try await FederationPair(requireApproval: true)
+        _ = try await pair.enroll()
+        let admin = try await admin(pair.clinic)
+        let approval = FederationApproval(appliance: pair.clinic)
+
+        // The preview stores nothing and shows what the next round queues, byte for byte.
+        let preview = try await approval.preview(admin)
+        #expect(preview.requireApproval && preview.items.count == FederationOutbox.backfillWeeks)
+        #expect(preview.items.allSatisfy { $0.status == "due" })
+        #expect(try await outbox(pair.clinic).isEmpty)
+        let key = try await pair.clinicKey()
+        for item in preview.items {
+            #expect(SigningKey.verify(item.signature, of: Array(item.payload.utf8), publicKey: key.publicKey))
+            #expect(item.digest == FederationReceipt.digest(item.payload).map { String(format: "%02x", $0) }.joined())
+        }
+
+        // Queued, they wait: nothing is sent.
+        let sent = Mutex(0)
+        let transport: FederationTransport = { _, _ in sent.withLock { $0 += 1 }; return (500, Data()) }
+        let round = try await FederationDelivery(appliance: pair.clinic, transport: transport).run(prepare: true, all: true)
+        #expect(round.queued == FederationOutbox.backfillWeeks && round.pending == 0 && sent.withLock { $0 } == 0)
+        let queued = try await approval.preview(admin)
+        #expect(queued.items.map(\.status) == Array(repeating: "awaiting_approval", count: FederationOutbox.backfillWeeks))
+        #expect(queued.items.map(\.payload) == preview.items.map(\.payload), "exactly what was previewed")
+        let waiting = try await FederationOutbox(appliance: pair.clinic).status(admin)
+        #expect(waiting.awaitingApproval == FederationOutbox.backfillWeeks && waiting.queueDepth == 0)
+
+        // The current week changes after the preview (eleven crisis alerts today): its old digest no longer approves anything.
+        try await pair.clinic.database.pool.write { db in
+            for _ in 0..<11 {
+                try db.execute(sql: """
+                    INSERT INTO crisis_alerts (id, facility_id, patient_id, raised_by_kind, source)
+                    SELECT ?, facility_id, id, 'system', 'system' FROM patients ORDER BY id LIMIT 1
+                    """, arguments: [RowID.make()])
+            }
+        }
+        let before = try await outbox(pair.clinic)
+        let current = try #require(queued.items.last)
+        await #expect(throws: FederationError.approvalStale(field: "digests[1]")) {
+            _ = try await approval.approve(admin, digests: [queued.items[0].digest, current.digest], origin: RequestOrigin())
+        }
+        #expect(try await outbox(pair.clinic) == before)
+        await #expect(throws: FederationError.invalid(field: "digests[0]", issue: "must be a payload digest of the preview (64 hex digits)")) {
+            _ = try await approval.approve(admin, digests: ["not-a-digest"], origin: RequestOrigin())
+        }
+        await #expect(throws: FederationError.invalid(field: "digests", issue: "must name at least one payload of the preview")) {
+            _ = try await approval.approve(admin, digests: [], origin: RequestOrigin())
+        }
+        #expect(try await outbox(pair.clinic) == before)
+
+        // A new preview, approved as shown: those payloads become pending, the rest keep waiting.
+        let again = try await approval.preview(admin)
+        #expect(again.items.filter { $0.status == "due" }.map(\.periodStart) == [current.periodStart], "only the current week changed")
+        let changed = try #require(again.items.first { $0.status == "due" })
+        #expect(changed.digest != current.digest && again.items[0].status == "awaiting_approval")
+        let approved = try await approval.approve(admin, digests: [again.items[0].digest, changed.digest], origin: RequestOrigin())
+        #expect(approved.map(\.digest) == [again.items[0].digest, changed.digest])
+        let after = try await FederationOutbox(appliance: pair.clinic).status(admin)
+        #expect(after.queueDepth == 2 && after.awaitingApproval == FederationOutbox.backfillWeeks - 2)
+        let audited = try await pair.clinic.database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT actor_id, details FROM audit_logs WHERE action = 'federation.approve'")
+        }
+        #expect((audited?["actor_id"] as String?) == admin.subjectID)
+        let approvers = try await pair.clinic.database.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT approved_by FROM federation_outbox WHERE status = 'pending'")
+        }
+        #expect(approvers == [admin.subjectID, admin.subjectID])
+    }
+
+    @Test func withoutTheSettingApprovalIsRefusedAndThePreviewStoresNothing() async throws {
+        let pair = try await FederationPair()
+        _ = try await pair.enroll()
+        let admin = try await admin(pair.clinic)
+        let preview = try await FederationApproval(appliance: pair.clinic).preview(admin)
+        #expect(!preview.requireApproval && preview.items.count == FederationOutbox.backfillWeeks)
+        await #expect(throws: FederationError.approvalNotRequired) {
+            _ = try await FederationApproval(appliance: pair.clinic).approve(admin, digests: [preview.items[0].digest], origin: RequestOrigin())
+        }
+        #expect(try await outbox(pair.clinic).isEmpty)
+        let clinician = Identity(kind: .staff, subjectID: admin.subjectID, role: .counselor, facilityID: admin.facilityID, sessionID: "test")
+        await #expect(throws: (any Error).self) { _ = try await FederationApproval(appliance: pair.clinic).preview(clinician) }
+    }
+}
+
+@Suite struct FederationRollupTests {
+    /// Three clinics enrolled on central, each sending one week of census figures.
+    func centralWithClinics(_ census: [Int], week: ISOWeek) async throws -> FederationPair {
+        let pair = try await FederationPair()
+        let peers = FederationPeers(appliance: pair.central)
+        for (index, count) in census.enumerated() {
+            let key = SigningKey.generate()
+            let enrollment = try await peers.createEnrollment(pair.superAdmin, facilityName: "Clinic \(index)", origin: RequestOrigin())
+            let clinicID = try await peers.redeem(code: enrollment.code, publicKey: key.publicKey, origin: RequestOrigin()).clinicID
+            var f = MetricsCatalogue.Figures()
+            f.counts["census"] = count
+            f.counts["age_35_44"] = count
+            f.counts["cravings_logged"] = 20
+            f.intensitySum = 20 * (index + 4)
+            let payload = FederationPayload(clinicID: clinicID, sequence: 1, schemaVersion: 2, week: week,
+                                            facilities: [.init(ref: "facility-\(index)", name: "Facility \(index)", cells: Suppression.cells(f))])
+            let text = payload.canonicalText
+            _ = try await FederationIngest(appliance: pair.central).receive(clinicID: clinicID, payload: text, signature: key.sign(Array(text.utf8)),
+                                                                            origin: RequestOrigin())
+        }
+        return pair
+    }
+
+    @Test func rollupsSumShownCountsAndWeighMeans() async throws {
+        let week = ISOWeek(containing: Date())
+        let pair = try await centralWithClinics([20, 0, 30], week: week)
+        let rollups = FederationRollups(appliance: pair.central)
+        let census = try await rollups.rollups(pair.superAdmin, metric: "census", from: nil, to: nil)
+        #expect(census == [.init(metric: "census", period: week.name, periodStart: week.start, value: .count(50),
+                                 facilities: 3, clinics: 3, suppressedFacilities: 0)])
+        // Means 4, 5 and 6 over 20 cravings each.
+        let mean = try await rollups.rollups(pair.superAdmin, metric: "craving_mean_intensity", from: week.start, to: week.start)
+        #expect(mean.map(\.value) == [.number(5)])
+        #expect(try await rollups.rollups(pair.superAdmin, metric: "census", from: week.back(-1).start, to: nil).isEmpty)
+        await #expect(throws: FederationError.self) { _ = try await rollups.rollups(pair.superAdmin, metric: "names", from: nil, to: nil) }
+    }
+
+    @Test func theTotalMinusEveryOtherClinicNeverGivesASuppressedCellBack() async throws {
+        let week = ISOWeek(containing: Date())
+        // A cohort of three at one clinic, among clinics of 20 and 30.
+        let pair = try await centralWithClinics([20, 3, 30], week: week)
+        let metrics = FederationMetrics(appliance: pair.central)
+        let rollups = FederationRollups(appliance: pair.central)
+        for metric in ["census", "age_35_44"] {
+            let cells = try await metrics.cells(pair.superAdmin, facilityID: nil, metric: metric, from: nil, to: nil, limit: 100)
+            #expect(cells.filter { $0.value == .suppressed }.count == 1)
+            let shown = cells.compactMap { cell -> Int? in if case .count(let n) = cell.value { return n }; return nil }
+            #expect(shown.sorted() == [20, 30])
+            let rollup = try #require(try await rollups.rollups(pair.superAdmin, metric: metric, from: nil, to: nil).first)
+            // The attack: total minus every other clinic's cell. The total is not given, only who contributed.
+            #expect(rollup.value == .suppressed)
+            #expect(rollup.facilities == 3 && rollup.clinics == 3 && rollup.suppressedFacilities == 1)
+            if case .count(let total) = rollup.value { Issue.record("a roll-up over a suppressed cell gave \(total), so \(total - shown.reduce(0, +)) is recovered") }
+        }
+        // A mean whose cells and weights are all shown is still rolled up (cravings of 20 at every clinic).
+        let mean = try await rollups.rollups(pair.superAdmin, metric: "craving_mean_intensity", from: nil, to: nil)
+        #expect(mean.map(\.value) == [.number(5)])
+    }
+}
+
+@Suite struct FederationNoiseTests {
+    @Test func discreteLaplaceDrawsAreCentredSymmetricAndAsSpreadAsTheirEpsilon() {
+        for epsilon in [0.5, 1.0, 2.0] {
+            var generator = SeededGenerator(seed: 20_261_130)
+            let draws = (0..<40_000).map { _ in DiscreteLaplace.sample(epsilon: epsilon, using: &generator) }
+            let mean = Double(draws.reduce(0, +)) / Double(draws.count)
+            let variance = draws.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(draws.count - 1)
+            let expected = DiscreteLaplace.variance(epsilon: epsilon)
+            #expect(abs(mean) < 4 * (expected / Double(draws.count)).squareRoot(), "centred at zero (ε = \(epsilon))")
+            #expect(abs(variance / expected - 1) < 0.05, "variance \(variance) against \(expected) (ε = \(epsilon))")
+            let alpha = exp(-epsilon)
+            let zeros = Double(draws.filter { $0 == 0 }.count) / Double(draws.count)
+            #expect(abs(zeros - (1 - alpha) / (1 + alpha)) < 0.01, "P(0) (ε = \(epsilon))")
+            let above = draws.filter { $0 > 0 }.count, below = draws.filter { $0 < 0 }.count
+            #expect(abs(Double(above - below)) / Double(above + below) < 0.03, "symmetric (ε = \(epsilon))")
+        }
+        var a = SeededGenerator(seed: 7), b = SeededGenerator(seed: 7)
+        #expect((0..<100).map { _ in DiscreteLaplace.sample(epsilon: 1, using: &a) } == (0..<100).map { _ in DiscreteLaplace.sample(epsilon: 1, using: &b) })
+    }
+
+    func ledger(_ appliance: Appliance) async throws -> [String: [String]] {
+        try await appliance.database.pool.read { db in
+            var rows: [String: [String]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM federation_privacy_ledger ORDER BY facility_id, period_start, metric") {
+                let key = "\(row["facility_id"] as String)|\(row["period_start"] as String)|\(row["metric"] as String)"
+                rows[key] = ["\(row["exact_value"] as Int)", "\(row["sent_value"] as Int)", "\(row["draws"] as Int)", "\(row["epsilon_spent"] as Double)"]
+            }
+            return rows
+        }
+    }
+
+    func raiseAlerts(_ count: Int, _ appliance: Appliance) async throws {
+        try await appliance.database.pool.write { db in
+            for _ in 0..<count {
+                try db.execute(sql: """
+                    INSERT INTO crisis_alerts (id, facility_id, patient_id, raised_by_kind, source)
+                    SELECT ?, facility_id, id, 'system', 'system' FROM patients ORDER BY id LIMIT 1
+                    """, arguments: [RowID.make()])
+            }
+        }
+    }
+
+    @Test func reSendingAWeekSpendsBudgetOnlyOnChangedCountsAndStopsWhenItIsSpent() async throws {
+        // One draw costs 1; a cell may spend 2 (the default budget).
+        let pair = try await FederationPair(noiseEpsilon: 1)
+        _ = try await pair.enroll()
+        try await raiseAlerts(11, pair.clinic)
+        let outbox = FederationOutbox(appliance: pair.clinic)
+        #expect(try await outbox.prepare() == FederationOutbox.backfillWeeks)
+        let first = try await ledger(pair.clinic)
+        #expect(!first.isEmpty && first.values.allSatisfy { $0[2] == "1" && $0[3] == "1.0" && Int($0[1])! > 10 })
+        // What was sent is the ledger's noisy value, never the exact one unless the noise was zero.
+        let (_, items) = try #require(try await outbox.pending(all: true))
+        let sent = try FederationPayload.parse(try #require(items.last).payload)
+        let facility = try #require(sent.facilities.first { facility in facility.cells.contains { $0.metric == "crisis_alerts_raised" && $0.value != .count(0) && $0.value != .suppressed } })
+        let alerts = try #require(first.first { $0.key.hasPrefix("\(facility.ref)|\(sent.week.start)|crisis_alerts_raised") }?.value)
+        #expect(facility.cells.first { $0.metric == "crisis_alerts_raised" }?.value == .count(Int(alerts[1])!))
+
+        // Unchanged: nothing queued, nothing spent.
+        #expect(try await outbox.prepare() == 0)
+        #expect(try await ledger(pair.clinic) == first)
+
+        // The count changes: one new draw for that cell alone.
+        try await raiseAlerts(11, pair.clinic)
+        #expect(try await outbox.prepare() == 1)
+        let second = try await ledger(pair.clinic)
+        let key = "\(facility.ref)|\(sent.week.start)|crisis_alerts_raised"
+        #expect(second[key]?[2] == "2" && second[key]?[3] == "2.0" && second[key]?[0] == String(Int(alerts[0])! + 11))
+        #expect(second.filter { $0.key != key } == first.filter { $0.key != key })
+
+        // Budget spent: the cell keeps its last sent value, so the week is not re-sent.
+        try await raiseAlerts(11, pair.clinic)
+        #expect(try await outbox.prepare() == 0)
+        #expect(try await ledger(pair.clinic) == second)
     }
 }

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
+import http.server
 import json
+import signal
 import subprocess
+import threading
 import time
 
 import requests
@@ -133,6 +137,25 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     assert serenity["census"] == serenity["admissions"] == serenity["discharges"] == "suppressed", serenity
     bad_query = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10, params={"metric": "names"})
     assert bad_query.status_code == 422
+    # Version 2's distributions: twelve patients aged 55 to 66 fall in two small age bands, both suppressed; empty bands show 0.
+    assert latest["age_55_64"] == latest["age_65_89"] == "suppressed" and latest["age_under_18"] == latest["age_90_plus"] == 0, latest
+    assert latest["mood_4_6"] == "suppressed" and sum(latest[b] == "suppressed" for b in ("mood_1_3", "mood_4_6", "mood_7_10")) >= 2, latest
+    # Roll-ups across clinics: the demo facility's suppressed census makes the week's total suppressed, so it cannot be subtracted.
+    rollups = requests.get(central.url("/api/v1/federation/rollups"), headers=bearer(root), timeout=10, params={"metric": "census"})
+    assert rollups.status_code == 200, rollups.text
+    week = next(r for r in rollups.json()["data"] if r["period"] == harbor["latest_period"])
+    assert week["value"] == "suppressed" and week["facilities"] == 2 and week["suppressed_facilities"] == 1, week
+    no_metric = requests.get(central.url("/api/v1/federation/rollups"), headers=bearer(root), timeout=10)
+    assert no_metric.status_code == 422 and no_metric.json()["error"]["details"][0]["field"] == "metric", no_metric.text
+
+    # The preview shows nothing left to send; approving is refused while approval is off, and stores nothing.
+    preview = requests.get(clinic.url("/api/v1/federation/preview"), headers=bearer(admin), timeout=30).json()
+    assert preview == {"require_approval": False, "data": []}, preview
+    not_required = requests.post(clinic.url("/api/v1/federation/preview/approve"), headers=bearer(admin), timeout=10,
+                                 json={"digests": ["0" * 64]})
+    assert not_required.status_code == 409 and not_required.json()["error"]["code"] == "approval_not_required", not_required.text
+    bad_digests = requests.post(clinic.url("/api/v1/federation/preview/approve"), headers=bearer(admin), timeout=10, json={"digests": "all"})
+    assert bad_digests.status_code == 422 and bad_digests.json()["error"]["details"][0]["field"] == "digests", bad_digests.text
 
     # What left the clinic: the disclosure log, and the outbox's exact bytes.
     disclosures = requests.get(clinic.url("/api/v1/federation/disclosures"), headers=bearer(admin), timeout=10).json()
@@ -152,6 +175,8 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
         secrets |= {p["first_name"], p["last_name"], p["date_of_birth"], p["patient_number"], p["id"]} - {None}
     central_files = b"".join((central_dir / name).read_bytes() for name in ("recovery.sqlite", "recovery.sqlite-wal")
                              if (central_dir / name).exists()).decode("latin-1") + central.log()
+    assert all(json.loads(payload)["schema_version"] == 2 and '"age_90_plus"' in payload and '"mood_1_3"' in payload
+               and '"high_risk_patients"' in payload and '"caseload_1_10"' in payload for _, payload, _ in sent)
     for secret in secrets:
         for _, payload, _ in sent:
             assert secret not in payload, f"a payload holds {secret!r}"
@@ -196,7 +221,54 @@ def restart_on_same_port(server) -> None:
     assert server._wait_ready(20), server.log()
 
 
-def test_payloads_wait_out_an_outage_and_arrive_once_after_a_restart(tmp_path, make_server):
+class HoldingProxy:
+    """A loopback HTTP proxy in front of central that can hold central's answer to one
+    payload: central has stored it, the clinic has not yet heard back. Killing the clinic
+    while an answer is held lands the kill mid-send every time."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.hold_sequence: int | None = None
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.outcomes: list[tuple[int, str]] = []  # (sequence, central's outcome) of every payload forwarded
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (the standard library's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                answer = requests.post(proxy.target + self.path, data=body, timeout=30,
+                                       headers={"Content-Type": "application/json"})
+                if self.path.endswith("/federation/payloads") and answer.status_code == 200:
+                    sequence = answer.json()["sequence"]
+                    proxy.outcomes.append((sequence, answer.json()["outcome"]))
+                    if sequence == proxy.hold_sequence and not proxy.held.is_set():
+                        proxy.held.set()
+                        proxy.release.wait(60)
+                try:
+                    self.send_response(answer.status_code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(answer.content)))
+                    self.end_headers()
+                    self.wfile.write(answer.content)
+                except OSError:
+                    pass  # the clinic is gone
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def enrolled_pair(tmp_path, make_server, *, via_proxy: bool = False, clinic_env: dict | None = None):
+    """A central and an enrolled clinic (not yet started); with via_proxy the clinic reaches central through a HoldingProxy."""
     central_dir, clinic_dir = tmp_path / "central", tmp_path / "clinic"
     made = run_cli("init", "--data-dir", central_dir, "--admin-email", CENTRAL_EMAIL, "--admin-password", PASSWORD, env=CENTRAL_ENV)
     assert made.returncode == 0, made.stderr
@@ -205,21 +277,47 @@ def test_payloads_wait_out_an_outage_and_arrive_once_after_a_restart(tmp_path, m
     root = central_super_admin(central)
     code = requests.post(central.url("/api/v1/federation/enrollments"), json={"facility_name": "Clinic"},
                          headers=bearer(root), timeout=10).json()["code"]
-    enrolled = run_cli("federation", "enroll", "--data-dir", clinic_dir, "--central", central.base_url, "--code", code)
+    proxy = HoldingProxy(central.base_url) if via_proxy else None
+    enrolled = run_cli("federation", "enroll", "--data-dir", clinic_dir, "--central", proxy.url if proxy else central.base_url, "--code", code)
     assert enrolled.returncode == 0, enrolled.stderr
-    # The clinic's background task queues every 5 s here, and sends what waits out its backoff.
-    clinic = make_server(clinic_dir, name="clinic", env={"RECOVERY_FEDERATION_INTERVAL_SECONDS": "5"})
+    return central_dir, clinic_dir, central, proxy
+
+
+def delivered_exactly_once(clinic_dir, central_dir) -> list[str]:
+    """Every payload of the clinic's outbox is sent, and central holds each sequence once with the same bytes' digest."""
+    outbox = read_db(clinic_dir / "recovery.sqlite", "SELECT sequence || ':' || status || ':' || payload FROM federation_outbox ORDER BY sequence;")
+    rows = [line.split(":", 2) for line in outbox.splitlines()]
+    assert rows and all(status == "sent" for _, status, _ in rows), [r[:2] for r in rows]
+    receipts = read_db(central_dir / "recovery.sqlite", "SELECT sequence || ':' || lower(hex(payload_digest)) FROM federation_receipts ORDER BY sequence;")
+    expected = [f"{sequence}:{hashlib.blake2b(payload.encode(), digest_size=32).hexdigest()}" for sequence, _, payload in rows]
+    assert receipts.splitlines() == expected  # every payload exactly once, byte for byte
+    return [sequence for sequence, _, _ in rows]
+
+
+def test_payloads_wait_out_an_outage_and_arrive_once_after_a_restart(tmp_path, make_server):
+    central_dir, clinic_dir, central, _ = enrolled_pair(tmp_path, make_server)
+    # The clinic's background task sends, every 5 s, what has waited out its backoff (it queues only hourly).
+    clinic = make_server(clinic_dir, name="clinic")
     admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
 
     central.stop()
-    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    today = datetime.datetime.now(datetime.timezone.utc).date()
     made = requests.post(clinic.url("/api/v1/patients"), headers=bearer(admin), timeout=10, json={
-        "first_name": "Perpetua", "last_name": "Winterbourne", "date_of_birth": "1971-07-07", "admission_date": today})
+        "first_name": "Perpetua", "last_name": "Winterbourne", "date_of_birth": "1971-07-07", "admission_date": today.isoformat()})
     assert made.status_code == 201, made.text
     down = requests.post(clinic.url("/api/v1/federation/sync"), headers=bearer(admin), timeout=60).json()
     assert down["sent"] == 0 and down["pending"] >= 1 and down["last_error"] == "central_unreachable", down
     status = requests.get(clinic.url("/api/v1/federation/status"), headers=bearer(admin), timeout=10).json()
     assert status["queue_depth"] == down["pending"] and status["last_error"] == "central_unreachable", status
+
+    # Still down, the clinic produces two more periods: a patient admitted two weeks ago changes that week and the next
+    # (and this week's age bands).
+    earlier = (today - datetime.timedelta(days=14)).isoformat()
+    made = requests.post(clinic.url("/api/v1/patients"), headers=bearer(admin), timeout=10, json={
+        "first_name": "Aurelian", "last_name": "Thistlewood", "date_of_birth": "1980-02-02", "admission_date": earlier})
+    assert made.status_code == 201, made.text
+    later = requests.post(clinic.url("/api/v1/federation/sync"), headers=bearer(admin), timeout=60).json()
+    assert later["queued"] == 3 and later["sent"] == 0 and later["pending"] == down["pending"] + 3, later
 
     # The clinic restarts too: the outbox is in its database.
     clinic.stop()
@@ -235,9 +333,55 @@ def test_payloads_wait_out_an_outage_and_arrive_once_after_a_restart(tmp_path, m
             break
         time.sleep(1)
     assert status["queue_depth"] == 0 and status["last_success_at"], status
-    outbox = read_db(clinic_dir / "recovery.sqlite", "SELECT group_concat(sequence || ':' || status, ',') FROM (SELECT * FROM federation_outbox ORDER BY sequence);")
-    receipts = read_db(central_dir / "recovery.sqlite", "SELECT group_concat(sequence, ',') FROM (SELECT sequence FROM federation_receipts ORDER BY sequence);")
-    sequences = [item.split(":")[0] for item in outbox.split(",")]
-    assert all(item.endswith(":sent") for item in outbox.split(",")), outbox
-    assert receipts.split(",") == sequences, (outbox, receipts)  # every payload exactly once
+    sequences = delivered_exactly_once(clinic_dir, central_dir)
+    assert len(sequences) == later["pending"]
+    # Central shows each week's newest snapshot: admissions suppressed in the two weeks with one, and in last week with its
+    # census of one (linked cells); the older weeks show zero.
+    weeks = read_db(central_dir / "recovery.sqlite",
+                    "SELECT count(DISTINCT period_start) || ':' || sum(metric = 'admissions' AND suppressed) FROM federation_metric_cells;")
+    assert weeks == "8:3", weeks
     central.assert_still_serving()
+
+
+def test_killing_the_clinic_mid_send_duplicates_nothing(tmp_path, make_server):
+    central_dir, clinic_dir, central, proxy = enrolled_pair(tmp_path, make_server, via_proxy=True)
+    try:
+        clinic = make_server(clinic_dir, name="clinic")
+        admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
+        # Central's answer to the third of the eight payloads is held: central has stored it, the clinic has not heard.
+        proxy.hold_sequence = 3
+        errors: list[Exception] = []
+
+        def sync():
+            try:
+                requests.post(clinic.url("/api/v1/federation/sync"), headers=bearer(admin), timeout=60)
+            except requests.RequestException as error:
+                errors.append(error)
+
+        syncing = threading.Thread(target=sync)
+        syncing.start()
+        assert proxy.held.wait(30), "the third payload never reached central"
+        clinic.signal(signal.SIGKILL)
+        clinic.wait_exit()
+        proxy.release.set()
+        syncing.join(30)
+        assert errors, "the sync answered although the clinic was killed mid-send"
+        stored_before = read_db(central_dir / "recovery.sqlite", "SELECT group_concat(sequence) FROM federation_receipts;")
+        assert stored_before == "1,2,3", stored_before
+        assert read_db(clinic_dir / "recovery.sqlite", "SELECT group_concat(status) FROM (SELECT status FROM federation_outbox ORDER BY sequence);") \
+            == "sent,sent," + ",".join(["pending"] * 6)
+
+        # Restarted, the clinic sends the rest (its background task or this sync, one round at a time): the one central
+        # already stored answers `duplicate` and nothing is queued anew.
+        clinic.start()
+        admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
+        resumed = requests.post(clinic.url("/api/v1/federation/sync"), headers=bearer(admin), timeout=60).json()
+        assert resumed["queued"] == 0 and resumed["pending"] == 0 and resumed["last_error"] is None, resumed
+        assert proxy.outcomes.count((3, "duplicate")) == 1 and [o for o in proxy.outcomes if o[1] == "stored"] == [(s, "stored") for s in range(1, 9)]
+        assert delivered_exactly_once(clinic_dir, central_dir) == [str(s) for s in range(1, 9)]
+        assert read_db(central_dir / "recovery.sqlite", "SELECT count(*) FROM federation_metric_cells;") == \
+            read_db(central_dir / "recovery.sqlite", "SELECT count(*) FROM (SELECT DISTINCT facility_id, period_start, metric FROM federation_metric_cells);")
+        assert read_db(central_dir / "recovery.sqlite", "SELECT count(DISTINCT period_start) FROM federation_metric_cells;") == "8"
+        central.assert_still_serving()
+    finally:
+        proxy.close()

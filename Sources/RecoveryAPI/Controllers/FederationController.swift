@@ -4,9 +4,10 @@ import Logging
 import RecoveryCore
 
 /// Federation routes. On central: the super admin's enrolment codes, clinics
-/// (list, revoke), facilities and metrics; a clinic's code redemption and its
+/// (list, revoke), facilities, metrics and roll-ups; a clinic's code redemption and its
 /// payloads (authenticated by the clinic's signature, not a token). On a
-/// clinic: status, sync now, and the disclosure log. A route of the other
+/// clinic: status, sync now, the disclosure log, and the preview and approval
+/// of what leaves next. A route of the other
 /// kind of box answers 404 `federation_role`.
 struct FederationController {
     let appliance: Appliance
@@ -21,9 +22,12 @@ struct FederationController {
             Endpoint(.post, "/api/v1/federation/payloads", public: receive),
             Endpoint(.get, "/api/v1/federation/facilities", access: .staff(.federationCentral), handler: facilities),
             Endpoint(.get, "/api/v1/federation/metrics", access: .staff(.federationCentral), handler: metrics),
+            Endpoint(.get, "/api/v1/federation/rollups", access: .staff(.federationCentral), handler: rollups),
             Endpoint(.get, "/api/v1/federation/status", access: .staff(.federationManage), handler: status),
             Endpoint(.post, "/api/v1/federation/sync", access: .staff(.federationManage), handler: sync),
             Endpoint(.get, "/api/v1/federation/disclosures", access: .staff(.federationManage), handler: disclosures),
+            Endpoint(.get, "/api/v1/federation/preview", access: .staff(.federationManage), handler: preview),
+            Endpoint(.post, "/api/v1/federation/preview/approve", access: .staff(.federationManage), handler: approve),
         ]
     }
 
@@ -101,6 +105,19 @@ struct FederationController {
         })]).response()
     }
 
+    @Sendable func rollups(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let q = Query(request: request)
+        guard let metric = try q.string("metric", maxLength: 64) else { throw APIError.validation(field: "metric", "is required") }
+        let from = try q.date("from"), to = try q.date("to")
+        if let from, let to, from > to { throw APIError.validation(field: "to", "must not be before from") }
+        let rollups = try await FederationRollups(appliance: appliance).rollups(context.identity, metric: metric, from: from, to: to)
+        return JSONValue.object(["data": .array(rollups.map { rollup -> JSONValue in
+            .object(["metric": .string(rollup.metric), "period": .string(rollup.period), "period_start": .string(rollup.periodStart),
+                     "value": rollup.value.json, "facilities": .integer(rollup.facilities), "clinics": .integer(rollup.clinics),
+                     "suppressed_facilities": .integer(rollup.suppressedFacilities)])
+        })]).response()
+    }
+
     static func view(_ peer: FederationPeers.Peer) -> JSONValue {
         .object(["id": .string(peer.id), "name": .string(peer.name), "status": .string(peer.status),
                  "enrolled_at": peer.enrolledAt.map(JSONValue.string) ?? .null, "last_seen_at": peer.lastSeenAt.map(JSONValue.string) ?? .null,
@@ -115,7 +132,7 @@ struct FederationController {
         return JSONValue.object(["enrolled": .bool(status.enrolled), "clinic_id": status.clinicID.map(JSONValue.string) ?? .null,
                                  "central_url": status.centralURL.map(JSONValue.string) ?? .null,
                                  "last_success_at": status.lastSuccessAt.map(JSONValue.string) ?? .null,
-                                 "queue_depth": .integer(status.queueDepth),
+                                 "queue_depth": .integer(status.queueDepth), "awaiting_approval": .integer(status.awaitingApproval),
                                  "last_error": status.lastError.map(JSONValue.string) ?? .null]).response()
     }
 
@@ -139,5 +156,26 @@ struct FederationController {
                      "last_error": item.lastError.map(JSONValue.string) ?? .null,
                      "payload": (try? JSONParser.parse(Array(item.payload.utf8))) ?? .null])
         }, page: page, limit: limit, total: total).response()
+    }
+
+    @Sendable func preview(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let preview = try await FederationApproval(appliance: appliance).preview(context.identity)
+        return JSONValue.object(["require_approval": .bool(preview.requireApproval),
+                                 "data": .array(preview.items.map(Self.view))]).response()
+    }
+
+    @Sendable func approve(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let body = try await JSONBody.object(from: request, limit: appliance.settings.maxBodyBytes)
+        guard let digests = try BodyField.strings(body, "digests") else { throw APIError.validation(field: "digests", "is required") }
+        let approved = try await FederationApproval(appliance: appliance).approve(context.identity, digests: digests, origin: context.origin)
+        return JSONValue.object(["approved": .array(approved.map(Self.view))]).response()
+    }
+
+    /// A payload as previewed or approved: its exact signed text, and the same parsed for reading.
+    static func view(_ item: FederationApproval.Item) -> JSONValue {
+        .object(["sequence": .integer(item.sequence), "period": .string(item.period), "period_start": .string(item.periodStart),
+                 "period_end": .string(item.periodEnd), "status": .string(item.status), "digest": .string(item.digest),
+                 "payload_text": .string(item.payload), "signature": .string(item.signature.base64EncodedString()),
+                 "payload": (try? JSONParser.parse(Array(item.payload.utf8))) ?? .null])
     }
 }

@@ -32,6 +32,8 @@ public final class Appliance: Sendable {
     public let sessionActivity: SessionActivity
     /// Staff who must change an administrator-set password first.
     public let pendingPasswordChanges = PendingPasswordChanges()
+    /// One federation delivery round at a time.
+    public let federationRounds = FederationRounds()
     /// Seals this box's federation signing key.
     public let signingKeySeal: SigningKeySeal
     public let startedAt: Date

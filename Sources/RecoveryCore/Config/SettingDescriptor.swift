@@ -57,6 +57,9 @@ struct SettingDescriptor: Sendable {
         integer("documents.max_bytes", \.documentsMaxBytes, 1_024...1_073_741_824),
         integer("federation.interval_seconds", \.federationIntervalSeconds, 5...86_400),
         boolean("federation.allow_plain_http", \.federationAllowPlainHTTP),
+        boolean("federation.require_approval", \.federationRequireApproval),
+        decimal("federation.noise_epsilon", \.federationNoiseEpsilon, 0...10),
+        decimal("federation.noise_budget", \.federationNoiseBudget, 0.01...100),
     ]
 
     /// A backup schedule: off, hourly, every N minutes, or daily HH:MM.
@@ -101,6 +104,25 @@ struct SettingDescriptor: Sendable {
                 if case .integer(let number) = any { value = number } else { value = nil }
             }
             guard let value, range.contains(value) else { throw invalid(key, message) }
+            settings[keyPath: path] = value
+        }
+    }
+
+    /// A number (a JSON integer or decimal; plain digits in the environment).
+    static func decimal(_ key: String, _ path: WritableKeyPath<Settings, Double> & Sendable, _ range: ClosedRange<Double>) -> SettingDescriptor {
+        SettingDescriptor(key: key) { source, settings in
+            let message = "must be a number from \(range.lowerBound) to \(range.upperBound)"
+            let value: Double?
+            switch source {
+            case .text(let text): value = Double(text.trimmingCharacters(in: .whitespaces))
+            case .json(let any):
+                switch any {
+                case .integer(let number): value = Double(number)
+                case .number(let number): value = number
+                default: value = nil
+                }
+            }
+            guard let value, value.isFinite, range.contains(value) else { throw invalid(key, message) }
             settings[keyPath: path] = value
         }
     }

@@ -103,6 +103,12 @@ public struct Settings: Sendable, Equatable {
     public var federationIntervalSeconds: Int = 3_600
     /// Plain http:// to central on an address other than loopback is refused unless this is set.
     public var federationAllowPlainHTTP: Bool = false
+    /// A clinic's payloads wait in the outbox until an administrator approves them (`POST /federation/preview/approve`).
+    public var federationRequireApproval: Bool = false
+    /// Discrete Laplace noise on sent counts: the epsilon of one draw; 0 sends exact counts.
+    public var federationNoiseEpsilon: Double = 0
+    /// The most epsilon one count cell of a week may spend on draws in total.
+    public var federationNoiseBudget: Double = 2
 
     public init() {}
 

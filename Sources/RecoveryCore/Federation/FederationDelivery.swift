@@ -35,8 +35,12 @@ public struct FederationDelivery: Sendable {
         return result
     }
 
-    /// One round: queue what is due when `prepare`, then send.
+    /// One round: queue what is due when `prepare`, then send; never two rounds at once.
     public func run(prepare: Bool, all: Bool) async throws -> Result {
+        try await appliance.federationRounds.exclusively { try await round(prepare: prepare, all: all) }
+    }
+
+    func round(prepare: Bool, all: Bool) async throws -> Result {
         let outbox = FederationOutbox(appliance: appliance)
         try outbox.requireClinic()
         let queued = prepare ? try await outbox.prepare() : 0

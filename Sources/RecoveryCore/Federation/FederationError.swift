@@ -18,6 +18,10 @@ public enum FederationError: Error, Equatable, Sendable {
     case badSignature
     case sequenceReused
     case unknownSchemaVersion(Int)
+    /// An approval named a digest that no payload awaiting approval has (it changed since the preview).
+    case approvalStale(field: String)
+    /// `federation.require_approval` is off: payloads leave without approval.
+    case approvalNotRequired
     /// Central's answer could not be used (e.g. a receipt not signed by the pinned key).
     case centralUnreachable(String)
 
@@ -36,6 +40,8 @@ public enum FederationError: Error, Equatable, Sendable {
         case .badSignature: return "bad_signature"
         case .sequenceReused: return "sequence_reused"
         case .unknownSchemaVersion: return "unknown_schema_version"
+        case .approvalStale: return "approval_stale"
+        case .approvalNotRequired: return "approval_not_required"
         case .centralUnreachable(let reason): return reason
         }
     }

@@ -33,19 +33,25 @@ public struct FederationMetrics: Sendable {
         try FederationPeers.requireCentral(appliance)
         try AccessPolicy.require(identity, .federationCentral)
         return try await appliance.database.pool.read { db in
-            try Row.fetchAll(db, sql: """
+            // Every facility's latest week in one query, grouped by facility below.
+            var latest: [String: [Cell]] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT c.* FROM federation_metric_cells c
+                JOIN (SELECT facility_id, max(period_start) AS period_start FROM federation_metric_cells GROUP BY facility_id) m
+                  ON m.facility_id = c.facility_id AND m.period_start = c.period_start
+                """) {
+                let cell = Self.cell(row)
+                latest[cell.facilityID, default: []].append(cell)
+            }
+            let order = Dictionary(uniqueKeysWithValues: MetricsCatalogue.metrics(version: 2).enumerated().map { ($1.name, $0) })
+            return try Row.fetchAll(db, sql: """
                 SELECT f.id, f.peer_id, f.name, f.last_seen_at FROM federation_facilities f
                 JOIN federation_peers p ON p.id = f.peer_id ORDER BY f.name, f.id
                 """).map { row in
                 let id: String = row["id"]
-                let cells = try Row.fetchAll(db, sql: """
-                    SELECT * FROM federation_metric_cells WHERE facility_id = ?
-                      AND period_start = (SELECT max(period_start) FROM federation_metric_cells WHERE facility_id = ?)
-                    """, arguments: [id, id]).map(Self.cell)
-                let order = MetricsCatalogue.metrics.map(\.name)
-                let sorted = cells.sorted { (order.firstIndex(of: $0.metric) ?? .max) < (order.firstIndex(of: $1.metric) ?? .max) }
+                let cells = (latest[id] ?? []).sorted { (order[$0.metric] ?? .max) < (order[$1.metric] ?? .max) }
                 return Facility(id: id, clinicID: row["peer_id"], name: row["name"], lastSeenAt: row["last_seen_at"],
-                                latestPeriod: cells.first?.period, latest: sorted.map { (metric: $0.metric, value: $0.value) })
+                                latestPeriod: cells.first?.period, latest: cells.map { (metric: $0.metric, value: $0.value) })
             }
         }
     }

@@ -36,41 +36,59 @@ public struct FederationOutbox: Sendable {
 
     /// Queues a new payload for every week (of the last `backfillWeeks`) whose
     /// snapshot differs from the last one queued for it; answers how many.
-    /// Sequence numbers are taken in the same transaction, so they only grow.
     func prepare(now: Date = Date()) async throws -> Int {
-        try await appliance.database.pool.write { db in
-            guard let link = try link(in: db) else { throw FederationError.notEnrolled }
-            let current = ISOWeek(containing: now)
-            let facilities = try Row.fetchAll(db, sql: "SELECT id, name FROM facilities ORDER BY id")
-            var queued = 0
-            for back in stride(from: Self.backfillWeeks - 1, through: 0, by: -1) {
-                let week = current.back(back)
-                var payload = FederationPayload(clinicID: link.clinicID, sequence: 0, schemaVersion: MetricsCatalogue.schemaVersion,
-                                                week: week, facilities: [])
-                for facility in facilities {
-                    let figures = try MetricsCatalogue.figures(facility: facility["id"], week: week, in: db)
-                    payload.facilities.append(.init(ref: facility["id"], name: facility["name"], cells: Suppression.cells(figures)))
-                }
-                if let last = try String.fetchOne(db, sql: """
-                    SELECT payload FROM federation_outbox WHERE peer_id = ? AND period_start = ? ORDER BY sequence DESC LIMIT 1
-                    """, arguments: [link.peerID, week.start]),
-                   let previous = try? FederationPayload.parse(last), previous.facilitiesJSON == payload.facilitiesJSON,
-                   previous.schemaVersion == payload.schemaVersion {
-                    continue
-                }
-                payload.sequence = (try Int.fetchOne(db, sql: "SELECT max(sequence) FROM federation_outbox WHERE peer_id = ?",
-                                                     arguments: [link.peerID]) ?? 0) + 1
-                let text = payload.canonicalText
-                let id = RowID.make()
-                try db.execute(sql: """
-                    INSERT INTO federation_outbox (id, peer_id, batch_id, period_start, period_end, payload, signature, sequence, schema_version)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, link.peerID, id, week.start, week.end, text, link.identity.key.sign(Array(text.utf8)),
-                                     payload.sequence, payload.schemaVersion])
-                queued += 1
-            }
-            return queued
+        try await appliance.database.pool.write { db in try queueDue(now: now, in: db) }
+    }
+
+    /// `prepare` inside the caller's transaction. Sequence numbers are taken in
+    /// it, so they only grow. With `federation.require_approval` a new payload
+    /// waits as `awaiting_approval`, and replaces a payload of the same week still
+    /// waiting (never sent, so nothing was disclosed); without it, waiting payloads are released.
+    func queueDue(now: Date = Date(), in db: Database) throws -> Int {
+        guard let link = try link(in: db) else { throw FederationError.notEnrolled }
+        let approval = appliance.settings.federationRequireApproval
+        if !approval {
+            try db.execute(sql: "UPDATE federation_outbox SET status = 'pending' WHERE peer_id = ? AND status = 'awaiting_approval'",
+                           arguments: [link.peerID])
         }
+        let current = ISOWeek(containing: now)
+        let facilities = try Row.fetchAll(db, sql: "SELECT id, name FROM facilities ORDER BY id")
+        let figures = CatalogueFigures(cipher: appliance.cipher)
+        let ledger = PrivacyLedger(appliance: appliance)
+        var queued = 0
+        for back in stride(from: Self.backfillWeeks - 1, through: 0, by: -1) {
+            let week = current.back(back)
+            var payload = FederationPayload(clinicID: link.clinicID, sequence: 0, schemaVersion: MetricsCatalogue.schemaVersion,
+                                            week: week, facilities: [])
+            for facility in facilities {
+                let read = try figures.read(facility: facility["id"], week: week, in: db)
+                var cells = Suppression.cells(read)
+                if let ledger { cells = try ledger.apply(cells, facility: facility["id"], week: week, in: db) }
+                payload.facilities.append(.init(ref: facility["id"], name: facility["name"], cells: cells))
+            }
+            if let last = try String.fetchOne(db, sql: """
+                SELECT payload FROM federation_outbox WHERE peer_id = ? AND period_start = ? ORDER BY sequence DESC LIMIT 1
+                """, arguments: [link.peerID, week.start]),
+               let previous = try? FederationPayload.parse(last), previous.facilitiesJSON == payload.facilitiesJSON,
+               previous.schemaVersion == payload.schemaVersion {
+                continue
+            }
+            payload.sequence = (try Int.fetchOne(db, sql: "SELECT max(sequence) FROM federation_outbox WHERE peer_id = ?",
+                                                 arguments: [link.peerID]) ?? 0) + 1
+            if approval {
+                try db.execute(sql: "DELETE FROM federation_outbox WHERE peer_id = ? AND period_start = ? AND status = 'awaiting_approval'",
+                               arguments: [link.peerID, week.start])
+            }
+            let text = payload.canonicalText
+            let id = RowID.make()
+            try db.execute(sql: """
+                INSERT INTO federation_outbox (id, peer_id, batch_id, period_start, period_end, payload, signature, sequence, schema_version, status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, link.peerID, id, week.start, week.end, text, link.identity.key.sign(Array(text.utf8)),
+                                 payload.sequence, payload.schemaVersion, approval ? "awaiting_approval" : "pending"])
+            queued += 1
+        }
+        return queued
     }
 
     struct Pending: Sendable {
@@ -141,6 +159,8 @@ public struct FederationOutbox: Sendable {
         public let centralURL: String?
         public let lastSuccessAt: String?
         public let queueDepth: Int
+        /// Payloads waiting for an administrator's approval (`federation.require_approval`).
+        public let awaitingApproval: Int
         public let lastError: String?
     }
 
@@ -151,11 +171,12 @@ public struct FederationOutbox: Sendable {
             guard let identityRow = try Row.fetchOne(db, sql: "SELECT clinic_id, central_peer_id FROM federation_identity WHERE clinic_id IS NOT NULL"),
                   let peer = try Row.fetchOne(db, sql: "SELECT base_url, last_seen_at, last_error FROM federation_peers WHERE id = ?",
                                               arguments: [identityRow["central_peer_id"] as String]) else {
-                return Status(enrolled: false, clinicID: nil, centralURL: nil, lastSuccessAt: nil, queueDepth: 0, lastError: nil)
+                return Status(enrolled: false, clinicID: nil, centralURL: nil, lastSuccessAt: nil, queueDepth: 0, awaitingApproval: 0, lastError: nil)
             }
             let depth = try Int.fetchOne(db, sql: "SELECT count(*) FROM federation_outbox WHERE status = 'pending'") ?? 0
+            let awaiting = try Int.fetchOne(db, sql: "SELECT count(*) FROM federation_outbox WHERE status = 'awaiting_approval'") ?? 0
             return Status(enrolled: true, clinicID: identityRow["clinic_id"], centralURL: peer["base_url"], lastSuccessAt: peer["last_seen_at"],
-                          queueDepth: depth, lastError: peer["last_error"])
+                          queueDepth: depth, awaitingApproval: awaiting, lastError: peer["last_error"])
         }
     }
 

@@ -67,6 +67,7 @@ public struct FederationPayload: Sendable, Equatable {
         guard case .array(let items)? = root["facilities"] else {
             throw FederationError.invalid(field: "payload.facilities", issue: "must be a list")
         }
+        let catalogue = MetricsCatalogue.metrics(version: version)
         var facilities: [Facility] = []
         for (index, item) in items.enumerated() {
             let field = "payload.facilities[\(index)]"
@@ -76,19 +77,26 @@ public struct FederationPayload: Sendable, Equatable {
             }
             var cells: [(metric: String, value: CellValue)] = []
             for (cellIndex, cellItem) in cellItems.enumerated() {
-                guard case .object(let cell) = cellItem, case .string(let metric)? = cell["metric"], let kind = MetricsCatalogue.kind(of: metric),
+                guard case .object(let cell) = cellItem, case .string(let metric)? = cell["metric"],
+                      let kind = catalogue.first(where: { $0.name == metric })?.kind,
                       let value = cell["value"].flatMap({ Self.cellValue($0, kind: kind) }) else {
                     throw FederationError.invalid(field: "\(field).cells[\(cellIndex)]", issue: "must be a known metric with a valid value")
                 }
                 cells.append((metric, value))
             }
-            guard cells.map(\.metric) == MetricsCatalogue.metrics.map(\.name) else {
+            guard cells.map(\.metric) == catalogue.map(\.name) else {
                 throw FederationError.invalid(field: "\(field).cells", issue: "must hold every metric of the schema version once, in order")
+            }
+            guard Suppression.keepsDistributions(Dictionary(uniqueKeysWithValues: cells.map { ($0.metric, $0.value) })) else {
+                throw FederationError.invalid(field: "\(field).cells", issue: "must suppress at least two buckets of a distribution with a suppressed cell")
             }
             facilities.append(Facility(ref: ref, name: name, cells: cells))
         }
         return FederationPayload(clinicID: clinicID, sequence: sequence, schemaVersion: version, week: week, facilities: facilities)
     }
+
+    /// A year: the longest time to acknowledge a crisis alert central accepts.
+    static let maxMinutes = 525_600.0
 
     static func cellValue(_ value: JSONValue, kind: MetricsCatalogue.Kind) -> CellValue? {
         switch (value, kind) {
@@ -99,7 +107,9 @@ public struct FederationPayload: Sendable, Equatable {
         // a whole rate or mean (100 %, 5.0) reads as an integer
         case (.integer(let n), .rate) where n >= 0 && n <= 100: return .number(Double(n))
         case (.integer(let n), .mean) where n >= 0 && n <= 10: return .number(Double(n))
-        case (.null, .rate), (.null, .mean): return CellValue.none
+        case (.number(let x), .minutes) where x >= 0 && x <= maxMinutes: return .number(x)
+        case (.integer(let n), .minutes) where n >= 0 && Double(n) <= maxMinutes: return .number(Double(n))
+        case (.null, .rate), (.null, .mean), (.null, .minutes): return CellValue.none
         default: return nil
         }
     }

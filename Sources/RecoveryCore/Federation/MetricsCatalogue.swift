@@ -1,22 +1,29 @@
 import GRDB
 
 /// What a clinic reports to central, per facility per ISO week: aggregates
-/// only, never a record. Schema version 1 is what the data holds today
-/// (census and movement, engagement, cravings and lapses, crisis alerts);
-/// each payload names its version and central refuses versions it does not know.
+/// only, never a record. Version 1: census and movement, engagement, cravings
+/// and lapses, crisis alerts. Version 2 adds mood, meeting attendance,
+/// medication adherence, time to acknowledge a crisis alert, high-risk
+/// patients, staff caseloads and age bands. Each payload names its version;
+/// central accepts every version listed here and refuses others.
 public enum MetricsCatalogue {
-    public static let schemaVersion = 1
-    public static let knownVersions: Set<Int> = [1]
+    public static let schemaVersion = 2
+    public static let knownVersions: Set<Int> = [1, 2]
 
-    public enum Kind: Sendable { case count, rate, mean }
+    public enum Kind: Sendable { case count, rate, mean, minutes }
 
     public struct Metric: Sendable {
         public let name: String
         public let kind: Kind
     }
 
-    /// Version 1, in the order cells are sent.
-    public static let metrics: [Metric] = [
+    /// Cells that add up to a total cell of the same payload (complementary suppression keeps them apart).
+    public struct Distribution: Sendable {
+        public let buckets: [String]
+        public let total: String
+    }
+
+    static let version1: [Metric] = [
         Metric(name: "census", kind: .count),                      // in care at the end of the week
         Metric(name: "admissions", kind: .count),
         Metric(name: "discharges", kind: .count),
@@ -30,70 +37,70 @@ public enum MetricsCatalogue {
         Metric(name: "crisis_alerts_acknowledged", kind: .count),  // of those raised in the week
     ]
 
-    public static let names: Set<String> = Set(metrics.map(\.name))
+    /// Mood of each patient-day with a check-in (its latest check-in): adds up to `check_ins`.
+    public static let moodBands: [(name: String, moods: ClosedRange<Int>)] = [
+        ("mood_1_3", 1...3), ("mood_4_6", 4...6), ("mood_7_10", 7...10),
+    ]
+    /// Age at the end of the week of the patients in care, 90 and over top-coded: adds up to `census`.
+    public static let ageBands: [(name: String, ages: ClosedRange<Int>)] = [
+        ("age_under_18", 0...17), ("age_18_25", 18...25), ("age_26_34", 26...34), ("age_35_44", 35...44),
+        ("age_45_54", 45...54), ("age_55_64", 55...64), ("age_65_89", 65...89), ("age_90_plus", 90...Int.max),
+    ]
+    /// Staff by the number of patients in care on their care team at the end of the week: adds up to `staff_with_caseload`.
+    public static let caseloadBands: [(name: String, patients: ClosedRange<Int>)] = [
+        ("caseload_1_10", 1...10), ("caseload_11_20", 11...20), ("caseload_21_30", 21...30), ("caseload_31_plus", 31...Int.max),
+    ]
 
-    public static func kind(of name: String) -> Kind? { metrics.first { $0.name == name }?.kind }
+    static let version2: [Metric] = version1
+        + moodBands.map { Metric(name: $0.name, kind: .count) }
+        + [
+            Metric(name: "meeting_attendance_rate", kind: .rate),      // patients in care who attended a meeting, percent
+            Metric(name: "medication_adherence_rate", kind: .rate),    // scheduled doses taken (or late) / scheduled doses logged, percent
+            Metric(name: "crisis_ack_median_minutes", kind: .minutes), // of the alerts raised in the week and acknowledged
+            Metric(name: "high_risk_patients", kind: .count),          // in care, latest risk level high or critical, or an unresolved risk flag
+            Metric(name: "staff_with_caseload", kind: .count),
+        ]
+        + caseloadBands.map { Metric(name: $0.name, kind: .count) }
+        + ageBands.map { Metric(name: $0.name, kind: .count) }
+
+    public static let distributions: [Distribution] = [
+        Distribution(buckets: moodBands.map(\.name), total: "check_ins"),
+        Distribution(buckets: ageBands.map(\.name), total: "census"),
+        Distribution(buckets: caseloadBands.map(\.name), total: "staff_with_caseload"),
+    ]
+
+    /// The metrics of a version, in the order cells are sent; empty for an unknown version.
+    public static func metrics(version: Int) -> [Metric] {
+        switch version {
+        case 1: return version1
+        case 2: return version2
+        default: return []
+        }
+    }
+
+    /// The current version's metrics.
+    public static var metrics: [Metric] { metrics(version: schemaVersion) }
+
+    public static let names: Set<String> = Set(version2.map(\.name))
+
+    public static func kind(of name: String) -> Kind? { version2.first { $0.name == name }?.kind }
 
     /// The exact figures of one facility's week, before suppression.
     public struct Figures: Sendable, Equatable {
         public var counts: [String: Int] = [:]
         /// Patients in care at some point of the week, and their days in care:
-        /// the completion rate's denominators (not sent themselves).
+        /// the rates' denominators (not sent themselves).
         public var patientsInCare = 0
         public var daysInCare = 0
         public var intensitySum = 0
+        /// Patients in care who attended at least one meeting in the week.
+        public var meetingAttendees = 0
+        /// Doses scheduled in the week and logged, and of those taken (on time or late).
+        public var dosesScheduled = 0
+        public var dosesTaken = 0
+        /// Minutes from raising to acknowledging each alert raised in the week and acknowledged.
+        public var acknowledgeMinutes: [Double] = []
 
         public init() {}
-    }
-
-    /// Reads one facility's figures for `week` from the records (deleted records excluded).
-    static func figures(facility: String, week: ISOWeek, in db: Database) throws -> Figures {
-        let s = week.start, e = week.end
-        let from = s + "T00:00:00.000Z", until = ISOWeek.day(ISOWeek.date(e)!.addingTimeInterval(86_400)) + "T00:00:00.000Z"
-        func count(_ sql: String, _ arguments: StatementArguments) throws -> Int {
-            try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0
-        }
-        var f = Figures()
-        let live = "facility_id = ? AND deleted_at IS NULL"
-        f.counts["census"] = try count("""
-            SELECT count(*) FROM patients WHERE \(live) AND admission_date IS NOT NULL AND admission_date <= ?
-              AND (discharge_date IS NULL OR discharge_date > ?)
-            """, [facility, e, e])
-        f.counts["admissions"] = try count("SELECT count(*) FROM patients WHERE \(live) AND admission_date BETWEEN ? AND ?", [facility, s, e])
-        f.counts["discharges"] = try count("SELECT count(*) FROM patients WHERE \(live) AND discharge_date BETWEEN ? AND ?", [facility, s, e])
-        f.counts["active_patients"] = try count("""
-            SELECT count(*) FROM (
-              SELECT patient_id FROM patient_check_ins WHERE \(live) AND local_date BETWEEN ? AND ?
-              UNION
-              SELECT patient_id FROM patient_cravings WHERE \(live) AND occurred_at >= ? AND occurred_at < ?)
-            """, [facility, s, e, facility, from, until])
-        f.counts["check_ins"] = try count("""
-            SELECT count(*) FROM (SELECT DISTINCT patient_id, local_date FROM patient_check_ins
-                                  WHERE \(live) AND local_date BETWEEN ? AND ?)
-            """, [facility, s, e])
-        // Days in care within the week: from max(admission, Monday) to min(day before discharge, Sunday).
-        let stay = try Row.fetchOne(db, sql: """
-            SELECT count(*) AS patients, coalesce(sum(days), 0) AS days FROM (
-              SELECT CAST(julianday(min(?, coalesce(date(discharge_date, '-1 day'), ?))) - julianday(max(?, admission_date)) + 1 AS INTEGER) AS days
-              FROM patients WHERE \(live) AND admission_date IS NOT NULL AND admission_date <= ?
-                AND (discharge_date IS NULL OR discharge_date > ?))
-            WHERE days > 0
-            """, arguments: [e, e, s, facility, e, s])!
-        f.patientsInCare = stay["patients"]
-        f.daysInCare = stay["days"]
-        let cravings = try Row.fetchOne(db, sql: """
-            SELECT count(*) AS n, coalesce(sum(intensity), 0) AS total, coalesce(sum(acted_on), 0) AS lapses
-            FROM patient_cravings WHERE \(live) AND occurred_at >= ? AND occurred_at < ?
-            """, arguments: [facility, from, until])!
-        f.counts["cravings_logged"] = cravings["n"] as Int
-        f.intensitySum = cravings["total"]
-        f.counts["lapses"] = cravings["lapses"] as Int
-        let crisis = try Row.fetchOne(db, sql: """
-            SELECT count(*) AS raised, count(acknowledged_at) AS acknowledged
-            FROM crisis_alerts WHERE facility_id = ? AND created_at >= ? AND created_at < ?
-            """, arguments: [facility, from, until])!
-        f.counts["crisis_alerts_raised"] = crisis["raised"] as Int
-        f.counts["crisis_alerts_acknowledged"] = crisis["acknowledged"] as Int
-        return f
     }
 }

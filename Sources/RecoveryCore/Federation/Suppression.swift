@@ -1,7 +1,7 @@
 import Foundation
 
-/// One reported figure: a count, a rate or mean, `suppressed`, or `null`
-/// (a rate or mean without a denominator).
+/// One reported figure: a count, a rate, mean or median, `suppressed`, or
+/// `null` (a rate, mean or median without a denominator).
 public enum CellValue: Sendable, Equatable {
     case count(Int)
     case number(Double)
@@ -23,8 +23,11 @@ public enum CellValue: Sendable, Equatable {
 /// cell cannot be recovered from the others:
 /// - census, admissions and discharges are linked (last week's census +
 ///   admissions - discharges = this week's): one suppressed suppresses all three;
-/// - a rate or mean is suppressed when its numerator or any of its
-///   denominators is a small cell (a percentage of a known total gives the count back).
+/// - a distribution's buckets add up to its total: once any of them or the
+///   total is suppressed, at least two buckets are, so neither "total minus
+///   the others" nor the shown buckets' sum gives one back;
+/// - a rate, mean or median is suppressed when its numerator or any of its
+///   denominators is a small or suppressed cell (a percentage of a known total gives the count back).
 public enum Suppression {
     public static let smallCells = 1...10
 
@@ -32,32 +35,75 @@ public enum Suppression {
 
     public static func isSmall(_ count: Int) -> Bool { smallCells.contains(count) }
 
-    /// The cells of one facility's week in catalogue order.
-    public static func cells(_ f: MetricsCatalogue.Figures) -> [(metric: String, value: CellValue)] {
+    /// The cells of one facility's week in the order of the catalogue's `version`.
+    public static func cells(_ f: MetricsCatalogue.Figures, version: Int = MetricsCatalogue.schemaVersion) -> [(metric: String, value: CellValue)] {
+        let catalogue = MetricsCatalogue.metrics(version: version)
         var values: [String: CellValue] = [:]
-        for metric in MetricsCatalogue.metrics where metric.kind == .count {
+        for metric in catalogue where metric.kind == .count {
             let count = f.counts[metric.name] ?? 0
             values[metric.name] = isSmall(count) ? .suppressed : .count(count)
         }
         for group in linked where group.contains(where: { values[$0] == .suppressed }) {
             for name in group { values[name] = .suppressed }
         }
+        for distribution in MetricsCatalogue.distributions where ([distribution.total] + distribution.buckets).allSatisfy({ values[$0] != nil }) {
+            suppressComplements(distribution, counts: f.counts, values: &values)
+        }
+        func ratio(_ name: String, _ numerator: Int, _ denominators: [Int], suppressedWith: [String] = [], _ value: () -> Double) {
+            guard catalogue.contains(where: { $0.name == name }) else { return }
+            if denominators.contains(0) { values[name] = CellValue.none }
+            else if isSmall(numerator) || denominators.contains(where: isSmall) || suppressedWith.contains(where: { values[$0] == .suppressed }) {
+                values[name] = .suppressed
+            } else { values[name] = .number(round(value() * 10) / 10) }
+        }
         let checkIns = f.counts["check_ins"] ?? 0
-        if f.daysInCare == 0 {
-            values["check_in_completion_rate"] = CellValue.none
-        } else if isSmall(checkIns) || isSmall(f.patientsInCare) || isSmall(f.daysInCare) {
-            values["check_in_completion_rate"] = .suppressed
-        } else {
-            values["check_in_completion_rate"] = .number(round(min(100, Double(checkIns) * 100 / Double(f.daysInCare)) * 10) / 10)
+        ratio("check_in_completion_rate", checkIns, [f.patientsInCare, f.daysInCare], suppressedWith: ["check_ins"]) {
+            min(100, Double(checkIns) * 100 / Double(f.daysInCare))
         }
         let cravings = f.counts["cravings_logged"] ?? 0
-        if cravings == 0 {
-            values["craving_mean_intensity"] = CellValue.none
-        } else if isSmall(cravings) {
-            values["craving_mean_intensity"] = .suppressed
-        } else {
-            values["craving_mean_intensity"] = .number(round(Double(f.intensitySum) * 10 / Double(cravings)) / 10)
+        ratio("craving_mean_intensity", cravings, [cravings], suppressedWith: ["cravings_logged"]) { Double(f.intensitySum) / Double(cravings) }
+        ratio("meeting_attendance_rate", f.meetingAttendees, [f.patientsInCare]) {
+            min(100, Double(f.meetingAttendees) * 100 / Double(f.patientsInCare))
         }
-        return MetricsCatalogue.metrics.map { (metric: $0.name, value: values[$0.name] ?? CellValue.none) }
+        ratio("medication_adherence_rate", f.dosesTaken, [f.dosesScheduled]) { Double(f.dosesTaken) * 100 / Double(f.dosesScheduled) }
+        let acknowledged = f.acknowledgeMinutes.count
+        ratio("crisis_ack_median_minutes", acknowledged, [acknowledged], suppressedWith: ["crisis_alerts_acknowledged"]) {
+            median(f.acknowledgeMinutes)
+        }
+        return catalogue.map { (metric: $0.name, value: values[$0.name] ?? CellValue.none) }
+    }
+
+    /// Once any bucket or the total is suppressed, suppresses further buckets
+    /// (the smallest non-zero first, then zeros) until at least two are.
+    static func suppressComplements(_ distribution: MetricsCatalogue.Distribution, counts: [String: Int], values: inout [String: CellValue]) {
+        let buckets = distribution.buckets
+        guard values[distribution.total] == .suppressed || buckets.contains(where: { values[$0] == .suppressed }) else { return }
+        let candidates = buckets.enumerated()
+            .filter { values[$0.element] != .suppressed }
+            .sorted { a, b in
+                let x = counts[a.element] ?? 0, y = counts[b.element] ?? 0
+                return ((x == 0 ? 1 : 0), x, a.offset) < ((y == 0 ? 1 : 0), y, b.offset)
+            }
+            .map(\.element)
+        var suppressedCount = buckets.filter { values[$0] == .suppressed }.count
+        for name in candidates where suppressedCount < 2 {
+            values[name] = .suppressed
+            suppressedCount += 1
+        }
+    }
+
+    /// Whether a payload's cells keep the distribution rules (central checks every payload it receives).
+    static func keepsDistributions(_ cells: [String: CellValue]) -> Bool {
+        MetricsCatalogue.distributions.allSatisfy { distribution in
+            guard let total = cells[distribution.total], distribution.buckets.allSatisfy({ cells[$0] != nil }) else { return true }
+            let suppressed = distribution.buckets.filter { cells[$0] == .suppressed }.count
+            return (total != .suppressed && suppressed == 0) || suppressed >= 2
+        }
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 }

@@ -1,0 +1,58 @@
+import CSodium
+import Foundation
+import GRDB
+
+/// Optional discrete Laplace noise on the counts a clinic sends, with the
+/// privacy budget each cell spends kept in `federation_privacy_ledger`.
+/// Each count cell (facility, week, metric) gets a fresh draw only when its
+/// exact value changed since the last draw, spending `federation.noise_epsilon`;
+/// an unchanged value is sent with the noise it already had (no new spending),
+/// and once a cell has spent `federation.noise_budget` it keeps its last sent
+/// value. Zero is sent as zero, and a noisy count never lands in 1-10 (the
+/// small-cell rule is applied to the exact counts first). Draws are seeded by a
+/// keyed BLAKE2b of the cell and its draw number (a key derived from the master
+/// key), so the preview shows what is sent.
+struct PrivacyLedger {
+    let key: [UInt8]
+    let epsilon: Double
+    let budget: Double
+
+    init?(appliance: Appliance) {
+        guard appliance.settings.federationNoiseEpsilon > 0 else { return nil }
+        key = appliance.masterKey.derive(.federationSigning, id: 1)
+        epsilon = appliance.settings.federationNoiseEpsilon
+        budget = appliance.settings.federationNoiseBudget
+    }
+
+    /// The cells with noise on every shown count, the ledger updated in `db`.
+    func apply(_ cells: [(metric: String, value: CellValue)], facility: String, week: ISOWeek,
+               in db: Database) throws -> [(metric: String, value: CellValue)] {
+        try cells.map { cell in
+            guard case .count(let exact) = cell.value, exact > 0 else { return cell }
+            let entry = try Row.fetchOne(db, sql: """
+                SELECT exact_value, sent_value, draws, epsilon_spent FROM federation_privacy_ledger
+                WHERE facility_id = ? AND period_start = ? AND metric = ?
+                """, arguments: [facility, week.start, cell.metric])
+            if let entry, entry["exact_value"] as Int == exact { return (cell.metric, .count(entry["sent_value"])) }
+            let spent: Double = entry?["epsilon_spent"] ?? 0
+            if let entry, spent + epsilon > budget + 1e-9 { return (cell.metric, .count(entry["sent_value"])) }
+            let draw = (entry?["draws"] as Int? ?? 0) + 1
+            var generator = SeededGenerator(seed: seed(facility: facility, week: week, metric: cell.metric, draw: draw))
+            let noisy = max(Suppression.smallCells.upperBound + 1, exact + DiscreteLaplace.sample(epsilon: epsilon, using: &generator))
+            try db.execute(sql: """
+                INSERT INTO federation_privacy_ledger (facility_id, period_start, metric, exact_value, sent_value, draws, epsilon_spent, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (facility_id, period_start, metric) DO UPDATE SET exact_value = excluded.exact_value,
+                  sent_value = excluded.sent_value, draws = excluded.draws, epsilon_spent = excluded.epsilon_spent, updated_at = excluded.updated_at
+                """, arguments: [facility, week.start, cell.metric, exact, noisy, draw, spent + epsilon, Timestamp.now()])
+            return (cell.metric, .count(noisy))
+        }
+    }
+
+    func seed(facility: String, week: ISOWeek, metric: String, draw: Int) -> UInt64 {
+        let message = Array("recovery-federation-noise/v1:\(facility):\(week.start):\(metric):\(draw)".utf8)
+        var out = [UInt8](repeating: 0, count: 8)
+        _ = crypto_generichash(&out, 8, message, UInt64(message.count), key, key.count)
+        return out.withUnsafeBytes { $0.load(as: UInt64.self) }
+    }
+}
