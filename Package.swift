@@ -63,6 +63,7 @@ let package = Package(
                 .embedInCode("0015_consents_and_disclosures.sql"),
                 .embedInCode("0016_documents.sql"),
                 .embedInCode("0017_federation_delivery.sql"),
+                .embedInCode("0018_master_key_rotation.sql"),
             ]
         ),
         .target(

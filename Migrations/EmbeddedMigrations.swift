@@ -22,5 +22,6 @@ public enum EmbeddedMigrations {
         ("0015_consents_and_disclosures.sql", String(decoding: PackageResources._015_consents_and_disclosures_sql, as: UTF8.self)),
         ("0016_documents.sql", String(decoding: PackageResources._016_documents_sql, as: UTF8.self)),
         ("0017_federation_delivery.sql", String(decoding: PackageResources._017_federation_delivery_sql, as: UTF8.self)),
+        ("0018_master_key_rotation.sql", String(decoding: PackageResources._018_master_key_rotation_sql, as: UTF8.self)),
     ]
 }
