@@ -17,6 +17,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.parse
 import uuid
 
 import requests
@@ -27,10 +28,40 @@ DIRECTOR = {"email": "director@serenity.example", "password": "SerenityDemo2026!
 ROTATE_TIMEOUT = 600.0  # seconds: a hang guard on a slow machine, not a performance bound
 
 
-def sign_in(server) -> dict:
-    response = server.request("POST", "/api/v1/auth/staff/login", json=DIRECTOR)
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+class Session:
+    """A signed-in client shared by threads. Like the apps, it refreshes its access
+    token once on a 401 (tokens signed with the old key version are accepted until the
+    rotation ends); the refresh token issued before the rotation must still work."""
+
+    def __init__(self, server):
+        self.server = server
+        response = server.request("POST", "/api/v1/auth/staff/login", json=DIRECTOR)
+        assert response.status_code == 200, response.text
+        self.lock = threading.Lock()
+        self.access, self.refresh_token = response.json()["access_token"], response.json()["refresh_token"]
+        self.refreshes = 0
+
+    @property
+    def headers(self) -> dict:
+        with self.lock:
+            return {"Authorization": f"Bearer {self.access}"}
+
+    def refreshed(self, stale: dict) -> dict:
+        with self.lock:
+            if stale["Authorization"] == f"Bearer {self.access}":
+                response = requests.post(self.server.url("/api/v1/auth/refresh"), json={"refresh_token": self.refresh_token},
+                                         timeout=20)
+                assert response.status_code == 200, f"the session did not survive: {response.status_code} {response.text}"
+                self.access, self.refresh_token = response.json()["access_token"], response.json()["refresh_token"]
+                self.refreshes += 1
+            return {"Authorization": f"Bearer {self.access}"}
+
+    def call(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = self.headers
+        response = requests.request(method, self.server.url(path), headers=headers, timeout=20, **kwargs)
+        if response.status_code == 401:
+            response = requests.request(method, self.server.url(path), headers=self.refreshed(headers), timeout=20, **kwargs)
+        return response
 
 
 def distinctive_name(prefix: str) -> str:
@@ -41,8 +72,8 @@ def distinctive_name(prefix: str) -> str:
 class Load:
     """Threads creating patients and reading them back until stopped."""
 
-    def __init__(self, server, auth, workers: int = 3):
-        self.server, self.auth, self.workers = server, auth, workers
+    def __init__(self, session: Session, workers: int = 3):
+        self.session, self.workers = session, workers
         self.acknowledged: dict[str, str] = {}
         self.reads = 0
         self.failed_reads: list[str] = []
@@ -55,8 +86,8 @@ class Load:
         while not self.stopping.is_set():
             name = distinctive_name("Rotload")
             try:
-                response = requests.post(self.server.url("/api/v1/patients"), headers=self.auth, timeout=20,
-                                         json={"first_name": name, "last_name": "Keyturn", "date_of_birth": "1984-04-04"})
+                response = self.session.call("POST", "/api/v1/patients",
+                                             json={"first_name": name, "last_name": "Keyturn", "date_of_birth": "1984-04-04"})
             except requests.RequestException:
                 continue
             if response.status_code != 201:
@@ -64,7 +95,7 @@ class Load:
             patient_id = response.json()["patient"]["id"]
             with self.lock:
                 self.acknowledged[patient_id] = name
-            read = requests.get(self.server.url(f"/api/v1/patients/{patient_id}"), headers=self.auth, timeout=20)
+            read = self.session.call("GET", f"/api/v1/patients/{patient_id}")
             with self.lock:
                 self.reads += 1
                 if read.status_code != 200 or read.json()["patient"]["first_name"] != name:
@@ -95,23 +126,24 @@ def upload_document(server, auth, patient_id: str, body: bytes) -> str:
     return response.json()["document"]["id"]
 
 
-def check_everything_reads(server, auth, patients: dict[str, str], conversation: str, messages: list[str],
+def check_everything_reads(session: Session, patients: dict[str, str], conversation: str, messages: list[str],
                            document: str, document_bytes: bytes) -> None:
     for patient_id, name in patients.items():
-        response = server.get(f"/api/v1/patients/{patient_id}", headers=auth)
+        response = session.call("GET", f"/api/v1/patients/{patient_id}")
         assert response.status_code == 200, response.text
         assert response.json()["patient"]["first_name"] == name
-    listed = server.get(f"/api/v1/conversations/{conversation}/messages", headers=auth)
+    listed = session.call("GET", f"/api/v1/conversations/{conversation}/messages")
     assert listed.status_code == 200, listed.text
     assert set(messages) <= {m["body"] for m in listed.json()["data"]}
-    content = server.get(f"/api/v1/documents/{document}/content", headers=auth)
+    content = session.call("GET", f"/api/v1/documents/{document}/content")
     assert content.status_code == 200 and content.content == document_bytes
 
 
 def test_rotation_killed_midway_resumes_and_the_old_key_can_be_destroyed(data_dir, make_server, tmp_path):
     assert run_cli("seed", "--demo", "--data-dir", data_dir).returncode == 0
     server = make_server(data_dir, name="before")
-    auth = sign_in(server)
+    session = Session(server)
+    auth = session.headers
 
     named: dict[str, str] = {}
     for _ in range(4):
@@ -132,7 +164,14 @@ def test_rotation_killed_midway_resumes_and_the_old_key_can_be_destroyed(data_di
     document_bytes = b"%PDF-1.7\n" + hashlib.sha256(b"rotation").digest() * 9000
     document = upload_document(server, auth, some_patient, document_bytes)
 
-    load = Load(server, auth).start()
+    def search_finds_each_named_patient():
+        for patient_id, name in named.items():
+            found = session.call("GET", "/api/v1/patients?search=" + urllib.parse.quote(name))
+            assert found.status_code == 200, found.text
+            assert [p["id"] for p in found.json()["data"]] == [patient_id], found.text
+
+    search_finds_each_named_patient()
+    load = Load(session).start()
     time.sleep(1.0)
 
     # First run: killed in the middle of its first pass.
@@ -160,13 +199,13 @@ def test_rotation_killed_midway_resumes_and_the_old_key_can_be_destroyed(data_di
     time.sleep(2.0)  # the server notices the end within a second
     acknowledged = load.stop()
     print(f"rotation resumed and finished in {elapsed:.1f} s under load; {len(acknowledged)} patients created, "
-          f"{load.reads} read back during it")
+          f"{load.reads} read back during it, {session.refreshes} token refresh(es)")
     assert acknowledged, "the load wrote nothing"
     assert not load.failed_reads, load.failed_reads[:5]
 
-    check_everything_reads(server, auth, {**acknowledged}, conversation_id, messages, document, document_bytes)
+    check_everything_reads(session, {**named_first(named), **acknowledged}, conversation_id, messages, document, document_bytes)
     for patient_id, name in named.items():
-        found = server.get("/api/v1/patients", headers=auth, params={"search": name})
+        found = session.call("GET", "/api/v1/patients?search=" + urllib.parse.quote(name))
         assert found.status_code == 200, found.text
         assert [p["id"] for p in found.json()["data"]] == [patient_id]
     audit = run_cli("audit", "verify", "--data-dir", data_dir)
@@ -181,10 +220,10 @@ def test_rotation_killed_midway_resumes_and_the_old_key_can_be_destroyed(data_di
     audit = run_cli("audit", "verify", "--data-dir", data_dir)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     after = make_server(data_dir, name="after")
-    auth = sign_in(after)
-    check_everything_reads(after, auth, {**named_first(named), **acknowledged}, conversation_id, messages, document, document_bytes)
+    session.server = after
+    check_everything_reads(session, {**named_first(named), **acknowledged}, conversation_id, messages, document, document_bytes)
     for patient_id, name in named.items():
-        found = after.get("/api/v1/patients", headers=auth, params={"search": name})
+        found = session.call("GET", "/api/v1/patients?search=" + urllib.parse.quote(name))
         assert [p["id"] for p in found.json()["data"]] == [patient_id]
     after.stop()
 
