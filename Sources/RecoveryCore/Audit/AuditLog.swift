@@ -64,14 +64,22 @@ public struct AuditLog: Sendable {
             ipAddressEnc: event.ipAddress.map { cipher.seal($0, field: .auditLogsIpAddress, rowID: id) },
             requestID: event.requestID, details: Self.jsonObject(event.details), patientSet: patientSet)
         let entryHash = hash(row, previous: previous, key: chainKey)
-        try db.cachedStatement(sql: """
+        var arguments: StatementArguments = [row.id, row.occurredAt, row.facilityID, row.actorKind, row.actorID, row.action, row.resourceType,
+                                             row.resourceID, row.patientID, row.patientIDs, row.outcome, row.ipAddressEnc, row.requestID,
+                                             row.details, row.patientSet, previous, entryHash]
+        // Version 1 is the column's default, so a database not yet migrated to 0018 takes the same insert.
+        if keyVersion != 1 { arguments += [Int64(keyVersion)] }
+        try db.cachedStatement(sql: keyVersion == 1 ? """
+            INSERT INTO audit_logs (id, occurred_at, facility_id, actor_kind, actor_id, action, resource_type, resource_id,
+                                    patient_id, patient_ids, outcome, ip_address_enc, request_id, details, patient_set,
+                                    prev_hash, entry_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """ : """
             INSERT INTO audit_logs (id, occurred_at, facility_id, actor_kind, actor_id, action, resource_type, resource_id,
                                     patient_id, patient_ids, outcome, ip_address_enc, request_id, details, patient_set,
                                     prev_hash, entry_hash, key_version)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [row.id, row.occurredAt, row.facilityID, row.actorKind, row.actorID, row.action, row.resourceType,
-                             row.resourceID, row.patientID, row.patientIDs, row.outcome, row.ipAddressEnc, row.requestID,
-                             row.details, row.patientSet, previous, entryHash, Int64(keyVersion)])
+            """).execute(arguments: arguments)
         return entryHash
     }
 

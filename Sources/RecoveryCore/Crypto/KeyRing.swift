@@ -121,10 +121,12 @@ public struct KeyRing: Sendable {
         }
         func load(_ version: UInt32, check: String) throws -> MasterKey {
             let path = Self.keyFile(keyFile, version: version)
-            guard FileManager.default.fileExists(atPath: path) else {
+            guard version == 1 || FileManager.default.fileExists(atPath: path) else {
                 throw ApplianceError.masterKeyVersionMissing(version: version, keyFile: path)
             }
             let key = try MasterKey.load(from: path)
+            // Version 1's check is also the box setting `init` writes last: without it init never finished.
+            if version == 1 { try KeyCheck.require(key, settings: settings, in: db) }
             guard ConstantTime.equals(Array(KeyCheck.value(for: key).utf8), Array(check.utf8)) else {
                 throw ApplianceError.wrongMasterKey(keyFile: path)
             }
