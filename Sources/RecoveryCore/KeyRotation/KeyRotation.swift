@@ -83,7 +83,8 @@ public struct KeyRotation: Sendable {
         try await appliance.reloadKeysIfChanged()
         while state.phase != .finished {
             state = try await step(state)
-            let name = state.entry < RotationStep.all.count ? RotationStep.all[state.entry].name : "finishing"
+            let name = state.phase == .finished ? "old version retired"
+                : state.entry < RotationStep.all.count ? RotationStep.all[state.entry].name : "finishing the pass"
             progress(Progress(state: state, step: name, resumed: resumed))
         }
         try await appliance.reloadKeysIfChanged()
