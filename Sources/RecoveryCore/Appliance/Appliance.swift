@@ -92,6 +92,8 @@ public final class Appliance: Sendable {
         guard FileManager.default.fileExists(atPath: settings.databasePath) else {
             throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
         }
+        // No key file at all (of any version): refused before the database is even opened.
+        if try KeyRing.keyFilesPresent(settings.resolvedKeyFile).isEmpty { _ = try MasterKey.load(from: settings.resolvedKeyFile) }
         let database = try AppDatabase(settings: settings)
         guard try database.schemaVersion() > 0 else {
             throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
