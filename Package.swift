@@ -64,6 +64,7 @@ let package = Package(
                 .embedInCode("0016_documents.sql"),
                 .embedInCode("0017_federation_delivery.sql"),
                 .embedInCode("0018_federation_approval_and_privacy.sql"),
+                .embedInCode("0019_master_key_rotation.sql"),
             ]
         ),
         .target(

@@ -23,5 +23,6 @@ public enum EmbeddedMigrations {
         ("0016_documents.sql", String(decoding: PackageResources._016_documents_sql, as: UTF8.self)),
         ("0017_federation_delivery.sql", String(decoding: PackageResources._017_federation_delivery_sql, as: UTF8.self)),
         ("0018_federation_approval_and_privacy.sql", String(decoding: PackageResources._018_federation_approval_and_privacy_sql, as: UTF8.self)),
+        ("0019_master_key_rotation.sql", String(decoding: PackageResources._019_master_key_rotation_sql, as: UTF8.self)),
     ]
 }

@@ -43,6 +43,11 @@ public enum ApplianceServer {
                 .init(service: PeriodicService(failure: "crisis clock failed", interval: .seconds(1), logger: logger) {
                     try await CrisisClock(appliance: appliance).tick()
                 }),
+                // A master-key rotation run by `recovery-server keys rotate`: noticed within a
+                // second, so new data is written under the new key version (a one-row read).
+                .init(service: PeriodicService(failure: "master key reload failed", interval: .seconds(1), logger: logger) {
+                    try await appliance.reloadKeysIfChanged()
+                }),
                 // The server's own backups (backup.schedule): a missed one at start, then as scheduled.
                 .init(service: PeriodicService(failure: "scheduled backup failed", interval: .seconds(30), logger: logger) {
                     try await appliance.backups.runIfDue()

@@ -203,8 +203,10 @@ import Testing
         let before = try database.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM audit_logs ORDER BY seq") }
 
         #expect(try database.migrate().first == "0006_audit_seq_never_reused")
+        // The columns the entries had (later migrations add some).
+        let columns = Array(before[0].columnNames).joined(separator: ", ")
         let (after, highWater, indexed, verified) = try database.pool.read { db in
-            (try Row.fetchAll(db, sql: "SELECT * FROM audit_logs ORDER BY seq"),
+            (try Row.fetchAll(db, sql: "SELECT \(columns) FROM audit_logs ORDER BY seq"),
              try Int.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'audit_logs'"),
              try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log_patients"),
              try log.verify(in: db))

@@ -31,7 +31,7 @@ import Testing
 
     @Test func kdfContextsAreFrozen() {
         #expect(KeyPurpose.allCases.map(\.rawValue) ==
-            ["RAfields", "RAbindex", "RAdocmnt", "RAbackup", "RAtokens", "RAfedsig", "RAauditc", "RAkeychk", "RAaudhed"])
+            ["RAfields", "RAbindex", "RAdocmnt", "RAbackup", "RAtokens", "RAfedsig", "RAauditc", "RAkeychk", "RAaudhed", "RAfednoi"])
         for purpose in KeyPurpose.allCases { #expect(purpose.rawValue.utf8.count == 8) }
     }
 

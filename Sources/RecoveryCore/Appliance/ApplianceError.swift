@@ -10,6 +10,7 @@ public enum ApplianceError: Error, CustomStringConvertible, Equatable {
     case keyCheckMissing(dataDirectory: String)
     case auditHeadInvalid(path: String)
     case auditTrailCutBack(path: String, seq: Int64, tableSeq: Int64)
+    case masterKeyVersionMissing(version: UInt32, keyFile: String)
 
     public var description: String {
         switch self {
@@ -31,6 +32,8 @@ public enum ApplianceError: Error, CustomStringConvertible, Equatable {
             return "the database in \(dir) holds no master key check, so it was never completely initialised; refusing to start with whatever key is at hand. Restore the database from a backup, or move the directory away and run init again."
         case .auditHeadInvalid(let path):
             return "\(path) is damaged, altered or not sealed with this box's master key; refusing to start. Run `recovery-server audit verify`; to start anyway, move the file aside (keep it as evidence) and the server writes a new one."
+        case .masterKeyVersionMissing(let version, let keyFile):
+            return "master key version \(version) is needed but \(keyFile) does not exist; restore that key file (mode 0600) from where it was kept"
         case .auditTrailCutBack(let path, let seq, let tableSeq):
             return "the audit trail no longer holds entry \(seq) that \(path) names (it ends at entry \(tableSeq)): entries were removed, or the database was restored from an older copy; refusing to start. Run `recovery-server audit verify`; to start anyway, move the file aside (keep it as evidence) and the server writes a new one."
         }

@@ -133,13 +133,12 @@ extension ApplianceSetup {
         guard FileManager.default.fileExists(atPath: settings.databasePath) else {
             throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
         }
-        let key = try MasterKey.load(from: settings.resolvedKeyFile)
         let database = try AppDatabase(settings: settings)
         defer { try? database.pool.close() }
-        try database.pool.read { db in try KeyCheck.require(key, settings: settings, in: db) }
-        let log = AuditLog(masterKey: key, cipher: FieldCipher(masterKey: key))
+        let ring = try database.pool.read { db in try KeyRing.load(keyFile: settings.resolvedKeyFile, settings: settings, in: db) }
+        let log = AuditLog(ring: ring, cipher: FieldCipher(ring: ring))
         let path = settings.dataDirectory + "/" + AuditAnchor.fileName
-        switch AuditAnchor.stored(dataDirectory: settings.dataDirectory, masterKey: key) {
+        switch AuditAnchor.stored(dataDirectory: settings.dataDirectory, ring: ring) {
         case .invalid:
             return .headFile(reason: "\(path) is damaged, altered or not sealed with this box's master key")
         case .head(let head):

@@ -11,8 +11,22 @@ enum KeyCheck {
         key.derive(.keyCheck, id: 0, length: 16).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// At `init`: the check of version 1, in the box settings and in the key ring's table.
     static func store(_ key: MasterKey, in db: Database) throws {
         try BoxSetting.set(settingKey, to: value(for: key), in: db)
+        if try db.tableExists("master_key_versions") {
+            try db.execute(sql: "INSERT OR IGNORE INTO master_key_versions (version, key_check, state) VALUES (1, ?, 'current')",
+                           arguments: [value(for: key)])
+        }
+    }
+
+    /// Compares `key` with the check stored for key `version` (version 1 of
+    /// a database from before key versions: the box setting).
+    static func compare(_ key: MasterKey, version: UInt32, in db: Database) throws -> Outcome {
+        guard try db.tableExists("master_key_versions"),
+              let stored = try String.fetchOne(db, sql: "SELECT key_check FROM master_key_versions WHERE version = ?", arguments: [Int64(version)])
+        else { return version == 1 ? try compare(key, in: db) : .missing }
+        return ConstantTime.equals(Array(stored.utf8), Array(value(for: key).utf8)) ? .matches : .differs
     }
 
     /// Only a database whose `init` never finished lacks the check; nothing

@@ -38,7 +38,9 @@ public final class AuditAnchor: Sendable {
     static let format = "recovery-audit-head 1"
 
     public let path: String
-    private let key: [UInt8]
+    /// The head keys at hand, the current version's first: it seals; all
+    /// are tried when reading (a file written before a key rotation).
+    private let keys: Mutex<[[UInt8]]>
     private let logger = Logger(label: "recovery-server.audit")
     private let queue = DispatchQueue(label: "recovery.audit-anchor")
     private let state: Mutex<State>
@@ -56,10 +58,25 @@ public final class AuditAnchor: Sendable {
         var halted: String?
     }
 
-    init(path: String, masterKey: MasterKey, head: Head) {
+    init(path: String, ring: KeyRing, head: Head) {
         self.path = path
-        self.key = masterKey.derive(.auditHead, id: 1)
+        self.keys = Mutex(ring.subkeys(.auditHead, id: 1).map(\.key))
         self.state = Mutex(State(head: head, written: head))
+    }
+
+    convenience init(path: String, masterKey: MasterKey, head: Head) {
+        self.init(path: path, ring: KeyRing(single: masterKey), head: head)
+    }
+
+    /// After the key ring changed: seal with its current version from now
+    /// on (the next rewrite), still reading what older versions sealed.
+    func use(_ ring: KeyRing) {
+        keys.withLock { $0 = ring.subkeys(.auditHead, id: 1).map(\.key) }
+        let head = state.withLock { state -> Head? in
+            state.written = nil
+            return state.halted == nil ? state.head : nil
+        }
+        if let head { try? save(head) }
     }
 
     // MARK: Following the table
@@ -145,6 +162,10 @@ public final class AuditAnchor: Sendable {
     }
 
     func seal(_ body: String) -> Data {
+        seal(body, key: keys.withLock { $0[0] })
+    }
+
+    func seal(_ body: String, key: [UInt8]) -> Data {
         var body = body
         var out = Data(count: 32)
         body.withUTF8 { bytes in
@@ -167,7 +188,7 @@ public final class AuditAnchor: Sendable {
               let hash = Self.bytes(hex: parts[3]), hash.count == 32,
               let sealed = Self.bytes(hex: parts[4]) else { return .invalid }
         let body = parts[0...3].joined(separator: " ")
-        guard ConstantTime.equals(sealed, seal(body)) else { return .invalid }
+        guard keys.withLock({ $0 }).contains(where: { ConstantTime.equals(sealed, seal(body, key: $0)) }) else { return .invalid }
         return .head(Head(seq: seq, hash: hash))
     }
 
@@ -229,10 +250,10 @@ extension AuditAnchor {
     /// starts from, which the caller records in the trail and logs. A file
     /// that is not sealed with this key, or names an entry the table no longer
     /// holds, stops the start.
-    static func load(dataDirectory: String, masterKey: MasterKey, database: AppDatabase) throws -> (AuditAnchor, created: Head?) {
+    static func load(dataDirectory: String, ring: KeyRing, database: AppDatabase) throws -> (AuditAnchor, created: Head?) {
         let path = dataDirectory + "/" + fileName
         let tableHead = try database.pool.read { db in try Self.tableHead(in: db) }
-        let anchor = AuditAnchor(path: path, masterKey: masterKey, head: tableHead)
+        let anchor = AuditAnchor(path: path, ring: ring, head: tableHead)
         switch anchor.read() {
         case .missing:
             try anchor.save(tableHead)
@@ -251,6 +272,10 @@ extension AuditAnchor {
 
     /// Reads the head file of a data directory without changing anything (`audit verify`).
     static func stored(dataDirectory: String, masterKey: MasterKey) -> Stored {
-        AuditAnchor(path: dataDirectory + "/" + fileName, masterKey: masterKey, head: .empty).read()
+        stored(dataDirectory: dataDirectory, ring: KeyRing(single: masterKey))
+    }
+
+    static func stored(dataDirectory: String, ring: KeyRing) -> Stored {
+        AuditAnchor(path: dataDirectory + "/" + fileName, ring: ring, head: .empty).read()
     }
 }

@@ -13,13 +13,25 @@ import GRDB
 /// so a committed change always has its entry.
 public struct AuditLog: Sendable {
     static let zeroHash = Data(repeating: 0, count: 32)
-    private let chainKey: [UInt8]
+    /// The chain key of each master-key version at hand; new entries use
+    /// `keyVersion`'s and record it, so entries of retired versions still
+    /// verify with their retained keys (`RetainedSubkeys`).
+    private let chainKeys: [UInt32: [UInt8]]
+    let keyVersion: UInt32
+    private var chainKey: [UInt8] { chainKeys[keyVersion]! }
     private let cipher: FieldCipher
     /// The head file that follows the chain's newest entry (nil: none kept).
     let anchor: AuditAnchor?
 
     public init(masterKey: MasterKey, cipher: FieldCipher, anchor: AuditAnchor? = nil) {
-        self.chainKey = masterKey.derive(.auditChain, id: 1)
+        self.init(ring: KeyRing(single: masterKey), cipher: cipher, anchor: anchor)
+    }
+
+    public init(ring: KeyRing, cipher: FieldCipher, anchor: AuditAnchor? = nil) {
+        var keys: [UInt32: [UInt8]] = [:]
+        for (version, key) in ring.subkeys(.auditChain, id: 1) { keys[version] = key }
+        self.chainKeys = keys
+        self.keyVersion = ring.currentVersion
         self.cipher = cipher
         self.anchor = anchor
     }
@@ -51,15 +63,23 @@ public struct AuditLog: Sendable {
             patientID: event.patientID, patientIDs: patientIDs, outcome: event.outcome.rawValue,
             ipAddressEnc: event.ipAddress.map { cipher.seal($0, field: .auditLogsIpAddress, rowID: id) },
             requestID: event.requestID, details: Self.jsonObject(event.details), patientSet: patientSet)
-        let entryHash = hash(row, previous: previous)
-        try db.cachedStatement(sql: """
+        let entryHash = hash(row, previous: previous, key: chainKey)
+        var arguments: StatementArguments = [row.id, row.occurredAt, row.facilityID, row.actorKind, row.actorID, row.action, row.resourceType,
+                                             row.resourceID, row.patientID, row.patientIDs, row.outcome, row.ipAddressEnc, row.requestID,
+                                             row.details, row.patientSet, previous, entryHash]
+        // Version 1 is the column's default, so a database not yet migrated to 0019 takes the same insert.
+        if keyVersion != 1 { arguments += [Int64(keyVersion)] }
+        try db.cachedStatement(sql: keyVersion == 1 ? """
             INSERT INTO audit_logs (id, occurred_at, facility_id, actor_kind, actor_id, action, resource_type, resource_id,
                                     patient_id, patient_ids, outcome, ip_address_enc, request_id, details, patient_set,
                                     prev_hash, entry_hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [row.id, row.occurredAt, row.facilityID, row.actorKind, row.actorID, row.action, row.resourceType,
-                             row.resourceID, row.patientID, row.patientIDs, row.outcome, row.ipAddressEnc, row.requestID,
-                             row.details, row.patientSet, previous, entryHash])
+            """ : """
+            INSERT INTO audit_logs (id, occurred_at, facility_id, actor_kind, actor_id, action, resource_type, resource_id,
+                                    patient_id, patient_ids, outcome, ip_address_enc, request_id, details, patient_set,
+                                    prev_hash, entry_hash, key_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: arguments)
         return entryHash
     }
 
@@ -95,7 +115,12 @@ public struct AuditLog: Sendable {
             if prevHash != previous {
                 return .broken(seq: seq, reason: "does not follow the entry before it (an entry was removed, inserted or altered)")
             }
-            if !ConstantTime.equals(entryHash, hash(stored, previous: prevHash)) {
+            // Entries from before key versions (0019) were all hashed with version 1's key.
+            let version: UInt32 = row.hasColumn("key_version") ? row["key_version"] : 1
+            guard let key = chainKeys[version] else {
+                return .broken(seq: seq, reason: "it was hashed with master key version \(version), whose audit key is not at hand")
+            }
+            if !ConstantTime.equals(entryHash, hash(stored, previous: prevHash, key: key)) {
                 return .broken(seq: seq, reason: "its content does not match its hash (the entry was altered)")
             }
             if count > 0, seq != lastSeq + 1 {
@@ -139,6 +164,10 @@ public struct AuditLog: Sendable {
     /// 1, its length (UInt32 big-endian) and its bytes, fed to the hash in
     /// pieces rather than copied into one message first.
     func hash(_ entry: StoredEntry, previous: Data) -> Data {
+        hash(entry, previous: previous, key: chainKey)
+    }
+
+    func hash(_ entry: StoredEntry, previous: Data, key chainKey: [UInt8]) -> Data {
         let state = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
         defer { state.deallocate() }
         let hashState = OpaquePointer(state)

@@ -7,17 +7,23 @@ import GRDB
 /// entry while many requests share one fsync.
 public struct AuditWriter: Sendable {
     let commits: GroupCommit
-    let log: AuditLog
+    /// The log to append with: the appliance's current one (its key version
+    /// changes when a key rotation starts).
+    let currentLog: @Sendable () -> AuditLog
 
     public init(commits: GroupCommit, log: AuditLog) {
+        self.init(commits: commits, currentLog: { log })
+    }
+
+    public init(commits: GroupCommit, currentLog: @escaping @Sendable () -> AuditLog) {
         self.commits = commits
-        self.log = log
+        self.currentLog = currentLog
     }
 
     /// Returns once `events` are committed to disk.
     public func record(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        let log = self.log
+        let log = currentLog()
         try await commits.write { db in try log.append(events, in: db) }
     }
 

@@ -26,13 +26,26 @@ public final class AccessTokens: Sendable {
     static let issuer = "recovery-appliance"
     public let lifetimeSeconds: Int
     private let keys = JWTKeyCollection()
+    /// During a key rotation, the retiring version's key: tokens it signed
+    /// stay valid until the rotation ends (then a client refreshes once).
+    private let olderKeys: JWTKeyCollection?
     private let ready: Task<Void, Never>
 
-    public init(masterKey: MasterKey, lifetimeSeconds: Int) {
+    public convenience init(masterKey: MasterKey, lifetimeSeconds: Int) {
+        self.init(ring: KeyRing(single: masterKey), lifetimeSeconds: lifetimeSeconds)
+    }
+
+    public init(ring: KeyRing, lifetimeSeconds: Int) {
         self.lifetimeSeconds = lifetimeSeconds
-        let secret = masterKey.derive(.tokens, id: 1)
+        let secret = ring.current.derive(.tokens, id: 1)
+        let older = ring.retiringVersion.flatMap { ring.masterKeys[$0] }?.derive(.tokens, id: 1)
         let keys = self.keys
-        ready = Task { await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256) }
+        let olderKeys = older.map { _ in JWTKeyCollection() }
+        self.olderKeys = olderKeys
+        ready = Task {
+            await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+            if let older, let olderKeys { await olderKeys.add(hmac: HMACKey(from: older), digestAlgorithm: .sha256) }
+        }
     }
 
     /// A signed token for `identity`, valid for `lifetimeSeconds`.
@@ -51,7 +64,9 @@ public final class AccessTokens: Sendable {
         let fingerprint = Sodium.fingerprint(token)  // the cache holds no usable token
         if let known = verified.withLock({ $0[fingerprint] }), known.expires > Date() { return known.identity }
         await ready.value
-        guard let claims = try? await keys.verify(token, as: Claims.self),
+        var claims = try? await keys.verify(token, as: Claims.self)
+        if claims == nil, let olderKeys { claims = try? await olderKeys.verify(token, as: Claims.self) }
+        guard let claims,
               let kind = Identity.Kind(rawValue: claims.knd) else { return nil }
         let role = claims.rol.flatMap(StaffRole.init(rawValue:))
         if kind == .staff && role == nil { return nil }

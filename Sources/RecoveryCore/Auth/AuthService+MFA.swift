@@ -51,8 +51,9 @@ extension AuthService {
         }
         let canonical = TOTPFactor.canonicalRecoveryCode(code)
         guard canonical.count == 10 else { return nil }
-        try db.execute(sql: "UPDATE staff_mfa_recovery_codes SET used_at = ? WHERE staff_id = ? AND code_bidx = ? AND used_at IS NULL",
-                       arguments: [Timestamp.now(), staffID, appliance.blindIndex.secretIndex(canonical, for: .staffMfaRecoveryCodesCode)])
+        let lookup = appliance.blindIndex.secretLookup(canonical, for: .staffMfaRecoveryCodesCode)
+        try db.execute(sql: "UPDATE staff_mfa_recovery_codes SET used_at = ? WHERE staff_id = ? AND \(lookup.sql("code_bidx")) AND used_at IS NULL",
+                       arguments: [Timestamp.now(), staffID] + lookup.arguments)
         return db.changesCount == 1 ? "recovery_code" : nil
     }
 

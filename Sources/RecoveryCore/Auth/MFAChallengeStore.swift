@@ -24,10 +24,11 @@ public struct MFAChallengeStore: Sendable {
 
     /// The live challenge for `token` and `purpose`: (challenge id, staff id).
     public func find(_ token: String, purpose: Purpose, in db: Database) throws -> (id: String, staffID: String)? {
+        let lookup = blindIndex.secretLookup(token, for: .mfaChallengesToken)
         guard token.count <= 200, let row = try Row.fetchOne(db, sql: """
             SELECT id, staff_id FROM mfa_challenges
-            WHERE token_bidx = ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ? AND attempt_count < ?
-            """, arguments: [blindIndex.secretIndex(token, for: .mfaChallengesToken), purpose.rawValue, Timestamp.now(), Self.maxAttempts])
+            WHERE \(lookup.sql("token_bidx")) AND purpose = ? AND consumed_at IS NULL AND expires_at > ? AND attempt_count < ?
+            """, arguments: lookup.arguments + [purpose.rawValue, Timestamp.now(), Self.maxAttempts])
         else { return nil }
         return (row["id"], row["staff_id"])
     }

@@ -53,11 +53,12 @@ public struct RegistrationKeyStore: Sendable {
     public func consume(_ input: String, in db: Database) throws -> (patientID: String, facilityID: String)? {
         guard let canonical = RegistrationKey.canonical(input) else { return nil }
         let now = Timestamp.now()
+        let lookup = blindIndex.secretLookup(canonical, for: .registrationKeysKey)
         guard let row = try Row.fetchOne(db, sql: """
             UPDATE registration_keys SET used_at = ?
-            WHERE key_bidx = ? AND used_at IS NULL AND revoked_at IS NULL AND superseded_at IS NULL AND expires_at > ?
+            WHERE \(lookup.sql("key_bidx")) AND used_at IS NULL AND revoked_at IS NULL AND superseded_at IS NULL AND expires_at > ?
             RETURNING patient_id, facility_id
-            """, arguments: [now, blindIndex.secretIndex(canonical, for: .registrationKeysKey), now])
+            """, arguments: [now] + lookup.arguments + [now])
         else { return nil }
         return (row["patient_id"], row["facility_id"])
     }

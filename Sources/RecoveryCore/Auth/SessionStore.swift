@@ -95,9 +95,10 @@ public struct SessionStore: Sendable {
     /// none was seen by this process, from its last refresh or saved activity).
     public func rotate(_ refreshToken: String, origin: RequestOrigin, activity: SessionActivity? = nil, at now: Date = Date(),
                        in db: Database) throws -> Rotation {
+        let lookup = blindIndex.secretLookup(refreshToken, for: .sessionsRefreshToken)
         guard refreshToken.count <= 200,
-              let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE refresh_token_bidx = ?",
-                                         arguments: [blindIndex.secretIndex(refreshToken, for: .sessionsRefreshToken)])
+              let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE \(lookup.sql("refresh_token_bidx"))",
+                                         arguments: lookup.arguments)
         else { return .invalid }
         let kind = Identity.Kind(rawValue: row["subject_kind"])!
         let subject = Subject(kind: kind, id: kind == .staff ? row["staff_id"] : row["patient_id"], facilityID: row["facility_id"])

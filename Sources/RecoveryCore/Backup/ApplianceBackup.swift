@@ -16,9 +16,6 @@ public enum ApplianceBackup {
         public var manifest: BackupManifest
     }
 
-    /// The key version backups are sealed with.
-    static let keyVersion: UInt32 = 1
-
     // MARK: Backup
 
     /// `recovery-server backup`: backs up the data directory of `settings`
@@ -27,19 +24,25 @@ public enum ApplianceBackup {
         guard FileManager.default.fileExists(atPath: settings.databasePath) else {
             throw ApplianceError.notInitialised(dataDirectory: settings.dataDirectory)
         }
-        let key = try MasterKey.load(from: settings.resolvedKeyFile)
         var configuration = GRDB.Configuration()
         configuration.busyMode = .timeout(TimeInterval(settings.databaseBusyTimeoutMilliseconds) / 1_000)
         let source = try DatabaseQueue(path: settings.databasePath, configuration: configuration)
         defer { try? source.close() }
-        try source.read { db in try KeyCheck.require(key, settings: settings, in: db) }
-        return try create(from: source, masterKey: key, dataDirectory: settings.dataDirectory, to: file)
+        let ring = try source.read { db in try KeyRing.load(keyFile: settings.resolvedKeyFile, settings: settings, in: db) }
+        return try create(from: source, ring: ring, dataDirectory: settings.dataDirectory, to: file)
     }
 
     /// Backs up from an open database (the server's pool, or a connection of
     /// the command line's) to `file`, written beside itself and renamed into
     /// place once complete and flushed, so `file` is never a partial archive.
     static func create(from source: any DatabaseReader, masterKey: MasterKey, dataDirectory: String, to file: String,
+                       now: Date = Date()) throws -> Written {
+        try create(from: source, ring: KeyRing(single: masterKey), dataDirectory: dataDirectory, to: file, now: now)
+    }
+
+    /// The archive is sealed under the ring's current version; a database
+    /// copied mid-rotation also needs the retiring version's key to restore.
+    static func create(from source: any DatabaseReader, ring: KeyRing, dataDirectory: String, to file: String,
                        now: Date = Date()) throws -> Written {
         guard !FileManager.default.fileExists(atPath: file) else { throw BackupError.destinationExists(path: file) }
         let folder = (file as NSString).deletingLastPathComponent.isEmpty ? "." : (file as NSString).deletingLastPathComponent
@@ -62,7 +65,7 @@ public enum ApplianceBackup {
         try snapshot.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
         try snapshot.close()
         let headPath = scratch + "/" + AuditAnchor.fileName
-        try AuditAnchor(path: headPath, masterKey: masterKey, head: head).save(head)
+        try AuditAnchor(path: headPath, ring: ring, head: head).save(head)
 
         var files = [BackupManifest.File(path: BackupArchive.databaseFile, bytes: try size(of: snapshotPath)),
                      BackupManifest.File(path: AuditAnchor.fileName, bytes: try size(of: headPath))]
@@ -80,8 +83,8 @@ public enum ApplianceBackup {
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var written: Int64 = 0
         do {
-            var writer = try BackupArchive.Writer(handle: handle, path: file, key: BackupArchive.key(masterKey, version: keyVersion),
-                                                  keyVersion: keyVersion)
+            var writer = try BackupArchive.Writer(handle: handle, path: file, key: BackupArchive.key(ring.current, version: ring.currentVersion),
+                                                  keyVersion: ring.currentVersion)
             try writer.manifest(manifest)
             for entry in files {
                 let source = entry.path.hasPrefix(BackupArchive.documentsDirectory + "/") ? dataDirectory + "/" + entry.path : scratch + "/" + entry.path

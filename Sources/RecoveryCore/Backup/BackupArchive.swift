@@ -123,7 +123,9 @@ enum BackupArchive {
     /// Opens an archive and writes its files under `directory` (which must
     /// exist), checking each against the manifest; returns the manifest. Any
     /// failure to authenticate, a missing end, or bytes after it is an error.
-    static func extract(_ path: String, masterKey: MasterKey, into directory: String) throws -> BackupManifest {
+    /// `keys` are the master keys at hand by version; `keyFile` names the
+    /// key file setting, for the error when the archive's version is missing.
+    static func extract(_ path: String, keys: [UInt32: MasterKey], keyFile: String = "master.key", into directory: String) throws -> BackupManifest {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw BackupError.cannotRead(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
         }
@@ -135,6 +137,9 @@ enum BackupArchive {
         guard format == formatVersion else { throw BackupError.unsupportedFormat(version: format) }
         let keyVersion = integer(clear[magic.count + 4..<magic.count + 8], as: UInt32.self)
         let associated = Array(clear.prefix(magic.count + 8))
+        guard let masterKey = keys[keyVersion] else {
+            throw BackupError.keyVersionMissing(version: keyVersion, keyFile: KeyRing.keyFile(keyFile, version: keyVersion))
+        }
         guard var opener = SecretStream.Opener(key: key(masterKey, version: keyVersion), header: Array(clear.suffix(SecretStream.headerByteCount))) else {
             throw BackupError.notABackup(path: path)
         }

@@ -14,6 +14,8 @@ public enum BackupError: Error, Equatable, CustomStringConvertible {
     case verificationFailed(reason: String)
     case targetNotEmpty(directory: String, entry: String)
     case keyFileMissing(path: String)
+    /// The archive is sealed under a master-key version whose key file is not at hand.
+    case keyVersionMissing(version: UInt32, keyFile: String)
 
     public var description: String {
         switch self {
@@ -39,6 +41,8 @@ public enum BackupError: Error, Equatable, CustomStringConvertible {
             return "backup verification failed: \(reason)"
         case .targetNotEmpty(let directory, let entry):
             return "\(directory) is not empty (it holds \(entry)); restore only into a new directory, or one that holds nothing but the master key file"
+        case .keyVersionMissing(let version, let keyFile):
+            return "the backup was made under master key version \(version), and its key file \(keyFile) is not here: put the copy kept from that time there (mode 0600), then run this again"
         case .keyFileMissing(let path):
             return "the master key file \(path) is not there: a restore needs the key the backup was made with. Copy it into the new directory as master.key, or give --key-file"
         }

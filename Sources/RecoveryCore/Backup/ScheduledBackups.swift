@@ -41,14 +41,15 @@ public final class ScheduledBackups: Sendable {
 
     let settings: Settings
     private let database: AppDatabase
-    private let masterKey: MasterKey
+    /// The appliance's key ring as it is now (a key rotation changes it).
+    private let ring: @Sendable () -> KeyRing
     private let logger = Logger(label: "recovery-server.backup")
     private let running = Mutex<String?>(nil)
 
-    init(settings: Settings, database: AppDatabase, masterKey: MasterKey) {
+    init(settings: Settings, database: AppDatabase, ring: @escaping @Sendable () -> KeyRing) {
         self.settings = settings
         self.database = database
-        self.masterKey = masterKey
+        self.ring = ring
     }
 
     var directory: String { settings.resolvedBackupDirectory }
@@ -117,12 +118,13 @@ public final class ScheduledBackups: Sendable {
         var entry = Entry(file: name, createdAt: Timestamp.string(now), state: .running)
         let began = Date()
         do {
-            let written = try ApplianceBackup.create(from: database.pool, masterKey: masterKey,
+            let ring = self.ring()
+            let written = try ApplianceBackup.create(from: database.pool, ring: ring,
                                                      dataDirectory: settings.dataDirectory, to: path, now: now)
             entry.bytes = written.bytes
             entry.schemaVersion = written.manifest.schemaVersion
             entry.counts = written.manifest.counts
-            _ = try ApplianceBackup.verify(file: path, masterKey: masterKey)
+            _ = try ApplianceBackup.verify(file: path, keys: ring.masterKeys)
             entry.state = .verified
             entry.verifiedAt = Timestamp.now()
             logger.notice("backup written and verified", metadata: [

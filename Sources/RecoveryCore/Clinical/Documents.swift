@@ -2,16 +2,24 @@ import CSodium
 import Foundation
 import GRDB
 
-/// Sub-keys of documents' files: one per file, from the master key.
+/// Sub-keys of documents' files: one per file and master-key version
+/// (`documents.key_version`); new files use the current version.
 public struct DocumentKeys: Sendable {
-    let masterKey: MasterKey
+    let ring: KeyRing
 
-    init(masterKey: MasterKey) {
-        self.masterKey = masterKey
+    init(ring: KeyRing) {
+        self.ring = ring
     }
 
+    var currentVersion: UInt32 { ring.currentVersion }
+
     func key(_ id: UInt64) -> [UInt8] {
-        masterKey.derive(.documents, id: id, length: Int(crypto_secretstream_xchacha20poly1305_keybytes()))
+        ring.current.derive(.documents, id: id, length: Int(crypto_secretstream_xchacha20poly1305_keybytes()))
+    }
+
+    func key(_ id: UInt64, version: UInt32) throws -> [UInt8] {
+        guard let master = ring.masterKeys[version] else { throw CryptoError.unknownKeyVersion(version) }
+        return master.derive(.documents, id: id, length: Int(crypto_secretstream_xchacha20poly1305_keybytes()))
     }
 }
 
@@ -31,6 +39,8 @@ public struct Documents: Sendable {
         public let facilityID: String
         public let patientID: String
         let keyID: UInt64
+        /// The master-key version the file is encrypted under.
+        var keyVersion: UInt32 = 1
         let storageName: String
         let finalPath: String
         public let writer: DocumentFile.Writer
@@ -115,10 +125,13 @@ public struct Documents: Sendable {
         let id = RowID.make()
         let keyID = UInt64.random(in: 1...UInt64.max)
         let storageName = SecureRandom.bytes(20).map { String(format: "%02x", $0) }.joined()
-        let writer = try DocumentFile.Writer(path: "\(folder)/\(storageName).partial", key: appliance.documentKeys.key(keyID), documentID: id,
+        let keys = appliance.documentKeys
+        let writer = try DocumentFile.Writer(path: "\(folder)/\(storageName).partial", key: keys.key(keyID), documentID: id,
                                              limit: appliance.settings.documentsMaxBytes, failWritesAfter: failWritesAfter)
-        return Upload(id: id, facilityID: granted.facilityID, patientID: patientID, keyID: keyID, storageName: storageName,
-                      finalPath: "\(folder)/\(storageName)", writer: writer)
+        let upload = Upload(id: id, facilityID: granted.facilityID, patientID: patientID, keyID: keyID, storageName: storageName,
+                            finalPath: "\(folder)/\(storageName)", writer: writer)
+        upload.keyVersion = keys.currentVersion
+        return upload
     }
 
     /// Validates the fields, finishes the file, and stores the row (the
@@ -144,10 +157,10 @@ public struct Documents: Sendable {
                 try db.execute(sql: """
                     INSERT INTO documents (id, facility_id, patient_id, uploaded_by_kind, uploaded_by, title_enc, filename_enc, content_type, size_bytes,
                         sha256, storage_name, key_version, category, patient_visible, key_id, created_at, updated_at)
-                    VALUES (?, ?, ?, 'staff', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, 'staff', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [id, granted.facilityID, upload.patientID, identity.subjectID, cipher.seal(title!, field: .documentsTitle, rowID: id),
                                      cipher.seal(optional: filename, field: .documentsFilename, rowID: id), contentType, size, Data(digest),
-                                     upload.storageName, type, patientVisible, Int64(bitPattern: upload.keyID), stamp, stamp])
+                                     upload.storageName, Int64(upload.keyVersion), type, patientVisible, Int64(bitPattern: upload.keyID), stamp, stamp])
                 try appliance.audit.append(directory.successEvent("document.create", identity, granted, origin, details: ["record": id]), in: db)
                 // The file takes its name inside the transaction: a failed commit removes it (below).
                 guard rename(upload.writer.path, upload.finalPath) == 0 else { throw DocumentFailure.diskFull }
@@ -250,7 +263,8 @@ public struct Documents: Sendable {
         let id: String = row["id"]
         let keyID = UInt64(bitPattern: row["key_id"] as Int64)
         let size: Int = row["size_bytes"]
-        let reader = try DocumentFile.Reader(path: "\(folder)/\(row["storage_name"] as String)", key: appliance.documentKeys.key(keyID),
+        let reader = try DocumentFile.Reader(path: "\(folder)/\(row["storage_name"] as String)",
+                                             key: appliance.documentKeys.key(keyID, version: row["key_version"]),
                                              documentID: id, size: size, sha256: Array(row["sha256"] as Data))
         return Download(contentType: row["content_type"], size: size, id: id, reader: reader)
     }

@@ -1,5 +1,6 @@
 import CSodium
 import Foundation
+import GRDB
 
 /// Keyed BLAKE2b over a normalised value, for exact-match lookups on
 /// encrypted columns (login by email, name search, registration keys) without
@@ -18,12 +19,57 @@ public struct BlindIndex: Sendable {
     static let syncPayloadKeyID: UInt64 = 1_000_001
     private let syncPayloadKey: [UInt8]
 
+    /// Older versions' keys per field, tried by lookups: the retiring
+    /// version's during a rotation, retained ones for secrets (`RetainedSubkeys`).
+    private let olderKeys: [UInt64: [[UInt8]]]
+
     public init(masterKey: MasterKey) {
+        self.init(ring: KeyRing(single: masterKey))
+    }
+
+    /// Writes with the ring's current version; lookups also try older ones.
+    public init(ring: KeyRing) {
         Sodium.ensureInitialized()
         keys = Dictionary(uniqueKeysWithValues: BlindIndexField.allCases.map {
-            ($0.rawValue, masterKey.derive(.blindIndex, id: $0.rawValue))
+            ($0.rawValue, ring.current.derive(.blindIndex, id: $0.rawValue))
         })
-        syncPayloadKey = masterKey.derive(.blindIndex, id: Self.syncPayloadKeyID)
+        olderKeys = Dictionary(uniqueKeysWithValues: BlindIndexField.allCases.map {
+            ($0.rawValue, ring.subkeys(.blindIndex, id: $0.rawValue).dropFirst().map(\.key))
+        })
+        syncPayloadKey = ring.current.derive(.blindIndex, id: Self.syncPayloadKeyID)
+    }
+
+    /// The digests to look a value up by: the current version's first, then
+    /// older versions' that rows may still carry (during a rotation, and for
+    /// secrets whose index cannot be rebuilt).
+    public struct Lookup: Sendable {
+        public let digests: [Data]
+
+        /// `column IN (?, ...)`, one placeholder per digest.
+        public func sql(_ column: String) -> String {
+            digests.count == 1 ? "\(column) = ?" : "\(column) IN (" + digests.map { _ in "?" }.joined(separator: ", ") + ")"
+        }
+
+        public var arguments: StatementArguments { StatementArguments(digests) }
+    }
+
+    /// Lookup of a human-entered value (normalised first).
+    public func lookup(_ value: String, for field: BlindIndexField) -> Lookup {
+        lookup(Array(Self.normalise(value).utf8), for: field, length: Self.phiLength)
+    }
+
+    /// Lookup of a secret in canonical form.
+    public func secretLookup(_ canonical: String, for field: BlindIndexField) -> Lookup {
+        lookup(Array(canonical.utf8), for: field, length: Self.secretLength)
+    }
+
+    func lookup(_ bytes: [UInt8], for field: BlindIndexField, length: Int) -> Lookup {
+        var digests = [digest(bytes, for: field, length: length)]
+        for key in olderKeys[field.rawValue] ?? [] {
+            let older = Self.digest(bytes, key: key, length: length)
+            if !digests.contains(older) { digests.append(older) }
+        }
+        return Lookup(digests: digests)
     }
 
     /// A keyed fingerprint of a sync item (which may hold PHI), to tell a
@@ -45,7 +91,10 @@ public struct BlindIndex: Sendable {
     }
 
     public func digest(_ bytes: [UInt8], for field: BlindIndexField, length: Int) -> Data {
-        let key = keys[field.rawValue]!
+        Self.digest(bytes, key: keys[field.rawValue]!, length: length)
+    }
+
+    static func digest(_ bytes: [UInt8], key: [UInt8], length: Int) -> Data {
         var out = [UInt8](repeating: 0, count: length)
         let rc = crypto_generichash(&out, length, bytes, UInt64(bytes.count), key, key.count)
         precondition(rc == 0, "crypto_generichash failed")

@@ -55,4 +55,31 @@ public enum BlindIndexField: UInt64, CaseIterable, Sendable {
         case .federationPeersEnrollmentToken:  return "enrollment_token_bidx"
         }
     }
+
+    /// Whether the index can be computed again from a value the database
+    /// keeps encrypted (a key rotation rebuilds it), and from which column.
+    /// The others index secrets that are never stored; their old keys are
+    /// kept (`RetainedSubkeys`) so the rows stay findable.
+    public var source: PHIField? {
+        switch self {
+        case .staffEmail:         return .staffEmail
+        case .patientsFirstName:  return .patientsFirstName
+        case .patientsLastName:   return .patientsLastName
+        case .patientsEmail:      return .patientsEmail
+        case .devicesPushToken:   return .devicesPushToken
+        case .staffMfaRecoveryCodesCode, .registrationKeysKey, .sessionsRefreshToken, .authAttemptsSubject,
+             .mfaChallengesToken, .federationPeersEnrollmentToken:
+            return nil
+        }
+    }
+
+    public var isRebuildable: Bool { source != nil }
+
+    /// Whether the digest is a secret's (full length) rather than a normalised PHI value's.
+    public var indexesSecret: Bool {
+        switch self {
+        case .staffEmail, .patientsFirstName, .patientsLastName, .patientsEmail, .authAttemptsSubject: return false
+        default: return true
+        }
+    }
 }

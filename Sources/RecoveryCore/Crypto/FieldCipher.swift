@@ -26,15 +26,16 @@ public struct FieldCipher: Sendable {
     private let placePrefixes: [[UInt8]]
 
     /// `keys` maps key versions to master keys; the newest encrypts.
-    public init(masterKeys: [UInt32: MasterKey], currentKeyVersion: UInt32) {
+    public init(masterKeys: [UInt32: MasterKey], currentKeyVersion: UInt32, retainedKeys: [UInt32: [UInt64: [UInt8]]] = [:]) {
         Sodium.ensureInitialized()
         precondition(masterKeys[currentKeyVersion] != nil, "current key version must be present")
         self.currentKeyVersion = currentKeyVersion
-        let keys = masterKeys.mapValues { master in
+        var keys = masterKeys.mapValues { master in
             Dictionary(uniqueKeysWithValues: PHIField.allCases.map {
                 ($0.rawValue, master.derive(.fieldEncryption, id: $0.rawValue))
             })
         }
+        keys.merge(retainedKeys) { loaded, _ in loaded }
         self.keys = keys
         let slots = Int(PHIField.allCases.map(\.rawValue).max()!) + 1
         var currentKeys = [[UInt8]](repeating: [], count: slots)
@@ -49,6 +50,26 @@ public struct FieldCipher: Sendable {
 
     public init(masterKey: MasterKey) {
         self.init(masterKeys: [1: masterKey], currentKeyVersion: 1)
+    }
+
+    /// The ring's loaded versions, plus the retained field keys of retired
+    /// versions (the append-only audit column's).
+    public init(ring: KeyRing) {
+        self.init(masterKeys: ring.masterKeys, currentKeyVersion: ring.currentVersion, retainedKeys: {
+            var extra: [UInt32: [UInt64: [UInt8]]] = [:]
+            for field in PHIField.allCases {
+                for version in ring.retained.versions(purpose: .fieldEncryption, id: field.rawValue) where ring.masterKeys[version] == nil {
+                    extra[version, default: [:]][field.rawValue] = ring.retained.key(version: version, purpose: .fieldEncryption, id: field.rawValue)
+                }
+            }
+            return extra
+        }())
+    }
+
+    /// The key version a stored value was sealed under.
+    public static func keyVersion(of blob: Data) -> UInt32? {
+        guard blob.count >= headerSize, blob.first == formatVersion else { return nil }
+        return blob.dropFirst().prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     }
 
     public func seal(_ plaintext: String, field: PHIField, rowID: String) -> Data {

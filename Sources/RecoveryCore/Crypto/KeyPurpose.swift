@@ -12,6 +12,8 @@ public enum KeyPurpose: String, CaseIterable, Sendable {
     case keyCheck = "RAkeychk"
     /// Seals the audit chain's head kept outside the database (`AuditAnchor`).
     case auditHead = "RAaudhed"
+    /// Seeds the optional noise on federation counts, so a preview draws what is sent.
+    case federationNoise = "RAfednoi"
 
     var context: [CChar] { Array(rawValue.utf8CString.dropLast()) }
 }

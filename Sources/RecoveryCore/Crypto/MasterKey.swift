@@ -76,3 +76,38 @@ public struct MasterKey: Sendable {
         return out
     }
 }
+
+extension MasterKey {
+    /// Writes a new random key to `path` durably before returning it: a
+    /// temporary file (mode 0600) beside it, written and fsynced, renamed
+    /// over `path`, and the folder fsynced, so after a crash the file is
+    /// either absent or whole. Owned like `ownerOf` when given (the
+    /// service's user reads the keys of a rotation run as root).
+    public static func createDurably(at path: String, ownerOf reference: String? = nil) throws -> MasterKey {
+        let key = generate()
+        let temporary = "\(path).\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw CryptoError.masterKeyUnreadable(path: temporary, reason: String(cString: strerror(errno)))
+        }
+        var info = stat()
+        if let reference, stat(reference, &info) == 0 { _ = fchown(fd, info.st_uid, info.st_gid) }
+        let written = key.bytes.withUnsafeBytes { write(fd, $0.baseAddress!, byteCount) }
+        let synced = written == byteCount && fchmod(fd, 0o600) == 0 && fsync(fd) == 0
+        let reason = String(cString: strerror(errno))
+        close(fd)
+        guard synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw CryptoError.masterKeyUnreadable(path: path, reason: "could not write: \(reason)")
+        }
+        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let dirFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            defer { close(dirFD) }
+            guard fsync(dirFD) == 0 else {
+                throw CryptoError.masterKeyUnreadable(path: path, reason: "could not flush \(folder): \(String(cString: strerror(errno)))")
+            }
+        }
+        return key
+    }
+}

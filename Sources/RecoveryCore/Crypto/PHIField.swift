@@ -63,6 +63,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
     case consentsInformationDetail = 51
     case disclosuresDescription = 52
     case disclosuresRecipient = 53
+    case retainedSubkeysKey = 54
 
     /// The table holding the column.
     public var table: String {
@@ -118,6 +119,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .crisisAlertsMessage, .crisisAlertsLocation: return "crisis_alerts"
         case .consentsInformationDetail:        return "consents"
         case .disclosuresDescription, .disclosuresRecipient: return "disclosures"
+        case .retainedSubkeysKey:               return "retained_subkeys"
         }
     }
 
@@ -177,6 +179,7 @@ public enum PHIField: UInt64, CaseIterable, Sendable {
         case .consentsInformationDetail:        return "information_detail_enc"
         case .disclosuresDescription:           return "description_enc"
         case .disclosuresRecipient:             return "recipient_enc"
+        case .retainedSubkeysKey:               return "key_enc"
         }
     }
 }

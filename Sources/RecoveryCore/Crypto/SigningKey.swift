@@ -49,13 +49,21 @@ public struct SigningKey: Sendable {
 /// Seals a signing key's seed for storage with XChaCha20-Poly1305 under a key
 /// derived from the master key (`KeyPurpose.federationSigning`), bound to the
 /// row it is stored in: `nonce (24) | ciphertext + tag`.
+/// With a key ring, seals under the current version and opens with any
+/// loaded version (a key rotation re-seals the stored seed).
 public struct SigningKeySeal: Sendable {
     private let key: [UInt8]
+    private let olderKeys: [[UInt8]]
     static let nonceLength = 24
     static let tagLength = 16
 
     public init(masterKey: MasterKey) {
-        key = masterKey.derive(.federationSigning)
+        self.init(ring: KeyRing(single: masterKey))
+    }
+
+    public init(ring: KeyRing) {
+        key = ring.current.derive(.federationSigning)
+        olderKeys = ring.masterKeys.filter { $0.key != ring.currentVersion }.map { $0.value.derive(.federationSigning) }
     }
 
     public func seal(_ signingKey: SigningKey, rowID: String) -> Data {
@@ -76,12 +84,14 @@ public struct SigningKeySeal: Sendable {
         }
         let ad = Array("federation_identity:\(rowID)".utf8)
         let cipher = Array(bytes[nonceLength...])
-        var seed = [UInt8](repeating: 0, count: SigningKey.seedLength)
-        var seedLength: UInt64 = 0
-        guard crypto_aead_xchacha20poly1305_ietf_decrypt(&seed, &seedLength, nil, cipher, UInt64(cipher.count), ad, UInt64(ad.count),
-                                                         Array(bytes[..<nonceLength]), key) == 0, seedLength == UInt64(SigningKey.seedLength) else {
-            throw CryptoError.decryptionFailed
+        for key in [key] + olderKeys {
+            var seed = [UInt8](repeating: 0, count: SigningKey.seedLength)
+            var seedLength: UInt64 = 0
+            if crypto_aead_xchacha20poly1305_ietf_decrypt(&seed, &seedLength, nil, cipher, UInt64(cipher.count), ad, UInt64(ad.count),
+                                                          Array(bytes[..<nonceLength]), key) == 0, seedLength == UInt64(SigningKey.seedLength) {
+                return SigningKey(seed: seed)
+            }
         }
-        return SigningKey(seed: seed)
+        throw CryptoError.decryptionFailed
     }
 }

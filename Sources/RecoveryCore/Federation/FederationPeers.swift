@@ -90,13 +90,13 @@ public struct FederationPeers: Sendable {
         let reservation = try await appliance.database.pool.write { db in
             try throttle.reserve(.registration, account: nil, address: origin.ipAddress, in: db)
         }
-        let index = Self.canonicalCode(code).map { appliance.blindIndex.secretIndex($0, for: .federationPeersEnrollmentToken) }
+        let lookup = Self.canonicalCode(code).map { appliance.blindIndex.secretLookup($0, for: .federationPeersEnrollmentToken) }
         let now = Timestamp.now()
         return try await appliance.database.pool.write { db in
-            guard let index, let row = try Row.fetchOne(db, sql: """
+            guard let lookup, let row = try Row.fetchOne(db, sql: """
                 SELECT id, name FROM federation_peers
-                WHERE enrollment_token_bidx = ? AND role = 'clinic' AND enrollment_status = 'pending' AND enrollment_expires_at > ?
-                """, arguments: [index, now]) else { throw FederationError.invalidEnrollmentCode }
+                WHERE \(lookup.sql("enrollment_token_bidx")) AND role = 'clinic' AND enrollment_status = 'pending' AND enrollment_expires_at > ?
+                """, arguments: lookup.arguments + [now]) else { throw FederationError.invalidEnrollmentCode }
             try throttle.release(reservation, in: db)
             let id: String = row["id"]
             try db.execute(sql: """

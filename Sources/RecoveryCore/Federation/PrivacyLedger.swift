@@ -19,7 +19,7 @@ struct PrivacyLedger {
 
     init?(appliance: Appliance) {
         guard appliance.settings.federationNoiseEpsilon > 0 else { return nil }
-        key = appliance.masterKey.derive(.federationSigning, id: 1)
+        key = appliance.masterKey.derive(.federationNoise)
         epsilon = appliance.settings.federationNoiseEpsilon
         budget = appliance.settings.federationNoiseBudget
     }

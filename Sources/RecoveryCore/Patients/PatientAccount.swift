@@ -36,8 +36,9 @@ extension PatientStore {
     /// facility that has a patient with it (unique within a facility only).
     public func accounts(identifier: String, in db: Database) throws -> [PatientAccount] {
         if identifier.contains("@") {
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE email_bidx = ? AND deleted_at IS NULL ORDER BY id",
-                                        arguments: [blindIndex.index(identifier, for: .patientsEmail)])
+            let lookup = blindIndex.lookup(identifier, for: .patientsEmail)
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE \(lookup.sql("email_bidx")) AND deleted_at IS NULL ORDER BY id",
+                                        arguments: lookup.arguments)
             return try rows.map { try PatientAccount(row: $0, cipher: cipher) }
                 .filter { $0.email.map(BlindIndex.normalise) == BlindIndex.normalise(identifier) }
         }
@@ -54,8 +55,9 @@ extension PatientStore {
     /// facilities are never consulted: the answer must not reveal that a
     /// person is treated elsewhere (42 CFR Part 2).
     public func emailInUse(_ email: String, facilityID: String, exceptPatient patientID: String, in db: Database) throws -> Bool {
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE facility_id = ? AND email_bidx = ? AND deleted_at IS NULL AND id <> ?",
-                                    arguments: [facilityID, blindIndex.index(email, for: .patientsEmail), patientID])
+        let lookup = blindIndex.lookup(email, for: .patientsEmail)
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM patients WHERE facility_id = ? AND \(lookup.sql("email_bidx")) AND deleted_at IS NULL AND id <> ?",
+                                    arguments: [facilityID] + lookup.arguments + [patientID])
         return try rows.contains { try PatientAccount(row: $0, cipher: cipher).email.map(BlindIndex.normalise) == BlindIndex.normalise(email) }
     }
 }

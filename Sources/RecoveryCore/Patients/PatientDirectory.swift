@@ -123,15 +123,19 @@ public struct PatientDirectory: Sendable {
         let index = appliance.blindIndex
         var clauses = ["p.patient_number = ?"]
         var arguments: StatementArguments = [search.trimmingCharacters(in: .whitespaces).uppercased()]
+        // During a key rotation a row may carry the old or the new digest.
+        func match(_ column: String, _ word: String, _ field: BlindIndexField) -> String {
+            let lookup = index.lookup(word, for: field)
+            arguments += lookup.arguments
+            return lookup.sql(column)
+        }
         if words.count == 1 {
-            clauses.append("p.first_name_bidx = ? OR p.last_name_bidx = ?")
-            arguments += [index.index(words[0], for: .patientsFirstName), index.index(words[0], for: .patientsLastName)]
+            clauses.append(match("p.first_name_bidx", words[0], .patientsFirstName) + " OR " + match("p.last_name_bidx", words[0], .patientsLastName))
         } else if words.count >= 2 {
             let first = words[0], last = words[1...].joined(separator: " ")
-            clauses.append("(p.first_name_bidx = ? AND p.last_name_bidx = ?) OR (p.first_name_bidx = ? AND p.last_name_bidx = ?)")
-            arguments += [index.index(first, for: .patientsFirstName), index.index(last, for: .patientsLastName),
-                          index.index(words.last!, for: .patientsFirstName),
-                          index.index(words.dropLast().joined(separator: " "), for: .patientsLastName)]
+            clauses.append("(" + match("p.first_name_bidx", first, .patientsFirstName) + " AND " + match("p.last_name_bidx", last, .patientsLastName)
+                           + ") OR (" + match("p.first_name_bidx", words.last!, .patientsFirstName) + " AND "
+                           + match("p.last_name_bidx", words.dropLast().joined(separator: " "), .patientsLastName) + ")")
         }
         return ("(" + clauses.joined(separator: " OR ") + ")", arguments)
     }

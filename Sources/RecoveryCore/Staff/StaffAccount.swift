@@ -36,8 +36,8 @@ public struct StaffAccount: Sendable, Equatable {
 extension StaffStore {
     /// The account with this email (case-insensitive), if any.
     public func account(email: String, in db: Database) throws -> StaffAccount? {
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM staff WHERE email_bidx = ?",
-                                    arguments: [blindIndex.index(email, for: .staffEmail)])
+        let lookup = blindIndex.lookup(email, for: .staffEmail)
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM staff WHERE \(lookup.sql("email_bidx"))", arguments: lookup.arguments)
         return try rows.map { try StaffAccount(row: $0, cipher: cipher) }
             .first { BlindIndex.normalise($0.email) == BlindIndex.normalise(email) }
     }
