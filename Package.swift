@@ -33,6 +33,12 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // cairo from the system (Debian: libcairo2-dev): the PDF reports.
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
         // One C call into Debian's SQLite (libsqlite3-dev) that Swift cannot
         // make itself: sqlite3_config is variadic.
         .target(
@@ -69,6 +75,7 @@ let package = Package(
             name: "RecoveryCore",
             dependencies: [
                 "CSodium",
+                "CCairo",
                 "CSQLiteTuning",
                 "RecoveryMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
