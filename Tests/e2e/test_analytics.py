@@ -128,5 +128,5 @@ def test_insights_risk_and_facility_figures(data_dir, make_server):
     metrics = requests.get(server.url(f"/api/v1/facilities/{facility_id}/metrics"), headers=staff, timeout=10)
     assert metrics.status_code == 200, metrics.text
     weeks = metrics.json()["data"]
-    assert len(weeks) in (12, 13) and weeks[-1]["check_ins"] >= 1
+    assert len(weeks) in (12, 13) and sum(w["check_ins"] for w in weeks) >= 3
     assert sum(w["cravings"] for w in weeks) >= 4

@@ -30,6 +30,7 @@ struct AnalyticsController {
 
     @Sendable func riskHistory(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .patientsReadClinical, action: "patient.risk_history", appliance)
         let query = Query(request: request)
         let (from, to) = try Self.period(query)
         let limit = try query.integer("limit", default: 100, range: 1...500)
@@ -45,6 +46,7 @@ struct AnalyticsController {
     /// `from` and `to` (dates, both optional): by default the twelve weeks up to today (UTC).
     @Sendable func metrics(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await FacilityAnalytics(appliance: appliance).authorize("facility.metrics", context.identity, facilityID: id, origin: context.origin)
         let (from, to) = try Self.period(Query(request: request))
         let end = to ?? CalendarDate.today(in: "UTC")
         let start = from ?? CalendarDate.string(julianDay: CalendarDate.julianDay(end)! - 83)

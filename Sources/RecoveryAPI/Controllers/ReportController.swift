@@ -21,6 +21,7 @@ struct ReportController {
     /// `from`, `to` (dates; default the 30 days up to today, UTC), `consent_id` (a release under that consent).
     @Sendable func progress(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await context.reachFirst(patient: id, .patientsReadClinical, action: "report.progress", appliance)
         let query = Query(request: request)
         let (from, to) = try AnalyticsController.period(query)
         let end = to ?? CalendarDate.today(in: "UTC")
@@ -38,6 +39,7 @@ struct ReportController {
     /// `month` (YYYY-MM, required).
     @Sendable func monthly(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let id = try request.uuidParameter("id", context: context.request)
+        try await FacilityAnalytics(appliance: appliance).authorize("report.monthly", context.identity, facilityID: id, origin: context.origin)
         guard let month = try Query(request: request).string("month", maxLength: 7) else { throw APIError.validation(field: "month", "is required (YYYY-MM)") }
         guard MonthlyReport.days(of: month) != nil else { throw APIError.validation(field: "month", "must be a month as YYYY-MM") }
         let report = try await Reports(appliance: appliance).monthly(context.identity, facilityID: id, month: month, origin: context.origin)

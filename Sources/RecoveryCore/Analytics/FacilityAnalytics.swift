@@ -28,6 +28,12 @@ public struct FacilityAnalytics: Sendable {
         }
     }
 
+    /// Decides access alone, before a route checks its parameters, so a caller
+    /// who may not reach the facility learns nothing from a 422 (refusal audited).
+    public func authorize(_ action: String, _ identity: Identity, facilityID: String, origin: RequestOrigin) async throws {
+        try await decided(action, identity, facilityID, origin) { _ in () }
+    }
+
     /// Each active staff member of the facility: caseload, open crisis alerts and flags on it, unread messages.
     public func workload(_ identity: Identity, facilityID: String, origin: RequestOrigin) async throws -> JSONValue {
         try await decided("facility.workload", identity, facilityID, origin) { db in
