@@ -121,7 +121,7 @@ import Testing
             #expect(weeks.compactMap { $0["week_start"] as? String } == ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23"])
             #expect(weeks.compactMap { $0["census"] as? Int } == [1, 2, 1, 1])
             #expect(weeks.compactMap { $0["occupancy_rate"] as? Double } == [0.25, 0.5, 0.25, 0.25])
-            for (query, field) in [("from=2026-13-01", "from"), ("to=yesterday", "to"), ("from=2026-03-10&to=2026-03-01", "to"),
+            for (query, field) in [("from=2026-13-01", "from"), ("to=yesterday", "to"), ("from=2026-03-10&to=2026-03-01", "to"), ("from=0000-01-01", "from"),
                                    ("from=2025-01-01&to=2026-03-01", "to")] {
                 let r = try await client.get("/api/v1/facilities/\(p.facilityA)/metrics?" + query, token: p.adminA)
                 let named = (r.json["error"] as? [String: Any])?["details"] as? [[String: Any]]

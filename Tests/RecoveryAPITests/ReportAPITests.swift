@@ -102,7 +102,8 @@ import Testing
 
             #expect(try await client.get(url, token: p.counselorA1).status == .forbidden)
             #expect(try await client.get("/api/v1/facilities/\(p.facilityB)/reports/monthly.pdf?month=2026-03", token: p.adminA).status == .notFound)
-            for query in ["", "?month=2026-13", "?month=March"] {
+            // Months before 1900 are refused like any other bad month.
+            for query in ["", "?month=2026-13", "?month=March", "?month=0000-01"] {
                 let bad = try await client.get("/api/v1/facilities/\(p.facilityA)/reports/monthly.pdf" + query, token: p.adminA)
                 #expect(bad.status == .unprocessableContent && bad.errorFields == ["month"], "\(query): \(bad.text)")
             }

@@ -61,6 +61,9 @@ struct AnalyticsController {
     /// Optional `from` / `to` dates (YYYY-MM-DD), `to` not before `from`.
     static func period(_ query: Query) throws -> (String?, String?) {
         let from = try query.date("from"), to = try query.date("to")
+        for (name, value) in [("from", from), ("to", to)] where (value ?? "1900") < "1900" {
+            throw APIError.validation(field: name, "must be a date from 1900-01-01")
+        }
         if let from, let to, from > to { throw APIError.validation(field: "to", "must not be before from") }
         return (from, to)
     }

@@ -42,13 +42,11 @@ public struct MonthlyReport: Sendable {
     /// The patients listed, for the audit entry.
     public var patientIDs: [String] = []
 
-    /// The first and last day of `month` (YYYY-MM), nil when it is not a month.
+    /// The first and last day of `month` (YYYY-MM, years 1900 to 9999), nil when it is not such a month.
     public static func days(of month: String) -> (String, String)? {
-        guard month.count == 7, CalendarDate.isValid(month + "-01") else { return nil }
-        let first = CalendarDate.julianDay(month + "-01")!
-        var last = first + 27
-        while CalendarDate.string(julianDay: last + 1).hasPrefix(month) { last += 1 }
-        return (month + "-01", CalendarDate.string(julianDay: last))
+        guard month.count == 7, CalendarDate.isValid(month + "-01"), let year = Int(month.prefix(4)), year >= 1900 else { return nil }
+        let last = ["31", "30", "29", "28"].first { CalendarDate.isValid(month + "-" + $0) }!
+        return (month + "-01", month + "-" + last)
     }
 
     static func load(facilityID: String, month: String, cipher: FieldCipher, directory: PatientDirectory, in db: Database) throws -> MonthlyReport {
