@@ -128,12 +128,12 @@ public struct MonthlyReport: Sendable {
                          [w.start, String(w.census), w.occupancy.map { "\(Int(($0 * 100).rounded())) %" } ?? "-", String(w.activePatients), String(w.checkIns),
                           w.avgMood.map { String(format: "%.1f", $0) } ?? "-", w.avgCraving.map { String(format: "%.1f", $0) } ?? "-",
                           String(w.cravings), String(w.lapses), String(w.admissions), String(w.discharges), String(w.meetings)]
-                     }, widths: [56, 42, 36, 38, 50, 34, 44, 46, 38, 24, 28, 48])
+                     }, widths: [54, 42, 34, 36, 50, 32, 44, 48, 38, 20, 26, 54])
         canvas.paragraph("Active patients", size: 12, bold: true, after: 0)
         canvas.table(["Number", "Name", "Check-in days", "Mean mood", "Cravings", "Lapses", "Meetings", "Risk"], patients.map { p in
             [p.number, p.name, String(p.checkInDays), p.meanMood.map { String(format: "%.1f", $0) } ?? "-", String(p.cravings), String(p.lapses),
              String(p.meetings), p.risk ?? "-"]
-        }, widths: [62, 130, 70, 56, 46, 40, 50, 45])
+        }, widths: [60, 112, 72, 56, 48, 40, 52, 59])
         return canvas.finish()
     }
 }

@@ -102,7 +102,7 @@ extension PDFCanvas {
     /// (points), repeating the header on a new page.
     public func table(_ header: [String], _ rows: [[String]], widths: [Double]) {
         func row(_ cells: [String], bold: Bool) {
-            font(size: 8.5, bold: bold)
+            font(size: 8, bold: bold)
             var x = Self.margin
             for (cell, width) in zip(cells, widths) {
                 var shown = cell
