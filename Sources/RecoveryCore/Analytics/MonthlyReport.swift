@@ -130,7 +130,7 @@ public struct MonthlyReport: Sendable {
                           String(w.cravings), String(w.lapses), String(w.admissions), String(w.discharges), String(w.meetings)]
                      }, widths: [54, 42, 34, 36, 50, 32, 44, 48, 38, 20, 26, 54])
         canvas.paragraph("Active patients", size: 12, bold: true, after: 0)
-        canvas.table(["Number", "Name", "Check-in days", "Mean mood", "Cravings", "Lapses", "Meetings", "Risk"], patients.map { p in
+        canvas.table(["Number", "Name", "Check-in days", "Mood", "Cravings", "Lapses", "Meetings", "Risk"], patients.map { p in
             [p.number, p.name, String(p.checkInDays), p.meanMood.map { String(format: "%.1f", $0) } ?? "-", String(p.cravings), String(p.lapses),
              String(p.meetings), p.risk ?? "-"]
         }, widths: [60, 112, 72, 56, 48, 40, 52, 59])
