@@ -33,6 +33,12 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // cairo from the system (Debian: libcairo2-dev): the PDF reports.
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
         // One C call into Debian's SQLite (libsqlite3-dev) that Swift cannot
         // make itself: sqlite3_config is variadic.
         .target(
@@ -71,6 +77,7 @@ let package = Package(
             name: "RecoveryCore",
             dependencies: [
                 "CSodium",
+                "CCairo",
                 "CSQLiteTuning",
                 "RecoveryMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -86,6 +93,8 @@ let package = Package(
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
+            // The relapse-risk model's card: documentation kept beside the model.
+            exclude: ["Analytics/MODEL_CARD.md"],
             resources: [
                 // Assessment instruments' item wording (data, not code).
                 .embedInCode("Clinical/instruments.json"),

@@ -14,6 +14,7 @@ public enum ApplianceServer {
         let realtime = Realtime(appliance: appliance, logger: logger)
         let app = try buildApplication(appliance, tls: tls, realtime: realtime, logger: logger)
         let federation = FederationSchedule()
+        let riskWatch = RiskWatch(appliance: appliance)
         var configuration = ServiceGroupConfiguration(
             services: [
                 .init(service: DatabaseService(database: appliance.database, auditAnchor: appliance.auditAnchor, logger: logger)),
@@ -37,6 +38,10 @@ public enum ApplianceServer {
                 // Patients who have gone quiet, at start and then hourly.
                 .init(service: PeriodicService(failure: "silence scan failed", interval: .seconds(3_600), logger: logger) {
                     try await SilenceWatch(appliance: appliance).scan()
+                }),
+                // Relapse-risk scores: patients with new records every 5 seconds, everyone hourly.
+                .init(service: PeriodicService(failure: "risk scoring failed", interval: .seconds(5), logger: logger) { [riskWatch] in
+                    try await riskWatch.tick()
                 }),
                 // Crisis escalations and scheduled announcements whose time has come
                 // (timers live in the database, so a restart loses none): every second.

@@ -8,27 +8,33 @@ import RecoveryCore
 /// Every endpoint the server answers. The one place controllers are listed.
 public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
     let auth = AuthService(appliance: appliance)
-    return HealthController(appliance: appliance).endpoints
-        + OpenAPIController().endpoints
-        + AsyncAPIController().endpoints
-        + AuthController(auth: auth, settings: appliance.settings).endpoints
-        + PatientController(appliance: appliance).endpoints
-        + StaffController(appliance: appliance).endpoints
-        + FacilityController(appliance: appliance).endpoints
-        + AuditController(appliance: appliance).endpoints
-        + SyncController(appliance: appliance).endpoints
-        + MyRecordsController(appliance: appliance).endpoints
-        + PatientRecordsController(appliance: appliance).endpoints
-        + FacilityCatalogueController(appliance: appliance).endpoints
-        + EmergencyAccessController(appliance: appliance).endpoints
-        + MessagingController(appliance: appliance).endpoints
-        + CrisisController(appliance: appliance).endpoints + AnnouncementController(appliance: appliance).endpoints
-        + BackupsController(appliance: appliance).endpoints
-        + AssessmentController(appliance: appliance).endpoints
-        + TreatmentPlanController(appliance: appliance).endpoints
-        + ConsentController(appliance: appliance).endpoints
-        + DocumentController(appliance: appliance).endpoints
-        + FederationController(appliance: appliance, transport: FederationHTTP.transport).endpoints
+    let controllers: [[Endpoint]] = [
+        HealthController(appliance: appliance).endpoints,
+        OpenAPIController().endpoints,
+        AsyncAPIController().endpoints,
+        AuthController(auth: auth, settings: appliance.settings).endpoints,
+        PatientController(appliance: appliance).endpoints,
+        StaffController(appliance: appliance).endpoints,
+        FacilityController(appliance: appliance).endpoints,
+        AuditController(appliance: appliance).endpoints,
+        SyncController(appliance: appliance).endpoints,
+        MyRecordsController(appliance: appliance).endpoints,
+        PatientRecordsController(appliance: appliance).endpoints,
+        FacilityCatalogueController(appliance: appliance).endpoints,
+        EmergencyAccessController(appliance: appliance).endpoints,
+        MessagingController(appliance: appliance).endpoints,
+        CrisisController(appliance: appliance).endpoints,
+        AnnouncementController(appliance: appliance).endpoints,
+        BackupsController(appliance: appliance).endpoints,
+        AssessmentController(appliance: appliance).endpoints,
+        TreatmentPlanController(appliance: appliance).endpoints,
+        ConsentController(appliance: appliance).endpoints,
+        DocumentController(appliance: appliance).endpoints,
+        AnalyticsController(appliance: appliance).endpoints,
+        ReportController(appliance: appliance).endpoints,
+        FederationController(appliance: appliance, transport: FederationHTTP.transport).endpoints,
+    ]
+    return controllers.flatMap { $0 }
 }
 
 /// The router with the middleware chain (outermost first): client address,

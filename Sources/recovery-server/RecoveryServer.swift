@@ -14,6 +14,6 @@ struct RecoveryServer: AsyncParsableCommand {
         Back up the master key file (see `init --help`): without it the data cannot be read.
         """,
         version: RecoveryVersion.current,
-        subcommands: [InitCommand.self, MigrateCommand.self, ServeCommand.self, SeedCommand.self, AuditCommand.self, TLSCommand.self, BackupCommand.self, RestoreCommand.self, FederationCommand.self, KeysCommand.self]
+        subcommands: [InitCommand.self, MigrateCommand.self, ServeCommand.self, SeedCommand.self, AuditCommand.self, TLSCommand.self, BackupCommand.self, RestoreCommand.self, FederationCommand.self, KeysCommand.self, RiskCommand.self]
     )
 }

@@ -26,7 +26,7 @@ struct FacilityCatalogueController {
         var name: String?, kind: String?, dayOfWeek: Int?, startTime: String?, durationMinutes: Int?, location: String?
     }
     struct SettingsBody: Decodable {
-        var multipleCheckInsPerDay: Bool?, lowMoodThreshold: Int?, highCravingThreshold: Int?, silenceDays: Int?
+        var multipleCheckInsPerDay: Bool?, lowMoodThreshold: Int?, highCravingThreshold: Int?, silenceDays: Int?, riskFlagThreshold: Int?
     }
 
     @Sendable func triggers(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
@@ -58,7 +58,8 @@ struct FacilityCatalogueController {
 
     static func output(_ s: RecoverySettings) -> JSONValue {
         .object(["multiple_check_ins_per_day": .bool(s.multipleCheckInsPerDay), "low_mood_threshold": .integer(s.lowMoodThreshold),
-                 "high_craving_threshold": .integer(s.highCravingThreshold), "silence_days": .integer(s.silenceDays)])
+                 "high_craving_threshold": .integer(s.highCravingThreshold), "silence_days": .integer(s.silenceDays),
+                 "risk_flag_threshold": .integer(s.riskFlagThreshold)])
     }
 
     @Sendable func settings(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
@@ -72,6 +73,7 @@ struct FacilityCatalogueController {
         var change = FacilityCatalogue.SettingsChange()
         change.multipleCheckInsPerDay = body.multipleCheckInsPerDay; change.lowMoodThreshold = body.lowMoodThreshold
         change.highCravingThreshold = body.highCravingThreshold; change.silenceDays = body.silenceDays
+        change.riskFlagThreshold = body.riskFlagThreshold
         return Self.output(try await catalogue.updateRecoverySettings(context.identity, facilityID: id, change, origin: context.origin)).response()
     }
 }

@@ -33,6 +33,7 @@ public enum Permission: String, CaseIterable, Sendable {
     case documentsManage = "documents.manage"              // upload and delete a patient's documents
     case federationManage = "federation.manage"            // a clinic's federation status, sync now, disclosure log
     case federationCentral = "federation.central"          // central: enrol and revoke clinics, read their metrics
+    case facilityReports = "facility.reports"              // facility-wide figures: staff workload, weekly metrics
 }
 
 /// How far a role's patient permissions reach inside its facility.

@@ -21,6 +21,7 @@ public struct FacilityCatalogue: Sendable {
         public var lowMoodThreshold: Int?
         public var highCravingThreshold: Int?
         public var silenceDays: Int?
+        public var riskFlagThreshold: Int?
         public init() {}
     }
 
@@ -144,6 +145,9 @@ public struct FacilityCatalogue: Sendable {
         if let v = change.lowMoodThreshold, !RecoverySettings.moodRange.contains(v) { problems.append(RecordProblem("low_mood_threshold", "must be from 1 to 10")) }
         if let v = change.highCravingThreshold, !RecoverySettings.cravingRange.contains(v) { problems.append(RecordProblem("high_craving_threshold", "must be from 1 to 10")) }
         if let v = change.silenceDays, !RecoverySettings.silenceRange.contains(v) { problems.append(RecordProblem("silence_days", "must be from 1 to 30")) }
+        if let v = change.riskFlagThreshold, !RecoverySettings.riskThresholdRange.contains(v) {
+            problems.append(RecordProblem("risk_flag_threshold", "must be from 1 to 100"))
+        }
         if !problems.isEmpty { throw RecordFailure.invalid(problems) }
         return try await appliance.database.pool.write { db in
             var settings = try RecoverySettings.load(facilityID: facilityID, in: db)
@@ -151,6 +155,7 @@ public struct FacilityCatalogue: Sendable {
             if let v = change.lowMoodThreshold { settings.lowMoodThreshold = v }
             if let v = change.highCravingThreshold { settings.highCravingThreshold = v }
             if let v = change.silenceDays { settings.silenceDays = v }
+            if let v = change.riskFlagThreshold { settings.riskFlagThreshold = v }
             try settings.save(facilityID: facilityID, by: identity.subjectID, in: db)
             try appliance.audit.append(FacilityDirectory(appliance: appliance).event("facility.recovery_settings", identity, facilityID, origin), in: db)
             return settings

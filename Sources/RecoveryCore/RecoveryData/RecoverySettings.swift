@@ -4,7 +4,7 @@ import Synchronization
 
 /// A facility's rules for the patient app's records: whether a patient may
 /// check in more than once a day, and the thresholds that raise flags on
-/// the counselor's dashboard. Kept in the `settings` table (scope = the
+/// the counselor's dashboard (including the relapse-risk score's). Kept in the `settings` table (scope = the
 /// facility, key `recovery`); a facility that never changed them has the defaults.
 public struct RecoverySettings: Sendable, Equatable, Codable {
     /// false: one check-in per patient per local day; the first one stored wins.
@@ -15,6 +15,8 @@ public struct RecoverySettings: Sendable, Equatable, Codable {
     public var highCravingThreshold = 8
     /// No check-in for this many days, from a patient who usually checks in, raises `silence`.
     public var silenceDays = 3
+    /// A relapse-risk score at or above this (0-100) raises a `risk` flag for the care team.
+    public var riskFlagThreshold = 60
 
     public init() {}
 
@@ -22,12 +24,14 @@ public struct RecoverySettings: Sendable, Equatable, Codable {
     public static let moodRange = 1...10
     public static let cravingRange = 1...10
     public static let silenceRange = 1...30
+    public static let riskThresholdRange = 1...100
 
     enum CodingKeys: String, CodingKey {
         case multipleCheckInsPerDay = "multiple_check_ins_per_day"
         case lowMoodThreshold = "low_mood_threshold"
         case highCravingThreshold = "high_craving_threshold"
         case silenceDays = "silence_days"
+        case riskFlagThreshold = "risk_flag_threshold"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -37,6 +41,7 @@ public struct RecoverySettings: Sendable, Equatable, Codable {
         lowMoodThreshold = try c.decodeIfPresent(Int.self, forKey: .lowMoodThreshold) ?? defaults.lowMoodThreshold
         highCravingThreshold = try c.decodeIfPresent(Int.self, forKey: .highCravingThreshold) ?? defaults.highCravingThreshold
         silenceDays = try c.decodeIfPresent(Int.self, forKey: .silenceDays) ?? defaults.silenceDays
+        riskFlagThreshold = try c.decodeIfPresent(Int.self, forKey: .riskFlagThreshold) ?? defaults.riskFlagThreshold
     }
 
     public static func load(facilityID: String, in db: Database) throws -> RecoverySettings {

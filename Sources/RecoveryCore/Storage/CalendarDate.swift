@@ -30,7 +30,7 @@ extension CalendarDate {
         return b - a
     }
 
-    static func julianDay(_ text: String) -> Int? {
+    public static func julianDay(_ text: String) -> Int? {
         guard isValid(text) else { return nil }
         let parts = text.split(separator: "-").compactMap { Int($0) }
         let (y, m, d) = (parts[0], parts[1], parts[2])
@@ -41,8 +41,10 @@ extension CalendarDate {
 
 extension CalendarDate {
     /// The YYYY-MM-DD date of a Julian day number (inverse of `julianDay`).
-    static func string(julianDay: Int) -> String {
-        let a = julianDay + 32044, b = (4 * a + 3) / 146097, c = a - 146097 * b / 4
+    /// Days before 0000-01-01 or after 9999-12-31 (arithmetic on a client's
+    /// extreme date) give those bounds, so the four-digit form always holds.
+    public static func string(julianDay: Int) -> String {
+        let a = min(max(julianDay, 1_721_060), 5_373_484) + 32044, b = (4 * a + 3) / 146097, c = a - 146097 * b / 4
         let d = (4 * c + 3) / 1461, e = c - 1461 * d / 4, m = (5 * e + 2) / 153
         let day = e - (153 * m + 2) / 5 + 1, month = m + 3 - 12 * (m / 10), year = 100 * b + d - 4800 + m / 10
         // Written digit by digit: String(format:) cost more than the rest of a check-in's rules.
