@@ -2,8 +2,9 @@
 # README's two commands work on a fresh Debian 12 machine with only Swift on it.
 # Sourced by scripts/demo.sh and Tests/run-all.sh (and through it by .ci/run).
 #
-#   need_build_packages    libsodium and SQLite headers, pkg-config, git (swift build)
-#   need_test_packages     the above plus sqlite3, openssl, curl, python3-venv (the tests)
+#   need_build_packages    libsodium, libqrencode and SQLite headers, pkg-config, git (swift build)
+#   need_test_packages     the above plus sqlite3, openssl, curl, python3-venv, and chromium with
+#                          chromium-driver (the console's browser tests)
 #   need_test_python       a virtual environment under .build/ with Tests/e2e/requirements.txt;
 #                          sets TEST_PYTHON to its interpreter
 #
@@ -15,8 +16,8 @@
 prereq_say() { printf '==> %s\n' "$*" >&2; }
 prereq_stop() { printf '\nsetup: %s\n' "$*" >&2; exit 1; }
 
-BUILD_PACKAGES=(libsodium-dev libsqlite3-dev pkg-config git ca-certificates)
-TEST_PACKAGES=("${BUILD_PACKAGES[@]}" sqlite3 openssl curl python3 python3-venv)
+BUILD_PACKAGES=(libsodium-dev libqrencode-dev libsqlite3-dev pkg-config git ca-certificates)
+TEST_PACKAGES=("${BUILD_PACKAGES[@]}" sqlite3 openssl curl python3 python3-venv chromium chromium-driver)
 
 prereq_missing_packages() {
     local package
@@ -30,8 +31,8 @@ prereq_install_packages() {
         || prereq_stop "no Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/) and run this again"
     if ! command -v dpkg-query >/dev/null; then
         # Not Debian: say what is needed rather than guess a package manager.
-        pkg-config --exists libsodium sqlite3 2>/dev/null && return 0
-        prereq_stop "this is not a Debian system: install libsodium and SQLite 3 with their headers and pkg-config (macOS: brew install libsodium sqlite pkg-config), then run this again"
+        pkg-config --exists libsodium libqrencode sqlite3 2>/dev/null && return 0
+        prereq_stop "this is not a Debian system: install libsodium, libqrencode and SQLite 3 with their headers and pkg-config (macOS: brew install libsodium qrencode sqlite pkg-config), then run this again"
     fi
     local missing
     mapfile -t missing < <(prereq_missing_packages "$@")
