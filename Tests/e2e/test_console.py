@@ -277,6 +277,23 @@ def test_a_clinic_day_in_the_console(server):
         wait_for(admin_browser, "#crisis-banner", gone=True)
         assert api(server, "GET", f"/crisis-alerts/{alert_id}", admin_token).json()["alert"]["status"] == "resolved"
 
+        # The facility's running: an announcement published from the console, the audit trail, federation, backups.
+        click(admin_browser, "nav a", "Announcements")
+        fill(admin_browser, "announcement-title", "Fire drill Thursday")
+        fill(admin_browser, "announcement-body", "The building's fire drill is at 10:00 on Thursday.")
+        click(admin_browser, "button[type=submit]", "Publish")
+        wait_for(admin_browser, "main table", text="Fire drill Thursday")
+        review(admin_browser, "12-announcements")
+        click(admin_browser, "nav a", "Audit")
+        wait_for(admin_browser, "main table", text="crisis_alert")
+        review(admin_browser, "13-audit-trail")
+        click(admin_browser, "nav a", "Federation")
+        wait_for(admin_browser, "main dl", text="Enrolled")
+        review(admin_browser, "14-federation")
+        click(admin_browser, "nav a", "Backups")
+        wait_for(admin_browser, "main p", text="Schedule")
+        review(admin_browser, "15-backups")
+
         # Signing out forgets the session: the page is the sign-in form again and the session has ended.
         click(admin_browser, "#sign-out")
         wait_for(admin_browser, "#email")
