@@ -145,6 +145,7 @@ let package = Package(
                 .embedInCode("Console/messages.js"),
                 .embedInCode("Console/crisis.js"),
                 .embedInCode("Console/operations.js"),
+                .embedInCode("Console/clinical.js"),
             ]
         ),
         .executableTarget(

@@ -211,6 +211,26 @@ def test_a_clinic_day_in_the_console(server):
         assert len(mood_chart.get_attribute("points").split()) == 4
         assert len(admin_browser.find_elements(By.CSS_SELECTOR, "figure.chart svg rect.bar")) >= 2
         review(admin_browser, "07-dashboard")
+
+        # A document uploaded on the dashboard, then downloaded: the same bytes come back.
+        letter = SHOTS / "referral-letter.txt"
+        letter.write_text("Referral: evening IOP from Monday; contact the intake nurse.\n")
+        admin_browser.find_element(By.ID, "document-file").send_keys(str(letter))
+        fill(admin_browser, "document-title", "Referral letter")
+        click(admin_browser, "button[type=submit]", "Upload document")
+        wait_for(admin_browser, "#documents table", text="Referral letter")
+        stored = api(server, "GET", f"/patients/{patient_id}/documents", admin_token).json()["data"]
+        assert [d["title"] for d in stored] == ["Referral letter"] and stored[0]["content_type"].startswith("text/plain")
+        downloads = SHOTS / "downloads"
+        downloads.mkdir(parents=True, exist_ok=True)
+        admin_browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+        click(admin_browser, "#documents button", "Download Referral letter")
+        fetched = downloads / "referral-letter.txt"
+        deadline = time.monotonic() + WAIT
+        while not fetched.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert fetched.read_bytes() == letter.read_bytes()
+        review(admin_browser, "07-documents")
         admin_browser.set_window_size(820, 1180)  # a tablet, portrait
         review(admin_browser, "08-dashboard-tablet")
         admin_browser.set_window_size(1280, 800)

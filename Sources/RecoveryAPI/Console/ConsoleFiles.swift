@@ -37,6 +37,7 @@ struct ConsoleFiles: Sendable {
             ConsoleFile(path: "/console/messages.js", contentType: js, bytes: PackageResources.messages_js),
             ConsoleFile(path: "/console/crisis.js", contentType: js, bytes: PackageResources.crisis_js),
             ConsoleFile(path: "/console/operations.js", contentType: js, bytes: PackageResources.operations_js),
+            ConsoleFile(path: "/console/clinical.js", contentType: js, bytes: PackageResources.clinical_js),
         ]
     }
 

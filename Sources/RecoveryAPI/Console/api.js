@@ -60,6 +60,20 @@ export async function call(method, path, body) {
   }
 }
 
+/** A file the member may read (a document's bytes), as a Blob. */
+export async function download(path) {
+  if (!session) throw new ApiError(401, { error: { message: 'You are signed out.' } });
+  if (Date.now() > session.expiresAt - 60_000) await refresh();
+  lastRequestAt = Date.now();
+  const response = await fetch(BASE + path, { headers: { Authorization: `Bearer ${session.access}` }, cache: 'no-store', credentials: 'omit' });
+  if (!response.ok) {
+    const error = new ApiError(response.status, await response.json().catch(() => null));
+    if (response.status === 401) signOut('Your session has ended. Please sign in again.');
+    throw error;
+  }
+  return response.blob();
+}
+
 async function refresh() {
   const tokens = await send('POST', '/auth/refresh', { refresh_token: session.refresh }, null).catch((error) => {
     signOut('Your session has ended. Please sign in again.');

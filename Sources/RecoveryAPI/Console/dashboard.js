@@ -5,6 +5,7 @@ import { call } from './api.js';
 import { h, replace, errorBox, when, announce } from './dom.js';
 import { lineChart, barChart } from './charts.js';
 import { keySlip } from './patients.js';
+import { clinicalRecords } from './clinical.js';
 
 const DAYS = 30;
 
@@ -97,6 +98,7 @@ export async function dashboardPage(main, patientID) {
       h('section', {}, h('h2', {}, 'Recent check-ins'), recent),
       h('section', {}, h('h2', {}, 'Flags'), flagList),
       h('section', {}, h('h2', {}, 'Care team'), teamList),
-      h('section', {}, h('h2', {}, 'Sobriety history'), sobriety)));
+      h('section', {}, h('h2', {}, 'Sobriety history'), sobriety)),
+    h('h2', {}, 'Clinical records'), clinicalRecords(patientID));
   announce(`Dashboard of ${patient.first_name} ${patient.last_name}`);
 }
