@@ -68,8 +68,10 @@ def wait_for(driver, css: str, *, text: str | None = None, gone: bool = False):
                 return element
         return False
 
-    try:
-        return WebDriverWait(driver, WAIT).until(found)
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:  # a live region may be redrawn while it is looked at
+        return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(found)
     except Exception:
         logs = driver.get_log("browser")
         pytest.fail(f"{css!r} (text {text!r}, gone={gone}) did not come within {WAIT}s on {driver.current_url}\n"
