@@ -25,10 +25,17 @@ export function stopCrisisBanner() {
   banner = null;
 }
 
+let loads = 0;
+
 async function load() {
   if (!banner) return;
+  const mine = ++loads; // events can overlap: only the newest answer is drawn
   let alerts;
-  try { alerts = (await call('GET', '/crisis-alerts?status=active&limit=20')).data; } catch (error) {
+  try {
+    alerts = (await call('GET', '/crisis-alerts?status=active&limit=20')).data;
+    if (mine !== loads) return;
+  } catch (error) {
+    if (mine !== loads) return;
     if (error.status === 403) { banner.hidden = true; return; } // the role does not respond to crisis alerts
     replace(banner, errorBox(error)); banner.hidden = false; return;
   }
