@@ -39,6 +39,13 @@ let package = Package(
             pkgConfig: "cairo",
             providers: [.apt(["libcairo2-dev"])]
         ),
+        // libqrencode from the system (Debian: libqrencode-dev): QR codes on the
+        // registration-key slip.
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         // One C call into Debian's SQLite (libsqlite3-dev) that Swift cannot
         // make itself: sqlite3_config is variadic.
         .target(
@@ -118,6 +125,7 @@ let package = Package(
             dependencies: [
                 "RecoveryCore",
                 "SocketIO",
+                "CQRencode",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -129,10 +137,26 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [
                 .embedInCode("openapi.json"),
                 .embedInCode("asyncapi.json"),
+                // The staff console's files (ConsoleFiles serves them).
+                .embedInCode("Console/index.html"),
+                .embedInCode("Console/console.css"),
+                .embedInCode("Console/app.js"),
+                .embedInCode("Console/api.js"),
+                .embedInCode("Console/dom.js"),
+                .embedInCode("Console/realtime.js"),
+                .embedInCode("Console/charts.js"),
+                .embedInCode("Console/signin.js"),
+                .embedInCode("Console/patients.js"),
+                .embedInCode("Console/dashboard.js"),
+                .embedInCode("Console/messages.js"),
+                .embedInCode("Console/crisis.js"),
+                .embedInCode("Console/operations.js"),
+                .embedInCode("Console/clinical.js"),
             ]
         ),
         .executableTarget(

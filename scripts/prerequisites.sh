@@ -2,8 +2,9 @@
 # README's two commands work on a fresh Debian 12 machine with only Swift on it.
 # Sourced by scripts/demo.sh and Tests/run-all.sh (and through it by .ci/run).
 #
-#   need_build_packages    libsodium, SQLite and cairo headers, DejaVu fonts, pkg-config, git (swift build)
-#   need_test_packages     the above plus sqlite3, openssl, curl, python3-venv, poppler-utils (the tests)
+#   need_build_packages    libsodium, libqrencode, SQLite and cairo headers, DejaVu fonts, pkg-config, git (swift build)
+#   need_test_packages     the above plus sqlite3, openssl, curl, python3-venv, poppler-utils, and chromium
+#                          with chromium-driver (the console's browser tests)
 #   need_test_python       a virtual environment under .build/ with Tests/e2e/requirements.txt;
 #                          sets TEST_PYTHON to its interpreter
 #
@@ -15,8 +16,8 @@
 prereq_say() { printf '==> %s\n' "$*" >&2; }
 prereq_stop() { printf '\nsetup: %s\n' "$*" >&2; exit 1; }
 
-BUILD_PACKAGES=(libsodium-dev libsqlite3-dev libcairo2-dev fonts-dejavu-core pkg-config git ca-certificates)
-TEST_PACKAGES=("${BUILD_PACKAGES[@]}" sqlite3 openssl curl python3 python3-venv poppler-utils)
+BUILD_PACKAGES=(libsodium-dev libqrencode-dev libsqlite3-dev libcairo2-dev fonts-dejavu-core pkg-config git ca-certificates)
+TEST_PACKAGES=("${BUILD_PACKAGES[@]}" sqlite3 openssl curl python3 python3-venv poppler-utils chromium chromium-driver)
 
 prereq_missing_packages() {
     local package
@@ -30,8 +31,8 @@ prereq_install_packages() {
         || prereq_stop "no Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/) and run this again"
     if ! command -v dpkg-query >/dev/null; then
         # Not Debian: say what is needed rather than guess a package manager.
-        pkg-config --exists libsodium sqlite3 cairo 2>/dev/null && return 0
-        prereq_stop "this is not a Debian system: install libsodium, SQLite 3 and cairo with their headers and pkg-config (macOS: brew install libsodium sqlite cairo pkg-config), then run this again"
+        pkg-config --exists libsodium libqrencode sqlite3 cairo 2>/dev/null && return 0
+        prereq_stop "this is not a Debian system: install libsodium, libqrencode, SQLite 3 and cairo with their headers and pkg-config (macOS: brew install libsodium qrencode sqlite cairo pkg-config), then run this again"
     fi
     local missing
     mapfile -t missing < <(prereq_missing_packages "$@")

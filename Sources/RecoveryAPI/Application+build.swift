@@ -42,7 +42,8 @@ public func allEndpoints(_ appliance: Appliance) -> [Endpoint] {
 /// error envelope, disk space (writes refused while the disk is nearly full), body limit. With `realtime`, also Socket.IO's long-polling
 /// transport at `/socket.io/` (a transport, not an API route: the AsyncAPI
 /// document describes what travels over it). `GET /metrics` is outside the
-/// API too (`MetricsRoute`).
+/// API too (`MetricsRoute`), and so is the staff console's static files at `/`
+/// and `/console/` (`ConsoleFiles`).
 public func buildRouter(_ appliance: Appliance, https: Bool = false, realtime: Realtime? = nil) -> Router<AppRequestContext> {
     let catalog = RouteCatalog(allEndpoints(appliance))
     let authenticator = Authenticator(auth: AuthService(appliance: appliance), appliance: appliance)
@@ -59,6 +60,7 @@ public func buildRouter(_ appliance: Appliance, https: Bool = false, realtime: R
                                                documentUploadLimit: DocumentController.uploadLimit(appliance.settings)))
     realtime?.io.addPollingRoutes(to: router)
     MetricsRoute(appliance: appliance, realtime: realtime, authenticator: authenticator).add(to: router)
+    ConsoleFiles(settings: appliance.settings).add(to: router)
     for endpoint in catalog.endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
             let identity = try await authenticator.identity(for: request, context: context, route: endpoint.path, access: endpoint.access)

@@ -182,8 +182,13 @@ struct PatientController {
     }
 
     struct CareTeamView: Encodable { var data: [MemberView] }
-    struct Created: Encodable { var patient: PatientView; var registrationKey: String; var keyExpiresAt: String }
-    struct KeyIssued: Encodable { var registrationKey: String; var keyExpiresAt: String }
+    /// The new key, once, with its QR code for the printed slip (drawn for this answer only, never kept).
+    struct Created: Encodable { var patient: PatientView; var registrationKey: String; var registrationKeyQrSvg: String; var keyExpiresAt: String }
+    struct KeyIssued: Encodable { var registrationKey: String; var registrationKeyQrSvg: String; var keyExpiresAt: String }
+
+    static func keySlipQRCode(_ key: String) throws -> String {
+        try QRCodeSVG.svg(for: key, title: "Registration key QR code")
+    }
     struct EmergencyGranted: Encodable { var expiresAt: String }
 
     // MARK: Handlers
@@ -195,6 +200,7 @@ struct PatientController {
             program: body.program, levelOfCare: body.levelOfCare, admissionDate: body.admissionDate, sobrietyDate: body.sobrietyDate)
         let created = try await intake.create(fields, by: context.identity, facility: body.facilityId, origin: context.origin)
         return try JSONBody.response(Created(patient: PatientView(created.patient), registrationKey: created.key.key,
+                                             registrationKeyQrSvg: try Self.keySlipQRCode(created.key.key),
                                              keyExpiresAt: created.key.expiresAt), status: .created)
     }
 
@@ -324,7 +330,8 @@ struct PatientController {
     @Sendable func regenerateKey(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let patientID = try request.uuidParameter("id", context: context.request)
         let key = try await intake.regenerateKey(context.identity, patientID: patientID, origin: context.origin)
-        return try JSONBody.response(KeyIssued(registrationKey: key.key, keyExpiresAt: key.expiresAt), status: .created)
+        return try JSONBody.response(KeyIssued(registrationKey: key.key, registrationKeyQrSvg: try Self.keySlipQRCode(key.key),
+                                               keyExpiresAt: key.expiresAt), status: .created)
     }
 
     @Sendable func revokeKey(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {

@@ -4,6 +4,8 @@ import Hummingbird
 /// Headers that make browsers treat API responses as data only and keep PHI
 /// out of caches: no sniffing, no framing, no referrer, no storing. Over
 /// HTTPS, HSTS too: browsers then refuse plain HTTP to this host for a year.
+/// A response that states its own Content-Security-Policy and caching (the
+/// console's static files: no data in them) keeps them.
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -15,8 +17,12 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
         response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
-        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
-        response.headers[.cacheControl] = "no-store"
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        }
+        if response.headers[.cacheControl] == nil {
+            response.headers[.cacheControl] = "no-store"
+        }
         response.headers[HTTPField.Name("Cross-Origin-Opener-Policy")!] = "same-origin"
         if https {
             response.headers[HTTPField.Name("Strict-Transport-Security")!] = "max-age=31536000"

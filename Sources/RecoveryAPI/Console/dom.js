@@ -1,0 +1,64 @@
+// Building the page from data without HTML strings: text always goes in as
+// text, so nothing a record holds can become markup or script.
+
+/** An element: attributes (`class`, `for`, `on<event>` handlers, others as given) and children. */
+export function h(tag, attributes = {}, ...children) {
+  const svg = ['svg', 'g', 'path', 'line', 'polyline', 'circle', 'rect', 'text', 'title'].includes(tag);
+  const element = svg ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith('on') && typeof value === 'function') element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? '' : String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replaces an element's children. */
+export function replace(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+  return element;
+}
+
+/** Says something to screen readers through the page's polite status region. */
+export function announce(text) {
+  const status = document.getElementById('status');
+  status.textContent = '';
+  setTimeout(() => { status.textContent = text; }, 50);
+}
+
+/** A labelled form field; `id` ties label and control together. */
+export function field(label, control, hint) {
+  const hintID = hint ? control.id + '-hint' : null;
+  if (hintID) control.setAttribute('aria-describedby', hintID);
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hint ? h('p', { class: 'hint', id: hintID }, hint) : null);
+}
+
+/** An error box for a failed request, naming the fields the server named. */
+export function errorBox(error) {
+  const details = (error.details || []).map((d) => h('li', {}, `${d.field}: ${d.issue}`));
+  return h('div', { class: 'error', role: 'alert' }, h('p', {}, error.message || 'Something went wrong.'), details.length ? h('ul', {}, details) : null);
+}
+
+/** A date-time for people, in the browser's time zone. */
+export function when(value) {
+  if (!value) return '—';
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : date.toLocaleString();
+}
+
+/** Parses a server-drawn SVG document into a node (never as HTML). */
+export function svgNode(text) {
+  const parsed = new DOMParser().parseFromString(text, 'image/svg+xml');
+  const root = parsed.documentElement;
+  if (root.nodeName !== 'svg' || root.querySelector('script, foreignObject')) return h('p', {}, 'The QR code could not be shown.');
+  return document.importNode(root, true);
+}
