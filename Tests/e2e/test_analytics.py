@@ -9,15 +9,20 @@
 - A counselor off the care team gets 403, an unknown patient 404, a patient's token
   403; bad query parameters answer 422 naming the field and the server keeps serving.
 - Workload and weekly metrics for the facility's administrator.
+- The progress and monthly PDF reports: their text, as poppler's pdftotext reads it,
+  holds the insights' sentences and the patient; every page is rendered with pdftoppm
+  to .build/report-png/ to be looked at, and each download is audited.
 """
 import datetime
+import shutil
+import subprocess
 import time
 import uuid
 from zoneinfo import ZoneInfo
 
 import requests
 
-from conftest import run_cli, sqlite3_cli
+from conftest import REPO_ROOT, run_cli, sqlite3_cli
 
 DIRECTOR = {"email": "director@serenity.example", "password": "SerenityDemo2026!"}
 COUNSELOR = {"email": "counselor@serenity.example", "password": "SerenityDemo2026!"}
@@ -130,3 +135,33 @@ def test_insights_risk_and_facility_figures(data_dir, make_server):
     weeks = metrics.json()["data"]
     assert len(weeks) in (12, 13) and sum(w["check_ins"] for w in weeks) >= 3
     assert sum(w["cravings"] for w in weeks) >= 4
+
+    # The PDF reports, read back as text and rendered to PNG for review.
+    png_dir = REPO_ROOT / ".build" / "report-png"
+    shutil.rmtree(png_dir, ignore_errors=True)
+    png_dir.mkdir(parents=True)
+    month = today.strftime("%Y-%m")
+    reports = {
+        "progress": f"/api/v1/patients/{patient_id}/reports/progress.pdf?from={(today - datetime.timedelta(days=29)).isoformat()}&to={today.isoformat()}",
+        "monthly": f"/api/v1/facilities/{facility_id}/reports/monthly.pdf?month={month}",
+    }
+    texts = {}
+    for name, path in reports.items():
+        r = requests.get(server.url(path), headers=staff, timeout=30)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/pdf"), (name, r.status_code, r.text[:200])
+        assert r.content.startswith(b"%PDF-") and b"%%EOF" in r.content[-64:]
+        pdf = png_dir / f"{name}.pdf"
+        pdf.write_bytes(r.content)
+        texts[name] = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(png_dir / name)], check=True)
+        assert list(png_dir.glob(f"{name}-*.png")), name
+    progress = " ".join(texts["progress"].split())
+    assert "Progress report" in progress and "Analytic Person" in progress
+    assert "The triggers named most often were stress (4), across 4 cravings; 1 was acted on." in progress
+    monthly = " ".join(texts["monthly"].split())
+    assert f"Monthly report {month}" in monthly
+    assert "cravings were logged and 1 lapse reported" in monthly, monthly
+    # The patient's row: check-in days, mean mood, cravings, lapses, meetings, risk level.
+    assert f"Person, Analytic 3 5.0 4 1 0 {risk['level']}" in monthly, monthly
+    assert int(sqlite3_cli(db, f"SELECT count(*) FROM audit_logs WHERE action = 'report.progress' AND patient_id = '{patient_id}'")) == 1
+    assert int(sqlite3_cli(db, f"SELECT count(*) FROM audit_logs WHERE action = 'report.monthly' AND facility_id = '{facility_id}'")) == 1

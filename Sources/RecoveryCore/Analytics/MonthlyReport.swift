@@ -97,10 +97,12 @@ public struct MonthlyReport: Sendable {
     static func sentences(_ r: MonthlyReport, days: Int) -> [String] {
         var out: [String] = []
         let engaged = r.patients.filter { $0.checkInDays > 0 }.count
-        out.append("\(engaged) of \(r.patients.count) active patients checked in at least once in \(r.month); on average they checked in on "
-                   + "\(r.patients.isEmpty ? 0 : r.patients.reduce(0) { $0 + $1.checkInDays } / max(1, r.patients.count)) of \(days) days.")
+        let meanDays = Double(r.patients.reduce(0) { $0 + $1.checkInDays }) / Double(max(1, r.patients.count))
+        out.append("\(engaged) of \(r.patients.count) active patients checked in at least once in \(r.month); on average a patient checked in on "
+                   + "\(String(format: "%.1f", meanDays)) of \(days) days.")
         let cravings = r.patients.reduce(0) { $0 + $1.cravings }, lapses = r.patients.reduce(0) { $0 + $1.lapses }
-        out.append("\(cravings) cravings were logged and \(lapses) lapses reported (check-ins reporting use and cravings acted on).")
+        out.append("\(cravings) \(cravings == 1 ? "craving was" : "cravings were") logged and \(lapses) \(lapses == 1 ? "lapse" : "lapses") reported "
+                   + "(check-ins reporting use and cravings acted on).")
         if let peak = r.weeks.max(by: { $0.census < $1.census }) {
             let occupancy = peak.occupancy.map { ", \(Int(($0 * 100).rounded())) % of the \(r.capacity ?? 0) licensed beds" } ?? ""
             out.append("The census peaked at \(peak.census) in the week of \(peak.start)\(occupancy).")

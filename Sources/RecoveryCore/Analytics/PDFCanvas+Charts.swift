@@ -19,24 +19,11 @@ extension PDFCanvas {
     /// x labels, and a legend.
     public func lineChart(_ title: String, series: [Series], yRange: ClosedRange<Double>, ticks: [Double], firstLabel: String, lastLabel: String,
                           height: Double = 150) {
-        ensureRoom(height + 50)
-        color(Self.ink.0, Self.ink.1, Self.ink.2)
-        font(size: 11, bold: true)
-        y += 14
-        text(title, x: Self.margin, y: y)
-        y += 8
-        let left = Self.margin + 28, right = Self.width - Self.margin, top = y, bottom = y + height
+        let (left, right, bottom, py) = chartFrame(title, height: height, yRange: yRange, ticks: ticks) { tick in
+            tick == tick.rounded() ? String(Int(tick)) : String(format: "%.1f", tick)
+        }
         let count = max(1, (series.map(\.values.count).max() ?? 1) - 1)
         func px(_ i: Int) -> Double { left + (right - left) * Double(i) / Double(count) }
-        func py(_ v: Double) -> Double { bottom - (bottom - top) * (v - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound) }
-        font(size: 8)
-        for tick in ticks {
-            color(Self.grid.0, Self.grid.1, Self.grid.2)
-            line(left, py(tick), right, py(tick))
-            color(Self.ink.0, Self.ink.1, Self.ink.2)
-            let label = tick == tick.rounded() ? String(Int(tick)) : String(format: "%.1f", tick)
-            text(label, x: left - 6 - textWidth(label), y: py(tick) + 3)
-        }
         line(left, bottom, right, bottom, width: 0.8)
         for s in series {
             color(s.color.0, s.color.1, s.color.2)
@@ -65,22 +52,7 @@ extension PDFCanvas {
     /// A bar chart of values in `yRange`, one bar per label.
     public func barChart(_ title: String, labels: [String], values: [Double?], yRange: ClosedRange<Double>, ticks: [Double],
                          valueLabel: (Double) -> String, height: Double = 120) {
-        ensureRoom(height + 50)
-        color(Self.ink.0, Self.ink.1, Self.ink.2)
-        font(size: 11, bold: true)
-        y += 14
-        text(title, x: Self.margin, y: y)
-        y += 8
-        let left = Self.margin + 28, right = Self.width - Self.margin, top = y, bottom = y + height
-        func py(_ v: Double) -> Double { bottom - (bottom - top) * (v - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound) }
-        font(size: 8)
-        for tick in ticks {
-            color(Self.grid.0, Self.grid.1, Self.grid.2)
-            line(left, py(tick), right, py(tick))
-            color(Self.ink.0, Self.ink.1, Self.ink.2)
-            let label = valueLabel(tick)
-            text(label, x: left - 6 - textWidth(label), y: py(tick) + 3)
-        }
+        let (left, right, bottom, py) = chartFrame(title, height: height, yRange: yRange, ticks: ticks, tickLabel: valueLabel)
         let slot = (right - left) / Double(max(1, labels.count))
         for (i, label) in labels.enumerated() {
             let x = left + slot * Double(i)
@@ -96,6 +68,29 @@ extension PDFCanvas {
         }
         line(left, bottom, right, bottom, width: 0.8)
         y = bottom + 20
+    }
+
+    /// Draws a chart's title and its y grid with labelled ticks, and answers the
+    /// plot area's left, right and bottom edges and the y position of a value.
+    private func chartFrame(_ title: String, height: Double, yRange: ClosedRange<Double>, ticks: [Double],
+                            tickLabel: (Double) -> String) -> (Double, Double, Double, (Double) -> Double) {
+        ensureRoom(height + 50)
+        color(Self.ink.0, Self.ink.1, Self.ink.2)
+        font(size: 11, bold: true)
+        y += 14
+        text(title, x: Self.margin, y: y)
+        y += 8
+        let left = Self.margin + 28, right = Self.width - Self.margin, top = y, bottom = y + height
+        let py = { (v: Double) -> Double in bottom - (bottom - top) * (v - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound) }
+        font(size: 8)
+        for tick in ticks {
+            color(Self.grid.0, Self.grid.1, Self.grid.2)
+            line(left, py(tick), right, py(tick))
+            color(Self.ink.0, Self.ink.1, Self.ink.2)
+            let label = tickLabel(tick)
+            text(label, x: left - 6 - textWidth(label), y: py(tick) + 3)
+        }
+        return (left, right, bottom, py)
     }
 
     /// A table: a bold header row, then rows; columns at the given widths
