@@ -52,8 +52,15 @@ import Testing
             #expect(days.split(separator: " ").last == "14")
             #expect(text.contains("reported_use_14d") && text.contains("missed_check_ins_7d"))
 
-            // Under a consent the download is a release in the accounting; not under a revoked one.
-            let consent = try await client.post("/api/v1/patients/\(p.patientA)/consents", ConsentTests.consent, token: p.counselorA1)
+            // A consent that does not cover progress (medications, documents) releases nothing.
+            let narrow = try await client.post("/api/v1/patients/\(p.patientA)/consents", ConsentTests.consent, token: p.counselorA1)
+            let narrowID = try #require((narrow.json["consent"] as? [String: Any])?["id"] as? String, "\(narrow.text)")
+            let refused = try await client.get(url + "&consent_id=\(narrowID)", token: p.counselorA1)
+            #expect(refused.status == .conflict && refused.text.contains("does not cover progress"), "\(refused.text)")
+            // Under a consent to progress the download is a release in the accounting; not under a revoked one.
+            var covering = ConsentTests.consent
+            covering["information_scope"] = ["progress"]
+            let consent = try await client.post("/api/v1/patients/\(p.patientA)/consents", covering, token: p.counselorA1)
             let consentID = try #require((consent.json["consent"] as? [String: Any])?["id"] as? String, "\(consent.text)")
             #expect(try await client.get(url + "&consent_id=\(consentID)", token: p.counselorA1).status == .ok)
             let disclosures = try await client.get("/api/v1/patients/\(p.patientA)/disclosures", token: p.counselorA1)

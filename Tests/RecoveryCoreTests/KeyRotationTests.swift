@@ -212,6 +212,24 @@ import Testing
         }
     }
 
+    /// A second `keys rotate` while one runs is refused before it writes a key file
+    /// (it would replace the new key of the first, whose data is encrypted under it).
+    @Test func aSecondRunWhileOneRunsIsRefusedAndTouchesNothing() async throws {
+        let box = try await box()
+        defer { withExtendedLifetime(box.dir) {} }
+        let before = try await contents(box.server, ring: box.server.keyRing)
+        let held = try KeyRotation.lockRuns(keyFile: box.settings.resolvedKeyFile)
+        await #expect(throws: KeyRotation.Failure.alreadyRunning(lockFile: box.settings.resolvedKeyFile + ".rotation-lock")) {
+            try await rotator(box).run()
+        }
+        #expect(!FileManager.default.fileExists(atPath: KeyRing.keyFile(box.settings.resolvedKeyFile, version: 2)))
+        let after = try await contents(box.server, ring: box.server.keyRing)
+        #expect(after.count == before.count && after.allSatisfy { place, value in value.0 == 1 && before[place]?.1 == value.1 })
+        close(held)
+        let state = try await rotator(box).run()
+        #expect(state.phase == .finished && state.toVersion == 2)
+    }
+
     @Test func aRowWrittenUnderTheOldVersionDuringTheRotationIsReencrypted() async throws {
         let box = try await box()
         defer { withExtendedLifetime(box.dir) {} }

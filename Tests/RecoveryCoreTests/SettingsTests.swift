@@ -43,6 +43,8 @@ import Testing
         (["RECOVERY_AUTH_PASSWORD_MIN_LENGTH": "4"], "auth.password_min_length"),
         (["RECOVERY_DATA_DIR": "  "], "data_dir"),
         (["RECOVERY_SERVER_PROT": "3000"], "RECOVERY_SERVER_PROT"),
+        (["RECOVERY_FEDERATION_NOISE_EPSILON": "1e-17"], "federation.noise_epsilon"),
+        (["RECOVERY_FEDERATION_NOISE_EPSILON": "-1"], "federation.noise_epsilon"),
     ])
     func badEnvironmentValuesNameTheSetting(environment: [String: String], setting: String) {
         #expect(throws: ConfigurationError.self) { try SettingsLoader.load(file: nil, environment: environment) }
@@ -70,6 +72,12 @@ import Testing
         } catch let error as ConfigurationError {
             #expect(error.setting == setting)
         }
+    }
+
+    /// 0 turns the noise off; otherwise an epsilon from 0.01 (a smaller one cannot be drawn with).
+    @Test func theNoiseEpsilonIsOffOrAtLeastAHundredth() throws {
+        #expect(try SettingsLoader.load(file: nil, environment: ["RECOVERY_FEDERATION_NOISE_EPSILON": "0"]).federationNoiseEpsilon == 0)
+        #expect(try SettingsLoader.load(file: nil, environment: ["RECOVERY_FEDERATION_NOISE_EPSILON": "0.01"]).federationNoiseEpsilon == 0.01)
     }
 
     @Test func keyFileDefaultsBesideTheData() {

@@ -25,7 +25,8 @@ public struct Reports: Sendable {
         }
         return try await directory.writeAuthorized(identity, patientID, .patientsReadClinical, action: "report.progress", origin: origin) { db, granted in
             let disclosure = try Consents(appliance: appliance).record(facilityID: granted.facilityID, patientID: patientID, consentID: consentID,
-                                                                       kind: "report", description: nil, documentID: nil, staffID: identity.subjectID, in: db)
+                                                                       kind: "report", covering: "progress", description: nil, documentID: nil,
+                                                                       staffID: identity.subjectID, in: db)
             try appliance.audit.append(directory.successEvent("report.progress", identity, granted, origin,
                                                               details: details.merging(["disclosure": disclosure]) { a, _ in a }), in: db)
             return try ProgressReport.load(try directory.loadDetail(patientID, facilityID: granted.facilityID, in: db), facilityID: granted.facilityID,

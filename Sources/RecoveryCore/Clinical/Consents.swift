@@ -183,9 +183,11 @@ public struct Consents: Sendable {
     }
 
     /// Checks the consent (the patient's, active, covering the release) and
-    /// records the disclosure; returns its id. Used by document exports too.
-    public func record(facilityID: String, patientID: String, consentID: String, kind: String, description: String?, documentID: String?,
-                       staffID: String, in db: Database) throws -> String {
+    /// records the disclosure; returns its id. Used by document exports and
+    /// reports too; `covering` names the scope such a release needs when its
+    /// kind alone does not (a progress report needs `progress`).
+    public func record(facilityID: String, patientID: String, consentID: String, kind: String, covering: String? = nil, description: String?,
+                       documentID: String?, staffID: String, in db: Database) throws -> String {
         guard let consent = try Row.fetchOne(db, sql: """
             SELECT recipient_enc, information_scope, expires_at, revoked_at FROM consents
             WHERE id = ? AND facility_id = ? AND patient_id = ? AND deleted_at IS NULL
@@ -196,7 +198,7 @@ public struct Consents: Sendable {
         if consent["revoked_at"] as String? != nil { throw RecordFailure.conflict(RecordProblem("consent", "has been revoked")) }
         if let expires = consent["expires_at"] as String?, expires <= stamp { throw RecordFailure.conflict(RecordProblem("consent", "has expired")) }
         let scope = try JSONParser.parse(Array((consent["information_scope"] as String).utf8))
-        if case .array(let codes) = scope, !codes.contains(.string("all")), let needed = Self.scopeNeeded(kind), !codes.contains(.string(needed)) {
+        if case .array(let codes) = scope, !codes.contains(.string("all")), let needed = covering ?? Self.scopeNeeded(kind), !codes.contains(.string(needed)) {
             throw RecordFailure.conflict(RecordProblem("consent", "does not cover \(needed)"))
         }
         let recipient = try cipher.openString(consent["recipient_enc"], field: .consentsRecipient, rowID: consentID)

@@ -58,7 +58,8 @@ struct SettingDescriptor: Sendable {
         integer("federation.interval_seconds", \.federationIntervalSeconds, 5...86_400),
         boolean("federation.allow_plain_http", \.federationAllowPlainHTTP),
         boolean("federation.require_approval", \.federationRequireApproval),
-        decimal("federation.noise_epsilon", \.federationNoiseEpsilon, 0...10),
+        // Below 0.01 the noise's scale is beyond what a draw can represent.
+        decimal("federation.noise_epsilon", \.federationNoiseEpsilon, 0.01...10, orOff: true),
         decimal("federation.noise_budget", \.federationNoiseBudget, 0.01...100),
     ]
 
@@ -109,9 +110,11 @@ struct SettingDescriptor: Sendable {
     }
 
     /// A number (a JSON integer or decimal; plain digits in the environment).
-    static func decimal(_ key: String, _ path: WritableKeyPath<Settings, Double> & Sendable, _ range: ClosedRange<Double>) -> SettingDescriptor {
+    /// `orOff`: 0 is accepted besides the range (the feature is off).
+    static func decimal(_ key: String, _ path: WritableKeyPath<Settings, Double> & Sendable, _ range: ClosedRange<Double>,
+                        orOff: Bool = false) -> SettingDescriptor {
         SettingDescriptor(key: key) { source, settings in
-            let message = "must be a number from \(range.lowerBound) to \(range.upperBound)"
+            let message = (orOff ? "must be 0 (off) or a number from " : "must be a number from ") + "\(range.lowerBound) to \(range.upperBound)"
             let value: Double?
             switch source {
             case .text(let text): value = Double(text.trimmingCharacters(in: .whitespaces))
@@ -122,7 +125,7 @@ struct SettingDescriptor: Sendable {
                 default: value = nil
                 }
             }
-            guard let value, value.isFinite, range.contains(value) else { throw invalid(key, message) }
+            guard let value, value.isFinite, range.contains(value) || (orOff && value == 0) else { throw invalid(key, message) }
             settings[keyPath: path] = value
         }
     }

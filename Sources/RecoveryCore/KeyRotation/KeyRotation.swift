@@ -53,9 +53,12 @@ public struct KeyRotation: Sendable {
         case unreadable(place: String, rowID: String)
         case leftUnderOldKey(place: String, count: Int)
         case concurrentStart
+        case alreadyRunning(lockFile: String)
 
         public var description: String {
             switch self {
+            case .alreadyRunning(let lockFile):
+                return "another `keys rotate` is running on this box (it holds \(lockFile)); wait for it to finish"
             case .unreadable(let place, let rowID):
                 return "\(place) of row \(rowID) cannot be decrypted with the keys at hand; nothing was changed for it"
             case .leftUnderOldKey(let place, let count):
@@ -72,6 +75,8 @@ public struct KeyRotation: Sendable {
     /// end. Returns the final state.
     @discardableResult
     public func run(progress: (Progress) -> Void = { _ in }) async throws -> KeyRotationState {
+        let lock = try Self.lockRuns(keyFile: appliance.settings.resolvedKeyFile)
+        defer { close(lock) }
         var resumed = true
         var state: KeyRotationState
         if let existing = try await pool.read({ db in try KeyRotationState.current(in: db) }), existing.phase != .finished {
@@ -89,6 +94,20 @@ public struct KeyRotation: Sendable {
         }
         try await appliance.reloadKeysIfChanged()
         return state
+    }
+
+    /// Takes the box's rotation lock (`<key file>.rotation-lock`, flock) for one
+    /// run, so two runs never overlap: a second start would replace the first's
+    /// new key file after data was encrypted under it. Answers the descriptor to close.
+    static func lockRuns(keyFile: String) throws -> Int32 {
+        let path = keyFile + ".rotation-lock"
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path]) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw Failure.alreadyRunning(lockFile: path)
+        }
+        return descriptor
     }
 
     /// Makes and lists the next key version (step 1).
