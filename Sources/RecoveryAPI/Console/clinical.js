@@ -1,18 +1,10 @@
 // A patient's clinical records on the dashboard: treatment plans,
 // assessments, Part 2 consents, and documents with upload and download.
 import { call, download } from './api.js';
-import { h, replace, field, errorBox, when, announce } from './dom.js';
+import { h, replace, field, errorBox, when, announce, table, row } from './dom.js';
 
 const TYPES = ['other', 'treatment_plan', 'assessment', 'consent', 'lab_result', 'discharge_summary'];
 const words = (value) => String(value ?? '—').replaceAll('_', ' ');
-
-function table(caption, headers, rows, empty) {
-  return rows.length
-    ? h('table', {}, h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, headers.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows))
-    : h('p', {}, empty);
-}
-const row = (...cells) => h('tr', {}, cells.map((c) => h('td', {}, c ?? '—')));
 
 async function section(element, load) {
   try { replace(element, await load()); } catch (error) { replace(element, errorBox(error)); }

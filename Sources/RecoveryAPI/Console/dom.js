@@ -62,3 +62,14 @@ export function svgNode(text) {
   if (root.nodeName !== 'svg' || root.querySelector('script, foreignObject')) return h('p', {}, 'The QR code could not be shown.');
   return document.importNode(root, true);
 }
+
+// A table of `rows` with a caption for screen readers, or `empty` when there are none.
+export function table(caption, headers, rows, empty) {
+  return rows.length
+    ? h('table', {}, h('caption', { class: 'visually-hidden' }, caption),
+      h('thead', {}, h('tr', {}, headers.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows))
+    : h('p', {}, empty);
+}
+
+// A table row of text cells; a missing value shows as a dash.
+export const row = (...cells) => h('tr', {}, cells.map((c) => h('td', {}, c ?? '—')));

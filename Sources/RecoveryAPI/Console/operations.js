@@ -3,15 +3,7 @@
 // what the API answers the member; a role without the permission sees the
 // API's refusal.
 import { call } from './api.js';
-import { h, replace, field, errorBox, when, announce } from './dom.js';
-
-function table(caption, headers, rows, empty) {
-  return rows.length
-    ? h('table', {}, h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, headers.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows))
-    : h('p', {}, empty);
-}
-const row = (...cells) => h('tr', {}, cells.map((c) => h('td', {}, c ?? '—')));
+import { h, replace, field, errorBox, when, announce, table, row } from './dom.js';
 
 export async function announcementsPage(main) {
   const list = h('div', {}, h('p', {}, 'Loading…'));
