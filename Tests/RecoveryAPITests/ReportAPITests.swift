@@ -116,4 +116,26 @@ import Testing
             }
         }
     }
+
+    /// More downloads at once than reports may be drawn: the others wait their turn and every one arrives whole.
+    @Test func downloadsBeyondTheDrawingLimitWaitTheirTurn() async throws {
+        let box = try await TestAppliance()
+        try await box.test { client in
+            let p = try await People.make(box, client)
+            let url = "/api/v1/facilities/\(p.facilityA)/reports/monthly.pdf?month=2026-03"
+            let count = box.appliance.reportDrawings.capacity * 3
+            let texts = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<count {
+                    group.addTask {
+                        let r = try await client.get(url, token: p.adminA)
+                        #expect(r.status == .ok)
+                        return try Self.text(r.body)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(texts.count == count)
+            #expect(texts.allSatisfy { $0.contains("Monthly report 2026-03") && $0.contains("Quenneville, Marisol") })
+        }
+    }
 }

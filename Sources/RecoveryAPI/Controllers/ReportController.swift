@@ -6,8 +6,9 @@ import Synchronization
 
 /// The PDF reports: a patient's progress report for a case review and a
 /// facility's monthly report. The data is read (and the download audited)
-/// first; the document is then drawn on a thread of its own and streamed as
-/// cairo writes it, a few chunks ahead of the client at most.
+/// first; the document is then drawn on a thread of its own (one per core at
+/// a time; more downloads wait their turn) and streamed as cairo writes it, a
+/// few chunks ahead of the client at most.
 struct ReportController {
     let appliance: Appliance
 
@@ -33,7 +34,7 @@ struct ReportController {
         let consentID = try query.uuid("consent_id")
         let report = try await Reports(appliance: appliance).progress(context.identity, patientID: id, from: start, to: end, consentID: consentID,
                                                                       origin: context.origin)
-        return Self.pdf(filename: "progress-report-\(start)-\(end).pdf", title: "Progress report \(start) to \(end)") { report.draw(on: $0) }
+        return pdf(filename: "progress-report-\(start)-\(end).pdf", title: "Progress report \(start) to \(end)") { report.draw(on: $0) }
     }
 
     /// `month` (YYYY-MM, required).
@@ -43,41 +44,44 @@ struct ReportController {
         guard let month = try Query(request: request).string("month", maxLength: 7) else { throw APIError.validation(field: "month", "is required (YYYY-MM)") }
         guard MonthlyReport.days(of: month) != nil else { throw APIError.validation(field: "month", "must be a month as YYYY-MM") }
         let report = try await Reports(appliance: appliance).monthly(context.identity, facilityID: id, month: month, origin: context.origin)
-        return Self.pdf(filename: "monthly-report-\(month).pdf", title: "Monthly report \(month)") { report.draw(on: $0) }
+        return pdf(filename: "monthly-report-\(month).pdf", title: "Monthly report \(month)") { report.draw(on: $0) }
     }
 
     /// Chunks of this size leave the drawing thread; at most `aheadChunks` wait for the client.
     static let chunkBytes = 65_536, aheadChunks = 4
 
-    static func pdf(filename: String, title: String, _ draw: @escaping @Sendable (PDFCanvas) -> Bool) -> Response {
-        let (chunks, continuation) = AsyncStream<ByteBuffer>.makeStream()
-        let room = DispatchSemaphore(value: aheadChunks)
-        let readerGone = ReaderGone()
-        Thread.detachNewThread {
-            var pending: [UInt8] = []
-            pending.reserveCapacity(chunkBytes)
-            func send() -> Bool {
-                room.wait()
-                if readerGone.value.withLock({ $0 }) { return false }
-                continuation.yield(ByteBuffer(bytes: pending))
-                pending.removeAll(keepingCapacity: true)
-                return true
-            }
-            let canvas = PDFCanvas(title: title) { bytes in
-                pending.append(contentsOf: bytes)
-                return pending.count < chunkBytes || send()
-            }
-            if draw(canvas), !pending.isEmpty { _ = send() }
-            continuation.finish()
-        }
+    func pdf(filename: String, title: String, _ draw: @escaping @Sendable (PDFCanvas) -> Bool) -> Response {
+        let drawings = appliance.reportDrawings
         var headers = HTTPFields()
         headers[.contentType] = "application/pdf"
         headers[.contentDisposition] = "attachment; filename=\"\(filename)\""
         headers[.cacheControl] = "no-store"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            await drawings.enter()
+            let (chunks, continuation) = AsyncStream<ByteBuffer>.makeStream()
+            let room = DispatchSemaphore(value: Self.aheadChunks)
+            let readerGone = ReaderGone()
+            Thread.detachNewThread {
+                defer { drawings.leave() }
+                var pending: [UInt8] = []
+                pending.reserveCapacity(Self.chunkBytes)
+                func send() -> Bool {
+                    room.wait()
+                    if readerGone.value.withLock({ $0 }) { return false }
+                    continuation.yield(ByteBuffer(bytes: pending))
+                    pending.removeAll(keepingCapacity: true)
+                    return true
+                }
+                let canvas = PDFCanvas(title: title) { bytes in
+                    pending.append(contentsOf: bytes)
+                    return pending.count < Self.chunkBytes || send()
+                }
+                if draw(canvas), !pending.isEmpty { _ = send() }
+                continuation.finish()
+            }
             defer {
                 readerGone.value.withLock { $0 = true }
-                for _ in 0...aheadChunks { room.signal() }
+                for _ in 0...Self.aheadChunks { room.signal() }
             }
             for await chunk in chunks {
                 try await writer.write(chunk)

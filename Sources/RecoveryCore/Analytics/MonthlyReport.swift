@@ -49,7 +49,7 @@ public struct MonthlyReport: Sendable {
         return (month + "-01", month + "-" + last)
     }
 
-    static func load(facilityID: String, month: String, cipher: FieldCipher, directory: PatientDirectory, in db: Database) throws -> MonthlyReport {
+    static func load(facilityID: String, month: String, directory: PatientDirectory, in db: Database) throws -> MonthlyReport {
         let (from, to) = days(of: month)!
         let facility = try Row.fetchOne(db, sql: "SELECT name, capacity FROM facilities WHERE id = ?", arguments: [facilityID])!
         var report = MonthlyReport(facilityName: facility["name"], month: month, capacity: facility["capacity"], generatedAt: Timestamp.now())

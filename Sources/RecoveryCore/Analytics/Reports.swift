@@ -36,9 +36,8 @@ public struct Reports: Sendable {
 
     public func monthly(_ identity: Identity, facilityID: String, month: String, origin: RequestOrigin) async throws -> MonthlyReport {
         let directory = PatientDirectory(appliance: appliance)
-        let cipher = appliance.cipher
         let report = try await FacilityAnalytics(appliance: appliance).decided("report.monthly", identity, facilityID, origin) { db in
-            try MonthlyReport.load(facilityID: facilityID, month: month, cipher: cipher, directory: directory, in: db)
+            try MonthlyReport.load(facilityID: facilityID, month: month, directory: directory, in: db)
         }
         try await appliance.auditWriter.record(AuditEvent(
             action: "report.monthly", outcome: .success, actorKind: .staff, actorID: identity.subjectID, facilityID: facilityID,

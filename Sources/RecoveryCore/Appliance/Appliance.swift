@@ -38,7 +38,9 @@ public final class Appliance: Sendable {
     /// Staff who must change an administrator-set password first.
     public let pendingPasswordChanges = PendingPasswordChanges()
     /// One federation delivery round at a time.
-    public let federationRounds = FederationRounds()
+    public let federationRounds = ConcurrencyLimit(capacity: 1)
+    /// PDF reports drawn at once, one per core; further downloads wait their turn.
+    public let reportDrawings = ConcurrencyLimit(capacity: max(1, ProcessInfo.processInfo.activeProcessorCount))
     /// Seals this box's federation signing key.
     public var signingKeySeal: SigningKeySeal { keys.current.signingKeySeal }
     public let startedAt: Date

@@ -37,7 +37,7 @@ public struct FederationDelivery: Sendable {
 
     /// One round: queue what is due when `prepare`, then send; never two rounds at once.
     public func run(prepare: Bool, all: Bool) async throws -> Result {
-        try await appliance.federationRounds.exclusively { try await round(prepare: prepare, all: all) }
+        try await appliance.federationRounds.withTurn { try await round(prepare: prepare, all: all) }
     }
 
     func round(prepare: Bool, all: Bool) async throws -> Result {
