@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -139,9 +139,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            // The API documents are compiled in by the EmbedDocuments plugin.
+            exclude: ["openapi.json", "asyncapi.json"],
             resources: [
-                .embedInCode("openapi.json"),
-                .embedInCode("asyncapi.json"),
                 // The staff console's files (ConsoleFiles serves them).
                 .embedInCode("Console/index.html"),
                 .embedInCode("Console/console.css"),
@@ -157,8 +157,17 @@ let package = Package(
                 .embedInCode("Console/crisis.js"),
                 .embedInCode("Console/operations.js"),
                 .embedInCode("Console/clinical.js"),
-            ]
+            ],
+            plugins: ["EmbedDocuments"]
         ),
+        // Compiles a target's JSON documents in as string literals (see the plugin's comment).
+        .plugin(
+            name: "EmbedDocuments",
+            capability: .buildTool(),
+            dependencies: ["document-embedder"],
+            path: "Sources/EmbedDocumentsPlugin"
+        ),
+        .executableTarget(name: "document-embedder"),
         .executableTarget(
             name: "recovery-server",
             dependencies: [

@@ -155,6 +155,13 @@ import Testing
         }
     }
 
+    /// Both API documents are compiled in byte for byte as they are in the source tree.
+    @Test func theCompiledDocumentsAreTheSourceFiles() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/RecoveryAPI")
+        #expect(try Data(contentsOf: folder.appendingPathComponent("openapi.json")) == Data(OpenAPIController.document))
+        #expect(try Data(contentsOf: folder.appendingPathComponent("asyncapi.json")) == Data(AsyncAPIController.document))
+    }
+
     @Test func routesAreUniqueAndUnderTheAPIBase() async throws {
         let box = try await TestAppliance()
         let endpoints = allEndpoints(box.appliance)

@@ -4,7 +4,7 @@ import NIOCore
 /// `GET /api/v1/openapi.json`: the API contract (Sources/RecoveryAPI/openapi.json,
 /// compiled into the binary). Tests keep it and the registered routes equal.
 struct OpenAPIController {
-    static let document: [UInt8] = PackageResources.openapi_json
+    static let document = Array(EmbeddedDocuments.openapi_json.utf8)
 
     var endpoints: [Endpoint] {
         [Self.jsonDocument("/api/v1/openapi.json", Self.document)]
