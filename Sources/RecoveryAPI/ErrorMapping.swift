@@ -261,6 +261,10 @@ extension APIError {
                       details: [Detail(field: field, issue: "is not the digest of a payload awaiting approval")])
         case .approvalNotRequired:
             self.init(.conflict, code: "approval_not_required", message: "Payloads leave without approval here (federation.require_approval is off).")
+        case .noiseBudgetBelowOneDraw:
+            self.init(.conflict, code: "noise_budget_below_one_draw",
+                      message: "federation.noise_budget is below one draw of federation.noise_epsilon, so no count can be sent.",
+                      details: [Detail(field: "federation.noise_budget", issue: "must be at least federation.noise_epsilon")])
         case .centralUnreachable(let reason):
             self.init(.badGateway, code: "central_unreachable", message: "Central could not be reached or answered wrongly (\(reason)).")
         }

@@ -64,11 +64,14 @@ import Testing
     }
 
     @Test func aCohortOfThreeSuppressesItsLinkedCellsAndRates() {
-        // Three patients admitted into a census of 40: census and discharges would give admissions back.
-        let c = cells(figures(["census": 40, "admissions": 3, "discharges": 12, "check_ins": 3, "cravings_logged": 3],
-                              patientsInCare: 40, daysInCare: 250, intensitySum: 21))
+        // Three patients admitted into a census of 40: the censuses and discharges would give admissions back.
+        var f = figures(["census": 40, "admissions": 3, "discharges": 12, "check_ins": 3, "cravings_logged": 3],
+                        patientsInCare: 40, daysInCare: 250, intensitySum: 21)
+        f.openingCensus = 49
+        let c = cells(f)
         #expect(c["admissions"] == .suppressed)
-        #expect(c["census"] == .suppressed && c["discharges"] == .suppressed, "complementary suppression")
+        #expect(c["discharges"] == .suppressed, "complementary suppression: a movement, so the census stays shown")
+        #expect(c["census"] == .count(40))
         #expect(c["check_in_completion_rate"] == .suppressed, "a rate of a small numerator")
         #expect(c["craving_mean_intensity"] == .suppressed, "a mean of a small count")
         let small = cells(figures(["check_ins": 30], patientsInCare: 3, daysInCare: 21))
@@ -136,8 +139,8 @@ import Testing
     }
 
     @Test func aSuppressedTotalCannotBeRecoveredFromItsBuckets() {
-        // Three admissions suppress the census (linked cells); forty patients all aged 35-44 would give the census back.
-        let c = distribution(["census": 40, "admissions": 3, "discharges": 0, "age_35_44": 40])
+        // A census of eight, all aged 35-44, would be given back by its one band.
+        let c = distribution(["census": 8, "admissions": 0, "discharges": 0, "age_35_44": 8])
         #expect(c["census"] == .suppressed && c["age_35_44"] == .suppressed)
         #expect(MetricsCatalogue.ageBands.filter { c[$0.name] == .suppressed }.count == 2)
         let shownSum = MetricsCatalogue.ageBands.reduce(0) { sum, band in if case .count(let n) = c[band.name] { return sum + n }; return sum }
@@ -650,6 +653,80 @@ struct FederationPair {
                     """, arguments: [RowID.make()])
             }
         }
+    }
+
+    /// A week of a large facility, where every rate, mean and the median is shown without noise.
+    func largeWeek() -> MetricsCatalogue.Figures {
+        var f = MetricsCatalogue.Figures()
+        for metric in MetricsCatalogue.metrics where metric.kind == .count { f.counts[metric.name] = 0 }
+        f.openingCensus = 40
+        f.counts["census"] = 40
+        f.counts["age_35_44"] = 40
+        f.counts["check_ins"] = 150
+        f.counts["mood_4_6"] = 150
+        f.counts["cravings_logged"] = 30
+        f.counts["crisis_alerts_raised"] = 12
+        f.counts["crisis_alerts_acknowledged"] = 12
+        f.patientsInCare = 40
+        f.daysInCare = 280
+        f.intensitySum = 150
+        f.meetingAttendees = 25
+        f.dosesScheduled = 300
+        f.dosesTaken = 270
+        f.acknowledgeMinutes = (1...12).map(Double.init)
+        return f
+    }
+
+    func facilityID(_ appliance: Appliance) async throws -> String {
+        try await appliance.database.pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM facilities ORDER BY id LIMIT 1")! }
+    }
+
+    @Test func ratesMeansAndTheMedianAreWithheldWhenCountsAreNoisy() async throws {
+        let pair = try await FederationPair(noiseEpsilon: 1)
+        let exact = Suppression.cells(largeWeek())
+        let derived = exact.filter { MetricsCatalogue.kind(of: $0.metric) != .count }
+        #expect(derived.count == 5 && derived.allSatisfy { if case .number = $0.value { return true }; return false }, "shown without noise")
+        let ledger = try #require(PrivacyLedger(appliance: pair.clinic))
+        let facility = try await facilityID(pair.clinic)
+        let week = ISOWeek(containing: Date())
+        let sent = try await pair.clinic.database.pool.write { db in try ledger.apply(exact, facility: facility, week: week, in: db) }
+        #expect(sent.map(\.metric) == exact.map(\.metric))
+        for (cell, noisy) in zip(exact, sent) {
+            switch cell.value {
+            // Computed from exact figures, a rate beside its noisy count would give the exact count back.
+            case .number: #expect(noisy.value == .suppressed, "\(cell.metric) is withheld")
+            case .count(let n) where n > 0:
+                guard case .count(let m) = noisy.value else { Issue.record("\(cell.metric) not sent as a count"); continue }
+                #expect(m > Suppression.smallCells.upperBound)
+            default: #expect(noisy.value == cell.value)
+            }
+        }
+    }
+
+    @Test func noDrawExceedsTheBudgetNotEvenTheFirst() async throws {
+        // One draw costs 3, the budget is 2 (the settings file refuses this; the ledger refuses it too).
+        let pair = try await FederationPair(noiseEpsilon: 3)
+        _ = try await pair.enroll()
+        #expect(pair.clinic.settings.federationNoiseBudget == 2)
+        let privacy = try #require(PrivacyLedger(appliance: pair.clinic))
+        let facility = try await facilityID(pair.clinic)
+        await #expect(throws: FederationError.noiseBudgetBelowOneDraw) {
+            try await pair.clinic.database.pool.write { db in
+                _ = try privacy.apply(Suppression.cells(largeWeek()), facility: facility, week: ISOWeek(containing: Date()), in: db)
+            }
+        }
+        // The demo data's counts are all small: eleven alerts today give the round a count to draw for.
+        try await raiseAlerts(11, pair.clinic)
+        await #expect(throws: FederationError.noiseBudgetBelowOneDraw) { _ = try await FederationOutbox(appliance: pair.clinic).prepare() }
+        #expect(try await ledger(pair.clinic).isEmpty, "no epsilon spent")
+        let outbox = try await pair.clinic.database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM federation_outbox")! }
+        #expect(outbox == 0, "nothing queued")
+        #expect(throws: ConfigurationError(setting: "federation.noise_budget",
+                                           message: "must be at least federation.noise_epsilon (3.0), the cost of one draw")) {
+            _ = try SettingsLoader.load(file: nil, environment: ["RECOVERY_FEDERATION_NOISE_EPSILON": "3"])
+        }
+        let loaded = try SettingsLoader.load(file: nil, environment: ["RECOVERY_FEDERATION_NOISE_EPSILON": "3", "RECOVERY_FEDERATION_NOISE_BUDGET": "3"])
+        #expect(loaded.federationNoiseEpsilon == 3 && loaded.federationNoiseBudget == 3)
     }
 
     @Test func reSendingAWeekSpendsBudgetOnlyOnChangedCountsAndStopsWhenItIsSpent() async throws {

@@ -97,9 +97,15 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     assert [(p["name"], p["status"]) for p in peers] == [("Harbor Light", "active")]
     clinic_id = peers[0]["id"]
 
-    # Data on the clinic: twelve admissions today, one registered patient's check-in with a note.
+    # Data on the clinic: three admissions a week ago, twelve today, one registered patient's check-in with a note.
     admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    week_ago = (datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=7)).isoformat()
+    for i in range(3):
+        made = requests.post(clinic.url("/api/v1/patients"), headers=bearer(admin), timeout=10, json={
+            "first_name": f"Wilhelmina{i}", "last_name": "Featherstonehaugh", "date_of_birth": f"198{i}-06-2{i}",
+            "admission_date": week_ago, "level_of_care": "outpatient"})
+        assert made.status_code == 201, made.text
     registration_key = None
     for i in range(12):
         made = requests.post(clinic.url("/api/v1/patients"), headers=bearer(admin), timeout=10, json={
@@ -128,13 +134,30 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     harbor = next(f for f in facilities if f["name"] == "Harbor Light Clinic")
     facility_id = harbor["id"]
     census = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10,
-                          params={"facility_id": facility_id, "metric": "admissions", "from": today[:8] + "01"}).json()["data"]
-    assert census and census[-1]["value"] >= 12, census
+                          params={"facility_id": facility_id, "metric": "census", "from": week_ago[:8] + "01"}).json()["data"]
+    assert census and census[-1]["value"] >= 15, census
     latest = harbor["latest"]
-    assert latest["census"] >= 12 and latest["active_patients"] == "suppressed" and latest["check_ins"] == "suppressed", latest
-    # The demo facility's five patients: census suppressed, and with it admissions and discharges (complementary).
+    assert latest["census"] >= 15 and latest["active_patients"] == "suppressed" and latest["check_ins"] == "suppressed", latest
+    # Last week's census of three is suppressed; this week's census minus its admissions would give it back, so this
+    # week's admissions are suppressed with it (the complement is a movement, the census of fifteen stays shown).
+    assert census[-2]["value"] == "suppressed" and latest["admissions"] == "suppressed", (census, latest)
+    # Across weeks (last week's census + admissions - discharges = this week's census) every balance central holds has
+    # no suppressed cell or at least two, so no neighbouring week gives a suppressed census, admission or discharge back.
+    for facility in facilities:
+        weeks: dict[str, dict[str, object]] = {}
+        for metric in ("census", "admissions", "discharges"):
+            for cell in requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10,
+                                     params={"facility_id": facility["id"], "metric": metric}).json()["data"]:
+                weeks.setdefault(cell["period_start"], {})[metric] = cell["value"]
+        starts = sorted(weeks)
+        assert len(starts) == 8, starts
+        for before, week in zip(starts, starts[1:]):
+            assert datetime.date.fromisoformat(week) - datetime.date.fromisoformat(before) == datetime.timedelta(days=7)
+            balance = [weeks[before]["census"], weeks[week]["census"], weeks[week]["admissions"], weeks[week]["discharges"]]
+            assert sum(value == "suppressed" for value in balance) != 1, (facility["name"], week, balance)
+    # The demo facility's five patients: census suppressed in every week.
     serenity = next(f for f in facilities if f["name"] == "Serenity Recovery Center")["latest"]
-    assert serenity["census"] == serenity["admissions"] == serenity["discharges"] == "suppressed", serenity
+    assert serenity["census"] == "suppressed", serenity
     bad_query = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10, params={"metric": "names"})
     assert bad_query.status_code == 422
     # Version 2's distributions: twelve patients aged 55 to 66 fall in two small age bands, both suppressed; empty bands show 0.
@@ -169,7 +192,7 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     # Every payload and central's database, WAL and log: no name, date of birth, number or note.
     demo_root = login(clinic, "admin@recoversystem.com", "SuperAdmin123!").json()["access_token"]
     patients = requests.get(clinic.url("/api/v1/patients"), headers=bearer(demo_root), params={"limit": 100}, timeout=10).json()["data"]
-    assert len(patients) == 17, len(patients)
+    assert len(patients) == 20, len(patients)
     secrets = {NOTE}
     for p in patients:
         secrets |= {p["first_name"], p["last_name"], p["date_of_birth"], p["patient_number"], p["id"]} - {None}
@@ -335,11 +358,11 @@ def test_payloads_wait_out_an_outage_and_arrive_once_after_a_restart(tmp_path, m
     assert status["queue_depth"] == 0 and status["last_success_at"], status
     sequences = delivered_exactly_once(clinic_dir, central_dir)
     assert len(sequences) == later["pending"]
-    # Central shows each week's newest snapshot: admissions suppressed in the two weeks with one, and in last week with its
-    # census of one (linked cells); the older weeks show zero.
+    # Central shows each week's newest snapshot: admissions suppressed in the two weeks with one; last week's balance
+    # already holds two suppressed censuses of one, so its zero admissions show, as do the older weeks' zeros.
     weeks = read_db(central_dir / "recovery.sqlite",
                     "SELECT count(DISTINCT period_start) || ':' || sum(metric = 'admissions' AND suppressed) FROM federation_metric_cells;")
-    assert weeks == "8:3", weeks
+    assert weeks == "8:2", weeks
     central.assert_still_serving()
 
 

@@ -51,6 +51,10 @@ public enum SettingsLoader {
             throw ConfigurationError(setting: "auth.password_max_length",
                                      message: "must be at least auth.password_min_length (\(settings.passwordMinLength))")
         }
+        if settings.federationNoiseEpsilon > 0 && settings.federationNoiseBudget < settings.federationNoiseEpsilon {
+            throw ConfigurationError(setting: "federation.noise_budget",
+                                     message: "must be at least federation.noise_epsilon (\(settings.federationNoiseEpsilon)), the cost of one draw")
+        }
         if settings.dataDirectory.isEmpty {
             throw ConfigurationError(setting: "data_dir", message: "must not be empty")
         }

@@ -17,6 +17,8 @@ struct CatalogueFigures {
         let live = "facility_id = ? AND deleted_at IS NULL"
         let inCareAtEnd = "\(live) AND admission_date IS NOT NULL AND admission_date <= ? AND (discharge_date IS NULL OR discharge_date > ?)"
         f.counts["census"] = try count("SELECT count(*) FROM patients WHERE \(inCareAtEnd)", [facility, e, e])
+        let before = week.back(1).end
+        f.openingCensus = try count("SELECT count(*) FROM patients WHERE \(inCareAtEnd)", [facility, before, before])
         f.counts["admissions"] = try count("SELECT count(*) FROM patients WHERE \(live) AND admission_date BETWEEN ? AND ?", [facility, s, e])
         f.counts["discharges"] = try count("SELECT count(*) FROM patients WHERE \(live) AND discharge_date BETWEEN ? AND ?", [facility, s, e])
         f.counts["active_patients"] = try count("""

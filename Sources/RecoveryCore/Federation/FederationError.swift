@@ -22,6 +22,8 @@ public enum FederationError: Error, Equatable, Sendable {
     case approvalStale(field: String)
     /// `federation.require_approval` is off: payloads leave without approval.
     case approvalNotRequired
+    /// `federation.noise_budget` is below one draw of `federation.noise_epsilon`: no count could be sent noisy.
+    case noiseBudgetBelowOneDraw
     /// Central's answer could not be used (e.g. a receipt not signed by the pinned key).
     case centralUnreachable(String)
 
@@ -42,6 +44,7 @@ public enum FederationError: Error, Equatable, Sendable {
         case .unknownSchemaVersion: return "unknown_schema_version"
         case .approvalStale: return "approval_stale"
         case .approvalNotRequired: return "approval_not_required"
+        case .noiseBudgetBelowOneDraw: return "noise_budget_below_one_draw"
         case .centralUnreachable(let reason): return reason
         }
     }

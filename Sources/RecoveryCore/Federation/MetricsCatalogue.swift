@@ -88,6 +88,9 @@ public enum MetricsCatalogue {
     /// The exact figures of one facility's week, before suppression.
     public struct Figures: Sendable, Equatable {
         public var counts: [String: Int] = [:]
+        /// The census at the end of the period before: the opening figure of the
+        /// balance with admissions and discharges (sent as the period before's census, not with this one).
+        public var openingCensus = 0
         /// Patients in care at some point of the week, and their days in care:
         /// the rates' denominators (not sent themselves).
         public var patientsInCare = 0

@@ -6,12 +6,17 @@ import GRDB
 /// privacy budget each cell spends kept in `federation_privacy_ledger`.
 /// Each count cell (facility, week, metric) gets a fresh draw only when its
 /// exact value changed since the last draw, spending `federation.noise_epsilon`;
-/// an unchanged value is sent with the noise it already had (no new spending),
-/// and once a cell has spent `federation.noise_budget` it keeps its last sent
-/// value. Zero is sent as zero, and a noisy count never lands in 1-10 (the
-/// small-cell rule is applied to the exact counts first). Draws are seeded by a
-/// keyed BLAKE2b of the cell and its draw number (a key derived from the master
-/// key), so the preview shows what is sent.
+/// an unchanged value is sent with the noise it already had (no new spending).
+/// A draw that would take the cell's spending beyond `federation.noise_budget`
+/// is refused, the first one included: the cell keeps its last sent value, and
+/// a cell without one cannot be sent (the round fails; the settings refuse a
+/// budget below one draw). Zero is sent as zero, and a noisy count never lands
+/// in 1-10 (the small-cell rule is applied to the exact counts first). Rates,
+/// means and the median are withheld (sent as `suppressed`): each is computed
+/// from exact figures, so beside the noisy counts it would give back what the
+/// noise hides (a rate times its unpublished denominator is the exact numerator).
+/// Draws are seeded by a keyed BLAKE2b of the cell and its draw number (a key
+/// derived from the master key), so the preview shows what is sent.
 struct PrivacyLedger {
     let key: [UInt8]
     let epsilon: Double
@@ -28,6 +33,7 @@ struct PrivacyLedger {
     func apply(_ cells: [(metric: String, value: CellValue)], facility: String, week: ISOWeek,
                in db: Database) throws -> [(metric: String, value: CellValue)] {
         try cells.map { cell in
+            if case .number = cell.value { return (cell.metric, .suppressed) }
             guard case .count(let exact) = cell.value, exact > 0 else { return cell }
             let entry = try Row.fetchOne(db, sql: """
                 SELECT exact_value, sent_value, draws, epsilon_spent FROM federation_privacy_ledger
@@ -35,7 +41,10 @@ struct PrivacyLedger {
                 """, arguments: [facility, week.start, cell.metric])
             if let entry, entry["exact_value"] as Int == exact { return (cell.metric, .count(entry["sent_value"])) }
             let spent: Double = entry?["epsilon_spent"] ?? 0
-            if let entry, spent + epsilon > budget + 1e-9 { return (cell.metric, .count(entry["sent_value"])) }
+            if spent + epsilon > budget + 1e-9 {
+                guard let entry else { throw FederationError.noiseBudgetBelowOneDraw }
+                return (cell.metric, .count(entry["sent_value"]))
+            }
             let draw = (entry?["draws"] as Int? ?? 0) + 1
             var generator = SeededGenerator(seed: seed(facility: facility, week: week, metric: cell.metric, draw: draw))
             let noisy = max(Suppression.smallCells.upperBound + 1, exact + DiscreteLaplace.sample(epsilon: epsilon, using: &generator))

@@ -21,17 +21,39 @@ public enum CellValue: Sendable, Equatable {
 /// Small-cell suppression (CMS cell-size suppression policy: no cell of 1 to
 /// 10; zero may be shown), with complementary suppression so a suppressed
 /// cell cannot be recovered from the others:
-/// - census, admissions and discharges are linked (last week's census +
-///   admissions - discharges = this week's): one suppressed suppresses all three;
+/// - the balance: the period before's census + admissions - discharges = this
+///   period's census. Every balance holds either no suppressed cell or at least
+///   two. A census is suppressed only when it is small itself, so the period
+///   before's census is suppressed exactly when its own count is small, which
+///   this period's figures carry (`openingCensus`); the complement is taken from
+///   this period's admissions or discharges (the smaller non-zero first, then
+///   zero), never its census, so nothing spreads to the next period. Why that
+///   is enough: each census is shared by two balances (its own period's and the
+///   next one's), admissions and discharges belong to one. With every balance
+///   holding no unknown or at least two, a chain of suppressed censuses is
+///   closed at both ends by a second unknown (an admission or discharge, or a
+///   census never published), so no published cell of the neighbouring periods,
+///   forward or backward, pins a suppressed one down. A period already sent
+///   needs no re-sending when the next one is computed: the next period takes
+///   its own complements;
 /// - a distribution's buckets add up to its total: once any of them or the
 ///   total is suppressed, at least two buckets are, so neither "total minus
-///   the others" nor the shown buckets' sum gives one back;
+///   the others" nor the shown buckets' sum gives one back (the age bands add
+///   up to the census: a small census suppresses two bands with it);
 /// - a rate, mean or median is suppressed when its numerator or any of its
-///   denominators is a small or suppressed cell (a percentage of a known total gives the count back).
+///   denominators is a small or suppressed cell (a percentage of a known total
+///   gives the count back). The completion and attendance rates' denominators
+///   (days in care, patients in care) follow from who was in care when, which
+///   the balance describes: both are suppressed with any cell of the balance
+///   (days in care can pin a suppressed census between the shown admissions and
+///   its top of 10). The craving mean (an unpublished intensity sum over the
+///   cravings cell), the adherence rate (doses, unpublished) and the median
+///   minutes (an order statistic) give no published cell back.
 public enum Suppression {
     public static let smallCells = 1...10
 
-    static let linked: [[String]] = [["census", "admissions", "discharges"]]
+    /// The balance of a period: the period before's census (`Figures.openingCensus`) + admissions - discharges = census.
+    static let balance = (closing: "census", movements: ["admissions", "discharges"])
 
     public static func isSmall(_ count: Int) -> Bool { smallCells.contains(count) }
 
@@ -43,9 +65,7 @@ public enum Suppression {
             let count = f.counts[metric.name] ?? 0
             values[metric.name] = isSmall(count) ? .suppressed : .count(count)
         }
-        for group in linked where group.contains(where: { values[$0] == .suppressed }) {
-            for name in group { values[name] = .suppressed }
-        }
+        suppressBalance(f, values: &values)
         for distribution in MetricsCatalogue.distributions where ([distribution.total] + distribution.buckets).allSatisfy({ values[$0] != nil }) {
             suppressComplements(distribution, counts: f.counts, values: &values)
         }
@@ -57,12 +77,13 @@ public enum Suppression {
             } else { values[name] = .number(round(value() * 10) / 10) }
         }
         let checkIns = f.counts["check_ins"] ?? 0
-        ratio("check_in_completion_rate", checkIns, [f.patientsInCare, f.daysInCare], suppressedWith: ["check_ins"]) {
+        ratio("check_in_completion_rate", checkIns, [f.patientsInCare, f.daysInCare],
+              suppressedWith: ["check_ins", balance.closing] + balance.movements) {
             min(100, Double(checkIns) * 100 / Double(f.daysInCare))
         }
         let cravings = f.counts["cravings_logged"] ?? 0
         ratio("craving_mean_intensity", cravings, [cravings], suppressedWith: ["cravings_logged"]) { Double(f.intensitySum) / Double(cravings) }
-        ratio("meeting_attendance_rate", f.meetingAttendees, [f.patientsInCare]) {
+        ratio("meeting_attendance_rate", f.meetingAttendees, [f.patientsInCare], suppressedWith: [balance.closing] + balance.movements) {
             min(100, Double(f.meetingAttendees) * 100 / Double(f.patientsInCare))
         }
         ratio("medication_adherence_rate", f.dosesTaken, [f.dosesScheduled]) { Double(f.dosesTaken) * 100 / Double(f.dosesScheduled) }
@@ -71,6 +92,21 @@ public enum Suppression {
             median(f.acknowledgeMinutes)
         }
         return catalogue.map { (metric: $0.name, value: values[$0.name] ?? CellValue.none) }
+    }
+
+    /// Gives a balance holding one suppressed cell (the opening census counted
+    /// by its own count) a second one: this period's admissions or discharges,
+    /// the smaller non-zero first, then zero.
+    static func suppressBalance(_ f: MetricsCatalogue.Figures, values: inout [String: CellValue]) {
+        let suppressed = (isSmall(f.openingCensus) ? 1 : 0)
+            + ([balance.closing] + balance.movements).filter { values[$0] == .suppressed }.count
+        guard suppressed == 1 else { return }
+        let candidate = balance.movements.filter { values[$0] != .suppressed }
+            .min { a, b in
+                let x = f.counts[a] ?? 0, y = f.counts[b] ?? 0
+                return ((x == 0 ? 1 : 0), x) < ((y == 0 ? 1 : 0), y)
+            }
+        if let candidate { values[candidate] = .suppressed }
     }
 
     /// Once any bucket or the total is suppressed, suppresses further buckets
