@@ -10,7 +10,6 @@ public final class KeyReloadStatus: Sendable {
     struct State {
         var failure: String?
         var failedAt: String?
-        var failures = 0
         var reported: ServerKeyRing?
         var reportedAt: Date?
     }
@@ -23,9 +22,6 @@ public final class KeyReloadStatus: Sendable {
     /// Why the last reload failed, nil when it worked (or none ran yet).
     public var failure: String? { state.withLock { $0.failure } }
 
-    /// How many reloads have failed since the server started.
-    public var failures: Int { state.withLock { $0.failures } }
-
     /// Records a reload's outcome with the ring now held; answers the report
     /// to write when it differs from the last one written or the heartbeat
     /// is due, else nil.
@@ -34,7 +30,6 @@ public final class KeyReloadStatus: Sendable {
             if let failure {
                 if state.failure != failure { state.failedAt = Timestamp.now() }
                 state.failure = failure
-                state.failures += 1
             } else {
                 state.failure = nil
                 state.failedAt = nil
