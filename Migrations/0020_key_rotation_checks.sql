@@ -26,8 +26,7 @@ CREATE TABLE server_key_ring (
 -- of a value is its format, 0x01, bytes 2-5 its key version, big-endian;
 -- see FieldCipher). A new value under the same version, a value taken away
 -- or added, and any other column's change are refused (every comparison is
--- NULL-safe, so a NULL cannot slip past the check). 0019 let any value of
--- these columns change during a rotation.
+-- NULL-safe, so a NULL cannot slip past the check).
 DROP TRIGGER treatment_plans_signed_no_update;
 CREATE TRIGGER treatment_plans_signed_no_update BEFORE UPDATE ON treatment_plans
 WHEN OLD.signed_at IS NOT NULL AND NOT (
