@@ -17,7 +17,7 @@ public enum ApplianceServer {
         let riskWatch = RiskWatch(appliance: appliance)
         var configuration = ServiceGroupConfiguration(
             services: [
-                .init(service: DatabaseService(database: appliance.database, auditAnchor: appliance.auditAnchor, logger: logger)),
+                .init(service: DatabaseService(appliance: appliance, logger: logger)),
                 // A PASSIVE checkpoint every second on the database's own
                 // checkpoint connection keeps the WAL short; no request waits for it.
                 .init(service: PeriodicService(failure: "checkpoint failed", interval: .seconds(1), logger: logger) {
@@ -49,9 +49,11 @@ public enum ApplianceServer {
                     try await CrisisClock(appliance: appliance).tick()
                 }),
                 // A master-key rotation run by `recovery-server keys rotate`: noticed within a
-                // second, so new data is written under the new key version (a one-row read).
+                // second, so new data is written under the new key version (a one-row read);
+                // the versions held (or why a reload failed) are reported in the database for
+                // `keys rotate` to wait on, and in /api/v1/ready and /metrics.
                 .init(service: PeriodicService(failure: "master key reload failed", interval: .seconds(1), logger: logger) {
-                    try await appliance.reloadKeysIfChanged()
+                    try await appliance.reloadKeysAndReport()
                 }),
                 // The server's own backups (backup.schedule): a missed one at start, then as scheduled.
                 .init(service: PeriodicService(failure: "scheduled backup failed", interval: .seconds(30), logger: logger) {
@@ -96,16 +98,18 @@ struct PeriodicService: Service {
 /// Keeps the database open while the server runs and closes it cleanly
 /// after the server has stopped (services shut down in reverse order),
 /// once the audit head file holds the last entry.
+/// Its key report is withdrawn first, so `keys rotate` sees at once that no
+/// server is running.
 struct DatabaseService: Service {
-    let database: AppDatabase
-    let auditAnchor: AuditAnchor
+    let appliance: Appliance
     let logger: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
-        auditAnchor.flush()
+        try? await appliance.withdrawKeyReport()
+        appliance.auditAnchor.flush()
         do {
-            try database.close()
+            try appliance.database.close()
             logger.info("database closed cleanly")
         } catch {
             logger.error("database close failed", metadata: ["error_type": .string(String(describing: type(of: error)))])

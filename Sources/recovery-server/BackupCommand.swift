@@ -35,6 +35,15 @@ struct BackupCommand: AsyncParsableCommand {
                 print("wrote \(written.file): \(written.bytes) bytes, schema version \(written.manifest.schemaVersion), "
                       + "\(written.manifest.counts["patients"] ?? 0) patients, \(written.manifest.counts["audit_logs"] ?? 0) audit entries, "
                       + "\(written.manifest.documentCount) document files, in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+                let files = written.keyVersions.map { KeyRing.keyFile(settings.resolvedKeyFile, version: $0) }
+                if let rotation = written.rotation {
+                    print("note: a master-key rotation (\(rotation.fromVersion)->\(rotation.toVersion)) was running, so this backup needs "
+                          + "the key files of versions \(written.keyVersions.map(String.init).joined(separator: " and ")) to be verified or "
+                          + "restored: keep \(files.joined(separator: " and ")) with it (version \(rotation.fromVersion)'s file is the one "
+                          + "the rotation will tell you to destroy)")
+                } else {
+                    print("it needs master key version \(written.keyVersions.map(String.init).joined(separator: " and ")) (\(files.joined(separator: ", "))) to be verified or restored")
+                }
             }
         }
     }

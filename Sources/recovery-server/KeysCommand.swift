@@ -24,8 +24,13 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(name: .customLong("batch-size"), help: "Rows re-encrypted per transaction (1-10000).")
         var batchSize: Int = 200
 
+        @Option(name: .customLong("wait-seconds"),
+                help: "How long to wait for a running server to load the new key before encrypting under it, and before retiring the old one (0-3600).")
+        var waitSeconds: Int = 60
+
         func validate() throws {
             guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size: must be between 1 and 10000") }
+            guard (0...3_600).contains(waitSeconds) else { throw ValidationError("--wait-seconds: must be between 0 and 3600") }
         }
 
         func run() async throws {
@@ -36,7 +41,7 @@ struct KeysCommand: AsyncParsableCommand {
                 var lastStep = ""
                 let state: KeyRotationState
                 do {
-                    state = try await KeyRotation(appliance: appliance, batchSize: batchSize).run { progress in
+                    state = try await KeyRotation(appliance: appliance, batchSize: batchSize, serverWait: .seconds(waitSeconds)).run(progress: { progress in
                         let s = progress.state
                         if progress.step != lastStep || s.batches % 50 == 0 {
                             // Unbuffered, so a supervisor sees each line as it happens.
@@ -45,17 +50,22 @@ struct KeysCommand: AsyncParsableCommand {
                                 + "\(progress.resumed ? ", resumed" : "")\n").utf8))
                             lastStep = progress.step
                         }
-                    }
+                    }, waiting: { notice in
+                        FileHandle.standardOutput.write(Data((notice + "\n").utf8))
+                    })
                 } catch let failure as KeyRotation.Failure {
                     throw Failure(message: failure.description)
                 }
                 appliance.auditAnchor.flush()
                 let retired = KeyRing.keyFile(settings.resolvedKeyFile, version: state.fromVersion)
+                let needing = try appliance.backups.needing(keyVersion: state.fromVersion, madeBefore: state.finishedAt ?? Timestamp.now())
                 print("""
                     key rotation finished: version \(state.toVersion) is current; \(state.rowsReencrypted) rows and \
                     \(state.documentsReencrypted) documents re-encrypted in \(state.batches) batches.
-                    Copy \(KeyRing.keyFile(settings.resolvedKeyFile, version: state.toVersion)) off the box, then destroy \(retired) \
-                    (backups made before the rotation need it to restore).
+                    Copy \(KeyRing.keyFile(settings.resolvedKeyFile, version: state.toVersion)) off the box, then destroy \(retired).
+                    Every backup made before \(state.finishedAt ?? "now") (the end of this rotation) needs \(retired) to be verified \
+                    or restored: keep a copy of it with those backups, or destroy both together. \
+                    \(needing.isEmpty ? "None of them is in \(settings.resolvedBackupDirectory)." : "In \(settings.resolvedBackupDirectory): \(needing.map(\.file).joined(separator: ", ")).")
                     """)
             }
         }
@@ -72,6 +82,13 @@ struct KeysCommand: AsyncParsableCommand {
                 for version in status.versions {
                     print("version \(version.version): \(version.state), key file \(version.keyFile) "
                           + (version.keyFilePresent ? "present" : "absent") + (version.retiredAt.map { ", retired \($0)" } ?? ""))
+                }
+                if let server = status.server, server.isRunning() {
+                    print("server: running (process \(server.processID), heartbeat \(server.heartbeatAge()) s ago), holds version \(server.currentVersion)"
+                          + (server.retiringVersion.map { " and \($0)" } ?? "")
+                          + (server.reloadFailure.map { "; its last key reload failed: \($0)" } ?? ""))
+                } else {
+                    print("server: not running on this data directory")
                 }
                 if let rotation = status.rotation {
                     print("rotation \(rotation.fromVersion)->\(rotation.toVersion): \(rotation.phase.rawValue), \(rotation.percent)%, "

@@ -1,3 +1,4 @@
+import CSodium
 import Foundation
 import GRDB
 import Synchronization
@@ -26,6 +27,23 @@ import Testing
         #expect(try seal.open(sealed, rowID: "row-1").publicKey == key.publicKey)
         #expect(throws: CryptoError.self) { try seal.open(sealed, rowID: "row-2") }
         #expect(throws: CryptoError.self) { try SigningKeySeal(masterKey: MasterKey.generate()).open(sealed, rowID: "row-1") }
+    }
+
+    /// A seal names its key version; one from before key versions
+    /// (`nonce | ciphertext + tag`, no header) still opens.
+    @Test func aSealNamesItsKeyVersionAndAnOlderSealStillOpens() throws {
+        let key = SigningKey.generate()
+        let current = SigningKeySeal(masterKey: fixedKey).seal(key, rowID: "row-1")
+        #expect(current.count == SigningKeySeal.sealedLength && SigningKeySeal.keyVersion(of: current) == 1)
+        let nonce = SecureRandom.bytes(24), ad = Array("federation_identity:row-1".utf8)
+        var sealed = [UInt8](repeating: 0, count: SigningKey.seedLength + 16)
+        var length: UInt64 = 0
+        _ = crypto_aead_xchacha20poly1305_ietf_encrypt(&sealed, &length, key.seed, UInt64(SigningKey.seedLength), ad, UInt64(ad.count), nil,
+                                                       nonce, fixedKey.derive(.federationSigning))
+        let older = Data(nonce + sealed)
+        #expect(SigningKeySeal.keyVersion(of: older) == nil)
+        #expect(try SigningKeySeal(masterKey: fixedKey).open(older, rowID: "row-1").publicKey == key.publicKey)
+        #expect(throws: CryptoError.self) { try SigningKeySeal(masterKey: fixedKey).open(older, rowID: "row-2") }
     }
 
     @Test func plainHTTPIsRefusedBeyondLoopbackUnlessAllowed() throws {

@@ -358,4 +358,262 @@ import Testing
         _ = try ApplianceBackup.create(from: box.server.database.pool, ring: box.server.keyRing, dataDirectory: box.settings.dataDirectory, to: after)
         #expect(try ApplianceBackup.verify(file: after, settings: box.settings).auditEntries > 0)
     }
+
+    // MARK: The running server
+
+    /// The server's key reload as `serve` runs it once a second.
+    func serverTick(_ box: Box) async {
+        try? await box.server.reloadKeysAndReport()
+    }
+
+    /// The key versions of every registered value, read with both keys.
+    func versionsOfContents(_ rotating: Appliance) async throws -> Set<UInt32> {
+        Set(try await contents(rotating, ring: rotating.keyRing).filter { !$0.key.hasPrefix("retained_subkeys.") }.values.map(\.0))
+    }
+
+    /// The server cannot read `<key_file>.v2` (here: moved away, as when the
+    /// key file is mounted alone): it reports the failed reload, and the
+    /// rotation stops before its first batch, resumable, with nothing
+    /// encrypted under a key the server lacks.
+    @Test func aRunningServerThatCannotLoadTheNewKeyHoldsTheRotationBack() async throws {
+        let box = try await box()
+        defer { withExtendedLifetime(box.dir) {} }
+        await serverTick(box)
+        let rotation = try rotator(box)
+        _ = try await rotation.start()
+        try await rotation.appliance.reloadKeysIfChanged()
+        let newKey = KeyRing.keyFile(box.settings.resolvedKeyFile, version: 2)
+        try FileManager.default.moveItem(atPath: newKey, toPath: newKey + ".elsewhere")
+        await #expect(throws: (any Error).self) { try await box.server.reloadKeysAndReport() }
+        #expect(box.server.keyReload.failure?.contains(newKey) == true)
+        let report = try await box.server.database.pool.read { db in try ServerKeyRing.read(in: db) }
+        #expect(report?.isRunning() == true && report?.currentVersion == 1 && report?.reloadFailure?.contains(newKey) == true)
+
+        var notices: [String] = []
+        let waiting = KeyRotation(appliance: rotation.appliance, batchSize: 7, serverWait: .milliseconds(300))
+        do {
+            try await waiting.run(waiting: { notices.append($0) })
+            Issue.record("the rotation went on without the server")
+        } catch let failure as KeyRotation.Failure {
+            guard case .serverWithoutNewKey(let version, let holds, let reason, _, let beforeRetiring) = failure else {
+                Issue.record("unexpected \(failure)"); return
+            }
+            #expect(version == 2 && holds == 1 && !beforeRetiring && reason?.contains(newKey) == true)
+            #expect(failure.description.contains("run `keys rotate` again"))
+        }
+        #expect(notices.count == 1)
+        let state = try await box.server.database.pool.read { db in try KeyRotationState.current(in: db) }
+        #expect(state?.phase == .firstPass && state?.batches == 0 && state?.rowsReencrypted == 0)
+        #expect(try await versionsOfContents(rotation.appliance) == [1], "nothing is encrypted under version 2 yet")
+
+        // The file is back: the server loads it, reports it, and the rotation resumes to the end.
+        try FileManager.default.moveItem(atPath: newKey + ".elsewhere", toPath: newKey)
+        try await box.server.reloadKeysAndReport()
+        #expect(box.server.keyReload.failure == nil)
+        let finished = try await KeyRotation(appliance: rotation.appliance, batchSize: 7, serverWait: .milliseconds(300)).run()
+        #expect(finished.phase == .finished)
+        try await box.server.reloadKeysAndReport()
+        #expect(try await versionsOfContents(rotation.appliance) == [2])
+    }
+
+    /// Before it retires the old version the rotation checks again: a server
+    /// that no longer holds the new key (one restarted on the old key alone,
+    /// here stood in for by its report) stops it in the final sweep.
+    @Test func theRotationChecksTheServerAgainBeforeItRetiresTheOldVersion() async throws {
+        let box = try await box()
+        defer { withExtendedLifetime(box.dir) {} }
+        let rotation = try rotator(box)
+        _ = try await rotation.start()
+        try await box.server.reloadKeysAndReport()
+        let behind = ServerKeyRing(processID: 4242, currentVersion: 1, retiringVersion: nil, reloadFailure: nil, reloadFailedAt: nil,
+                                   startedAt: Timestamp.now(), heartbeatAt: Timestamp.now())
+        let run = KeyRotation(appliance: rotation.appliance, batchSize: 50, serverWait: .milliseconds(300))
+        await #expect(throws: KeyRotation.Failure.self) {
+            try await run.run(progress: { progress in
+                if progress.state.phase == .finalSweep {
+                    try? box.server.database.pool.write { db in try behind.save(db) }
+                }
+            })
+        }
+        let (state, retiring) = try await box.server.database.pool.read { db in
+            (try KeyRotationState.current(in: db), try String.fetchOne(db, sql: "SELECT state FROM master_key_versions WHERE version = 1"))
+        }
+        #expect(state?.phase == .finalSweep && retiring == "retiring", "version 1 is not retired")
+        let caughtUp = ServerKeyRing(processID: 4242, currentVersion: 2, retiringVersion: 1, reloadFailure: nil, reloadFailedAt: nil,
+                                     startedAt: Timestamp.now(), heartbeatAt: Timestamp.now())
+        try await box.server.database.pool.write { db in try caughtUp.save(db) }
+        #expect(try await run.run().phase == .finished)
+    }
+
+    /// Without a running server (no report, a stale heartbeat, or a server
+    /// that stopped cleanly) there is nothing to wait for.
+    @Test func withoutARunningServerTheRotationGoesOn() async throws {
+        let box = try await box()
+        defer { withExtendedLifetime(box.dir) {} }
+        await serverTick(box)
+        try await box.server.withdrawKeyReport()
+        #expect(try await box.server.database.pool.read { db in try ServerKeyRing.read(in: db) } == nil)
+        let stale = ServerKeyRing(processID: 4242, currentVersion: 1, retiringVersion: nil, reloadFailure: nil, reloadFailedAt: nil,
+                                  startedAt: Timestamp.now(),
+                                  heartbeatAt: Timestamp.string(Date().addingTimeInterval(-(ServerKeyRing.freshFor + 1))))
+        try await box.server.database.pool.write { db in try stale.save(db) }
+        #expect(!stale.isRunning())
+        let state = try await KeyRotation(appliance: try rotator(box).appliance, serverWait: .seconds(3_600)).run()
+        #expect(state.phase == .finished)
+    }
+
+    // MARK: The federation signing key
+
+    /// The clinic's sealed Ed25519 key is guarded like an encrypted column,
+    /// and the old version is not retired while it is sealed under it.
+    @Test func theFederationSigningKeySealIsGuardedAndCheckedBeforeRetiring() async throws {
+        let box = try await box()
+        defer { withExtendedLifetime(box.dir) {} }
+        let identity = try await box.server.database.pool.write { db in try FederationIdentity.centralIdentity(box.server, in: db) }
+        let rotation = try rotator(box)
+        var state = try await rotation.start()
+        try await rotation.appliance.reloadKeysIfChanged()
+        // The whole first pass, the signing key's step included, is done.
+        while state.entry < RotationStep.all.count { state = try await rotation.step(state) }
+        // The server, not yet reloaded, seals the key again under version 1 after the step passed it.
+        func resealByServer() async throws {
+            try await box.server.database.pool.write { db in
+                try db.execute(sql: "UPDATE federation_identity SET secret_key_sealed = ? WHERE id = ?",
+                               arguments: [box.server.signingKeySeal.seal(identity.key, rowID: identity.id), identity.id])
+            }
+        }
+        try await resealByServer()
+        await #expect(throws: KeyRotation.Failure.leftUnderOldKey(place: "federation_identity.secret_key_sealed", count: 1)) {
+            try await box.server.database.pool.read { db in try KeyRotation.requireNothingLeft(under: 1, in: db) }
+        }
+        while state.phase == .firstPass { state = try await rotation.step(state) }
+        let sealed = try await box.server.database.pool.read { db in try Data.fetchOne(db, sql: "SELECT secret_key_sealed FROM federation_identity") }
+        await #expect(throws: DatabaseError.self) { try await resealByServer() }
+        #expect(try await box.server.database.pool.read { db in try Data.fetchOne(db, sql: "SELECT secret_key_sealed FROM federation_identity") } == sealed)
+        while state.phase != .finished { state = try await rotation.step(state) }
+        try FileManager.default.removeItem(atPath: box.settings.resolvedKeyFile)
+        let (reopened, _) = try Appliance.open(settings: box.settings, passwordCost: .minimum)
+        let loaded = try await reopened.database.pool.read { db in try FederationIdentity.load(reopened, in: db) }
+        #expect(loaded?.key.publicKey == identity.key.publicKey)
+        let final = try await reopened.database.pool.read { db in try Data.fetchOne(db, sql: "SELECT secret_key_sealed FROM federation_identity") }
+        #expect(SigningKeySeal.keyVersion(of: try #require(final)) == 2)
+    }
+
+    // MARK: Signed records
+
+    /// A signed treatment plan accepts, during a rotation, only the move of
+    /// its ciphertext to the new version: a new value under the same version
+    /// is refused (and nothing changes), the rotation's re-encryption passes.
+    @Test func aSignedPlanAcceptsOnlyTheRotationsReencryption() async throws {
+        let box = try await box()
+        defer { withExtendedLifetime(box.dir) {} }
+        let planID = RowID.make()
+        try await box.server.database.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO treatment_plans (id, facility_id, patient_id, version, title_enc, content_enc, status, created_by,
+                    signed_by, signed_at, plan_id)
+                VALUES (?, ?, ?, 1, ?, ?, 'active', ?, ?, ?, ?)
+                """, arguments: [planID, box.facilityID, box.patientID, box.server.cipher.seal("Recovery plan", field: .treatmentPlansTitle, rowID: planID),
+                                 box.server.cipher.seal("{\"goals\":[\"attend group\"]}", field: .treatmentPlansContent, rowID: planID),
+                                 box.adminID, box.adminID, Timestamp.now(), planID])
+        }
+        func stored() async throws -> Row {
+            try await box.server.database.pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT title_enc, content_enc FROM treatment_plans WHERE id = ?", arguments: [planID])!
+            }
+        }
+        func rewrite(_ cipher: FieldCipher, title: String) async throws {
+            try await box.server.database.pool.write { db in
+                try db.execute(sql: "UPDATE treatment_plans SET title_enc = ? WHERE id = ?",
+                               arguments: [cipher.seal(title, field: .treatmentPlansTitle, rowID: planID), planID])
+            }
+        }
+        let before = try await stored()
+        let rotation = try rotator(box)
+        var state = try await rotation.start()
+        try await rotation.appliance.reloadKeysIfChanged()
+        // Same version (1), other content: refused, nothing changed.
+        await #expect(throws: DatabaseError.self) { try await rewrite(box.server.cipher, title: "Altered plan") }
+        #expect(try await stored() == before)
+        // The rotation's own re-encryption passes.
+        while state.entry <= RotationStep.all.firstIndex(of: .table("treatment_plans"))! { state = try await rotation.step(state) }
+        let moved = try await stored()
+        #expect(FieldCipher.keyVersion(of: moved["title_enc"]) == 2 && FieldCipher.keyVersion(of: moved["content_enc"]) == 2)
+        // Under the new version too, no other content.
+        await #expect(throws: DatabaseError.self) { try await rewrite(rotation.appliance.cipher, title: "Altered plan") }
+        #expect(try await stored() == moved)
+        while state.phase != .finished { state = try await rotation.step(state) }
+        await #expect(throws: DatabaseError.self) { try await rewrite(rotation.appliance.cipher, title: "Altered plan") }
+        let title = try rotation.appliance.cipher.openString(try await stored()["title_enc"], field: .treatmentPlansTitle, rowID: planID)
+        #expect(title == "Recovery plan")
+    }
+
+    // MARK: Backups
+
+    /// A scheduled backup waits while a rotation is unfinished; each backup
+    /// records the key versions it needs, and those that need the retired
+    /// key file are exactly the ones made before the rotation ended.
+    @Test func scheduledBackupsWaitForTheRotationAndNameTheKeyVersionsTheyNeed() async throws {
+        let box = try await box()
+        defer { withExtendedLifetime(box.dir) {} }
+        let backups = box.server.backups
+        // A day apart, so retention (the newest of each day) keeps each.
+        let start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down) - 2 * 86_400)
+        let before = try await backups.runNow(now: start)
+        #expect(before.state == .verified && before.keyVersions == [1])
+        let rotation = try rotator(box)
+        var state = try await rotation.start()
+        try await rotation.appliance.reloadKeysIfChanged()
+        try await box.server.reloadKeysAndReport()
+        #expect(try await backups.runIfDue(now: start.addingTimeInterval(3 * 86_400)) == nil, "deferred while the rotation runs")
+        #expect(try backups.entries().count == 1)
+        // One made all the same (as `backup --to` would) needs both versions.
+        let during = try await backups.runNow(now: start.addingTimeInterval(86_400))
+        #expect(during.state == .verified && during.keyVersions == [1, 2])
+        let copy = box.dir.file("during.backup")
+        let written = try ApplianceBackup.create(settings: box.settings, to: copy)
+        #expect(written.keyVersions == [1, 2] && written.rotation?.toVersion == 2)
+        while state.phase != .finished { state = try await rotation.step(state) }
+        try await box.server.reloadKeysAndReport()
+        let after = try #require(try await backups.runIfDue(now: start.addingTimeInterval(3 * 86_400)))
+        #expect(after.state == .verified && after.keyVersions == [2])
+        let needing = try backups.needing(keyVersion: 1, madeBefore: try #require(state.finishedAt))
+        #expect(needing.map(\.file) == [during.file, before.file])
+        #expect(try ApplianceBackup.create(settings: box.settings, to: box.dir.file("after.backup")).rotation == nil)
+    }
+
+    // MARK: Replays and sign-in throttling across the switch
+
+    /// While a rotation is unfinished, a sync item first pushed before the
+    /// server switched keys is still recognised as a replay (not applied
+    /// again), and failed sign-ins booked before the switch still count.
+    @Test func aSyncReplayAndEarlierSignInFailuresAreRecognisedAcrossTheSwitch() async throws {
+        let box = try await box()
+        defer { withExtendedLifetime(box.dir) {} }
+        let patient = SyncEngine.Patient(id: box.patientID, facilityID: box.facilityID)
+        let item = SyncEngineTests.checkIn(3, note: "steady week")
+        #expect(try await SyncEngine(appliance: box.server).push(patient, items: [item], origin: .init()).results.map(\.status) == [.stored])
+        let account = LoginThrottle.accountKey(.staff, id: box.adminID)
+        try await box.server.database.pool.write { db in
+            for _ in 0..<box.settings.accountFailureLimit {
+                _ = try box.server.throttle.reserve(.login, account: account, address: "10.0.0.7", in: db)
+            }
+        }
+        func locked() async throws -> Bool {
+            try await box.server.database.pool.read { db in try box.server.throttle.retryAfter(.login, account: account, address: nil, in: db) } != nil
+        }
+        #expect(try await locked())
+
+        let rotation = try rotator(box)
+        _ = try await rotation.start()
+        try await box.server.reloadKeysIfChanged()
+        #expect(box.server.keyRing.currentVersion == 2 && box.server.keyRing.retiringVersion == 1)
+        let again = try await SyncEngine(appliance: box.server).push(patient, items: [item], origin: .init())
+        #expect(again.results.map(\.status) == [.duplicate])
+        let changes = try await box.server.database.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_changes WHERE record_id = ?", arguments: [item.id.lowercased()])!
+        }
+        #expect(changes == 1, "the replay was not applied again")
+        #expect(try await locked(), "failures booked under version 1 still count")
+    }
 }

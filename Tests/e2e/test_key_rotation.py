@@ -7,12 +7,21 @@ to the end. Then: every acknowledged write reads back, name search finds the
 patients, `audit verify` passes, and with the old key file destroyed a
 restarted server still decrypts everything (patients, messages, the document).
 The patients' names appear nowhere in the database file, its WAL or the logs.
+
+A server whose key file is kept elsewhere (without the new `.v2` beside it)
+cannot load the new key: `keys rotate` waits for it, stops resumable with
+nothing encrypted under the new key, /api/v1/ready and /metrics say so, a
+backup made meanwhile names both key versions; once the file is there the
+server loads it and the rotation resumes, naming the backups that need the
+retired key.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -177,14 +186,15 @@ def test_rotation_killed_midway_resumes_and_the_old_key_can_be_destroyed(data_di
     # First run: killed in the middle of its first pass.
     rotate = subprocess.Popen([str(SERVER_BIN), "keys", "rotate", "--batch-size", "2", "--data-dir", str(data_dir)],
                               env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
+    lines, waited = [], []
     for line in rotate.stdout:
-        lines.append(line)
+        # It may first wait (a second at most) for the server to load the new key.
+        (waited if line.startswith("waiting ") else lines).append(line)
         if len(lines) == 6:
             break
     rotate.send_signal(signal.SIGKILL)
     rotate.wait(timeout=30)
-    first_output = "".join(lines) + rotate.stdout.read() + rotate.stderr.read()
+    first_output = "".join(waited + lines) + rotate.stdout.read() + rotate.stderr.read()
     assert len(lines) == 6 and all(line.startswith("first_pass 1->2") for line in lines), first_output
     status = run_cli("keys", "status", "--data-dir", data_dir)
     assert status.returncode == 0, status.stderr
@@ -241,3 +251,87 @@ def test_rotation_killed_midway_resumes_and_the_old_key_can_be_destroyed(data_di
 def named_first(named: dict[str, str]) -> dict[str, str]:
     """The first names of the named patients, by id."""
     return {patient_id: full.split()[0] for patient_id, full in named.items()}
+
+
+def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
+    """Polls `condition` until it answers something truthy (a hang guard, not a performance bound)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = condition()
+        if answer:
+            return answer
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def metric(server, name: str) -> float | None:
+    for line in server.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def test_a_server_that_cannot_load_the_new_key_holds_the_rotation_back(data_dir, make_server, tmp_path):
+    assert run_cli("seed", "--demo", "--data-dir", data_dir).returncode == 0
+    # The server's key file lives elsewhere, alone: it will not find master.key.v2 beside it.
+    keys = tmp_path / "mounted-keys"
+    keys.mkdir(mode=0o700)
+    shutil.copy2(data_dir / "master.key", keys / "master.key")
+    os.chmod(keys / "master.key", 0o600)
+    server = make_server(data_dir, name="keys-elsewhere", env={"RECOVERY_KEY_FILE": str(keys / "master.key")})
+    session = Session(server)
+    assert server.get("/api/v1/ready").status_code == 200
+    # The scheduled backup missed at start (schedule daily 02:00), made under version 1.
+    backups = wait_for(lambda: [b for b in session.call("GET", "/api/v1/admin/backups").json()["data"] if b["state"] == "verified"],
+                       what="the backup written at start")
+    assert backups[0]["key_versions"] == [1], backups
+    wait_for(lambda: metric(server, "recovery_master_key_version") == 1, what="the key version metric")
+
+    refused = run_cli("keys", "rotate", "--wait-seconds", "3", "--data-dir", data_dir, timeout=ROTATE_TIMEOUT)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "waiting up to 3 s for the running server" in refused.stdout, refused.stdout
+    assert "has not loaded master key version 2" in refused.stderr and "it holds version 1" in refused.stderr, refused.stderr
+    assert str(keys / "master.key.v2") in refused.stderr, refused.stderr
+    assert "run `keys rotate` again" in refused.stderr, refused.stderr
+
+    ready = server.get("/api/v1/ready")
+    assert ready.status_code == 503, ready.text
+    check = next(c for c in ready.json()["checks"] if c["name"] == "master_key_reload")
+    assert not check["ok"] and str(keys / "master.key.v2") in check["reason"], check
+    assert metric(server, "recovery_master_key_reload_failing") == 1
+    assert "master key reload failed" in server.log()
+    status = run_cli("keys", "status", "--data-dir", data_dir)
+    assert "server: running" in status.stdout and "holds version 1" in status.stdout, status.stdout
+    assert "rotation 1->2: first_pass" in status.stdout and ", 0 rows," in status.stdout, status.stdout
+
+    # It keeps serving under version 1 meanwhile.
+    name = distinctive_name("Heldback")
+    created = session.call("POST", "/api/v1/patients", json={"first_name": name, "last_name": "Waiting", "date_of_birth": "1980-08-08"})
+    assert created.status_code == 201, created.text
+    patient_id = created.json()["patient"]["id"]
+
+    # A backup made now, mid-rotation, needs both key versions and says so; scheduled ones wait.
+    during = tmp_path / "during.backup"
+    backup = run_cli("backup", "--to", during, "--data-dir", data_dir)
+    assert backup.returncode == 0, backup.stdout + backup.stderr
+    assert "a master-key rotation (1->2) was running" in backup.stdout and "versions 1 and 2" in backup.stdout, backup.stdout
+
+    # The key file is put where the server looks: it loads it, and the rotation resumes.
+    shutil.copy2(data_dir / "master.key.v2", keys / "master.key.v2")
+    os.chmod(keys / "master.key.v2", 0o600)
+    wait_for(lambda: server.get("/api/v1/ready").status_code == 200, what="the server to load version 2")
+    assert metric(server, "recovery_master_key_reload_failing") == 0
+    assert metric(server, "recovery_master_key_version") == 2
+    finished = run_cli("keys", "rotate", "--wait-seconds", "30", "--data-dir", data_dir, timeout=ROTATE_TIMEOUT)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert ", resumed" in finished.stdout and "key rotation finished: version 2 is current" in finished.stdout, finished.stdout
+    assert f"needs {data_dir / 'master.key'} to be verified" in finished.stdout, finished.stdout
+    assert backups[0]["file"] in finished.stdout, finished.stdout
+
+    read = session.call("GET", f"/api/v1/patients/{patient_id}")
+    assert read.status_code == 200 and read.json()["patient"]["first_name"] == name, read.text
+    server.stop()
+    status = run_cli("keys", "status", "--data-dir", data_dir)
+    assert "server: not running" in status.stdout, status.stdout
+    verified = run_cli("backup", "verify", during, "--data-dir", data_dir)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -2,7 +2,8 @@
 
 - GET /metrics answers Prometheus text from loopback without a token: request
   counts by route template and status, latency histograms, group-commit batch
-  sizes, the WAL size, sockets, the federation queue, backup age and free disk.
+  sizes, the waits for a reader connection (counted per read), the master-key
+  version and reload state, the WAL size, sockets, the federation queue, backup age and free disk.
   From another address (here an X-Forwarded-For through a trusted proxy) it
   needs an administrator's token (401 without, 403 for a counselor), unless
   the address is in metrics.allowed_addresses.
@@ -70,6 +71,15 @@ def test_metrics_from_loopback_describe_requests_and_storage(data_dir, make_serv
     assert sample(text, "recovery_federation_queue") == 0
     assert sample(text, "recovery_backup_age_seconds") == -1
     assert sample(text, "recovery_disk_free_bytes") > 0
+    assert sample(text, "recovery_master_key_version") == 1
+    assert sample(text, "recovery_master_key_reload_failing") == 0
+    # Each read waits for a reader connection, and each wait is counted.
+    waits = sample(text, "recovery_reader_pool_wait_seconds_count")
+    assert waits is not None and waits >= len(patients), waits
+    assert sample(text, "recovery_reader_pool_wait_seconds_sum") >= 0
+    for patient in patients:
+        assert server.get(f"/api/v1/patients/{patient['id']}", headers=auth).status_code == 200
+    assert sample(server.get("/metrics").text, "recovery_reader_pool_wait_seconds_count") >= waits + len(patients)
 
 
 def test_metrics_from_elsewhere_need_a_token_or_an_allowed_address(data_dir, make_server):

@@ -6,8 +6,8 @@ import RecoveryCore
 /// can tell "process up, storage broken" from "all well".
 ///
 /// `GET /api/v1/ready`: may it take work — 503 naming each reason while
-/// migrations are pending, the master key does not match the database, or
-/// the disk is below `storage.min_free_bytes` (a load balancer or systemd
+/// migrations are pending, the master key does not match the database, a
+/// key rotation's new key could not be loaded, or the disk is below `storage.min_free_bytes` (a load balancer or systemd
 /// watchdog looks here; `health` stays the liveness check).
 struct HealthController {
     let appliance: Appliance
@@ -55,6 +55,9 @@ struct HealthController {
         let keyMatches = await appliance.masterKeyMatchesDatabase()
         checks.append(.init(name: "master_key", ok: keyMatches,
                             reason: keyMatches ? nil : "the loaded master key does not match the database's key check"))
+        let reloadFailure = appliance.keyReload.failure
+        checks.append(.init(name: "master_key_reload", ok: reloadFailure == nil,
+                            reason: reloadFailure.map { "the master key ring changed but could not be reloaded: \($0)" }))
         let disk = appliance.diskSpace
         let free = disk.freeBytes
         let room = !disk.isNearlyFull

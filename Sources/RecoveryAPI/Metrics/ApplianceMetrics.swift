@@ -35,7 +35,7 @@ public enum ApplianceMetrics {
             .set(Double(fileSize(settings.databasePath) ?? 0))
         registry.makeGauge(name: "recovery_realtime_sockets", help: "Connected Socket.IO clients")
             .set(Double(realtime?.io.connectedCount ?? 0))
-        let queued = try? await appliance.database.pool.read { db in
+        let queued = try? await appliance.database.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM federation_outbox WHERE status <> 'sent'")
         }
         registry.makeGauge(name: "recovery_federation_queue", help: "Federation messages waiting to be sent")
@@ -45,6 +45,10 @@ public enum ApplianceMetrics {
             .set(newest.map { Date().timeIntervalSince($0) } ?? -1)
         registry.makeGauge(name: "recovery_disk_free_bytes", help: "Free space on the data directory's file system")
             .set(Double(appliance.diskSpace.freeBytes ?? 0))
+        registry.makeGauge(name: "recovery_master_key_version", help: "The master-key version the server encrypts under")
+            .set(Double(appliance.keyRing.currentVersion))
+        registry.makeGauge(name: "recovery_master_key_reload_failing", help: "1 while the server cannot load the master-key versions the database lists")
+            .set(appliance.keyReload.failure == nil ? 0.0 : 1.0)
         registry.makeGauge(name: "recovery_uptime_seconds", help: "Seconds since the server started").set(Double(appliance.uptimeSeconds))
         return registry.emitToString()
     }

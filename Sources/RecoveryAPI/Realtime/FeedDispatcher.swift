@@ -61,12 +61,12 @@ actor FeedDispatcher {
         guard replay, let since else { return }
         var after = since
         do {
-            if try await appliance.database.pool.read({ db in try EventFeed.hasPruned(after: since, in: db) }) {
+            if try await appliance.database.read({ db in try EventFeed.hasPruned(after: since, in: db) }) {
                 socket.emit(RealtimeEvent.resync, [JSONValue.object(["since": .integer(Int(since))]).canonicalText])
             }
             while after < from {
                 let listener = Listener(key: socket.id, identity: identity), start = after
-                let (events, deliveries) = try await appliance.database.pool.read { [delivery] db in
+                let (events, deliveries) = try await appliance.database.read { [delivery] db in
                     let events = try EventFeed.events(after: start, facilityID: identity.facilityID, limit: 500, in: db).filter { $0.seq <= from }
                     return (events, try events.flatMap { try delivery.deliveries(of: $0, to: [listener], in: db) })
                 }
@@ -86,7 +86,7 @@ actor FeedDispatcher {
 
     /// The loop starts from the feed's end when it first runs: older events are for `since`.
     private func startCursor() async {
-        if cursor < 0 { cursor = (try? await appliance.database.pool.read { db in try EventFeed.lastSeq(in: db) }) ?? 0 }
+        if cursor < 0 { cursor = (try? await appliance.database.read { db in try EventFeed.lastSeq(in: db) }) ?? 0 }
     }
 
     func leave(_ key: String) {
@@ -123,7 +123,7 @@ actor FeedDispatcher {
             while true {
                 let after = cursor
                 let listenersByFacility = entries.isEmpty ? [:] : snapshot()
-                let (events, deliveries) = try await appliance.database.pool.read { [delivery] db in
+                let (events, deliveries) = try await appliance.database.read { [delivery] db in
                     let events = try EventFeed.events(after: after, limit: 500, in: db)
                     var deliveries: [Delivery] = []
                     for event in events {

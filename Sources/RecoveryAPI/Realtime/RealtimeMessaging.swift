@@ -34,7 +34,7 @@ struct RealtimeMessaging: Sendable {
     func typing(_ argument: JSONValue, identity: Identity, dispatcher: FeedDispatcher) async throws -> JSONValue {
         let conversationID = try Self.uuid(argument, "conversation_id")
         let candidates = await dispatcher.listeners(near: identity)
-        let recipients = try await appliance.database.pool.read { [messaging] db in
+        let recipients = try await appliance.database.read { [messaging] db in
             try messaging.typingRecipients(identity, conversationID: conversationID, among: candidates, in: db)
         }
         let payload = JSONValue.object(["conversation_id": .string(conversationID),

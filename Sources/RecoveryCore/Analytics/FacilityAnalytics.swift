@@ -18,7 +18,7 @@ public struct FacilityAnalytics: Sendable {
     func decided<T: Sendable>(_ action: String, _ identity: Identity, _ facilityID: String, _ origin: RequestOrigin,
                               _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await appliance.database.pool.read { db in
+            return try await appliance.database.read { db in
                 try AccessPolicy.facility(identity, facilityID, for: .facilityReports, in: db)
                 return try body(db)
             }

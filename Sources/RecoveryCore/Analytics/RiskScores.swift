@@ -71,7 +71,7 @@ public struct RiskScores: Sendable {
 
     /// Every live, active patient of the box.
     public func activePatients() async throws -> [(facilityID: String, patientID: String)] {
-        try await appliance.database.pool.read { db in
+        try await appliance.database.read { db in
             try Row.fetchAll(db, sql: "SELECT facility_id, id FROM patients WHERE deleted_at IS NULL AND status = 'active' ORDER BY facility_id, id")
                 .map { (facilityID: $0[0], patientID: $0[1]) }
         }
@@ -132,14 +132,14 @@ public final class RiskWatch: Sendable {
     public func tick(now: Date = Date()) async throws {
         let scores = RiskScores(appliance: appliance)
         let (mark, lastFull) = state.withLock { ($0.seq, $0.lastFullPass) }
-        let top = try await appliance.database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM sync_changes") ?? 0 }
+        let top = try await appliance.database.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM sync_changes") ?? 0 }
         if lastFull.map({ now.timeIntervalSince($0) >= Self.fullPassInterval }) ?? true {
             try await scores.recompute(try await scores.activePatients(), now: now)
             state.withLock { $0 = (top, now) }
             return
         }
         guard top > mark else { return }
-        let changed = try await appliance.database.pool.read { db in
+        let changed = try await appliance.database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT DISTINCT c.facility_id, c.patient_id FROM sync_changes c
                 JOIN patients p ON p.facility_id = c.facility_id AND p.id = c.patient_id AND p.deleted_at IS NULL

@@ -50,6 +50,8 @@ public final class Appliance: Sendable {
     public let diskSpace: DiskSpace
     /// The server's own backups (`backup.*` settings).
     public let backups: ScheduledBackups
+    /// The server's key reload: its last outcome and report (`reloadKeysAndReport`).
+    public let keyReload = KeyReloadStatus()
 
     init(settings: Settings, database: AppDatabase, ring: KeyRing, listing: KeyRing.Listing?, passwordCost: PasswordHasher.Cost,
          anchor: AuditAnchor, auditHeadCreatedAt: Int64?) {
@@ -77,7 +79,7 @@ public final class Appliance: Sendable {
     public func reloadKeysIfChanged() async throws -> Bool {
         let loaded = keys.current.listing
         let settings = self.settings
-        guard let changed = try await database.pool.read({ db -> (ring: KeyRing, listing: KeyRing.Listing?)? in
+        guard let changed = try await database.read({ db -> (ring: KeyRing, listing: KeyRing.Listing?)? in
             let listing = try KeyRing.listing(in: db)
             guard listing != loaded else { return nil }
             return (try KeyRing.load(keyFile: settings.resolvedKeyFile, settings: settings, in: db), listing)
@@ -142,7 +144,7 @@ public final class Appliance: Sendable {
     /// holds (the readiness check: a database swapped underneath shows here).
     public func masterKeyMatchesDatabase() async -> Bool {
         let ring = keyRing
-        return (try? await database.pool.read { db in try KeyCheck.compare(ring.current, version: ring.currentVersion, in: db) }) == .matches
+        return (try? await database.read { db in try KeyCheck.compare(ring.current, version: ring.currentVersion, in: db) }) == .matches
     }
 
     /// Seconds since this process opened the appliance.

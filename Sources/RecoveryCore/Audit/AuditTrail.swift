@@ -55,7 +55,7 @@ public struct AuditTrail: Sendable {
         if let from = filter.from { sql += " AND a.occurred_at >= ?"; arguments += [from] }
         if let to = filter.to { sql += " AND a.occurred_at <= ?"; arguments += [to] }
         let (where_, args) = (sql, arguments)
-        let result = try await appliance.database.pool.read { db -> ([Entry], Int) in
+        let result = try await appliance.database.read { db -> ([Entry], Int) in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_logs a WHERE \(where_)", arguments: args) ?? 0
             let rows = try Row.fetchAll(db, sql: """
                 SELECT a.*, coalesce(a.patient_ids, s.patient_ids) AS listed_patient_ids

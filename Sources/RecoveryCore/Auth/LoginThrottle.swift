@@ -26,31 +26,38 @@ public struct LoginThrottle: Sendable {
         blindIndex.index(scope + ":" + value, for: .authAttemptsSubject)
     }
 
+    /// The subject's digests to count attempts by: the current key version's
+    /// and, during a key rotation, the retiring one's, so failures booked
+    /// before the server switched keys still count.
+    func subjects(_ scope: String, _ value: String) -> BlindIndex.Lookup {
+        blindIndex.lookup(scope + ":" + value, for: .authAttemptsSubject)
+    }
+
     /// Seconds to wait when the account or address is over its limit, else nil.
     public func retryAfter(_ kind: Kind, account: String?, address: String?, in db: Database) throws -> Int? {
         var waits: [Int] = []
-        if let account, let wait = try wait("account", subject("account", account), kind, limit: accountLimit, in: db) {
+        if let account, let wait = try wait("account", subjects("account", account), kind, limit: accountLimit, in: db) {
             waits.append(wait)
         }
-        if let address, let wait = try wait("address", subject("address", address), kind, limit: addressLimit, in: db) {
+        if let address, let wait = try wait("address", subjects("address", address), kind, limit: addressLimit, in: db) {
             waits.append(wait)
         }
         return waits.max()
     }
 
-    private func wait(_ scope: String, _ subject: Data, _ kind: Kind, limit: Int, in db: Database) throws -> Int? {
+    private func wait(_ scope: String, _ subjects: BlindIndex.Lookup, _ kind: Kind, limit: Int, in db: Database) throws -> Int? {
         let now = Date()
         var since = Timestamp.string(now.addingTimeInterval(-window))
         if scope == "account", let success = try String.fetchOne(db, sql: """
-            SELECT max(attempted_at) FROM auth_attempts WHERE scope = 'account' AND subject_bidx = ? AND kind = ? AND succeeded = 1
-            """, arguments: [subject, kind.rawValue]), success > since {
+            SELECT max(attempted_at) FROM auth_attempts WHERE scope = 'account' AND \(subjects.sql("subject_bidx")) AND kind = ? AND succeeded = 1
+            """, arguments: subjects.arguments + ([kind.rawValue] as StatementArguments)), success > since {
             since = success
         }
         let failures = try String.fetchAll(db, sql: """
             SELECT attempted_at FROM auth_attempts
-            WHERE scope = ? AND subject_bidx = ? AND kind = ? AND succeeded = 0 AND attempted_at > ?
+            WHERE scope = ? AND \(subjects.sql("subject_bidx")) AND kind = ? AND succeeded = 0 AND attempted_at > ?
             ORDER BY attempted_at DESC LIMIT ?
-            """, arguments: [scope, subject, kind.rawValue, since, limit])
+            """, arguments: ([scope] as StatementArguments) + subjects.arguments + ([kind.rawValue, since, limit] as StatementArguments))
         guard failures.count >= limit, let oldest = failures.last.flatMap(Timestamp.parse) else { return nil }
         return max(1, Int((oldest.addingTimeInterval(window).timeIntervalSince(now)).rounded(.up)))
     }
@@ -93,7 +100,7 @@ public struct LoginThrottle: Sendable {
 
     /// True when the account is now over its limit (after a failure), for auditing the lockout.
     public func isLocked(_ kind: Kind, account: String, in db: Database) throws -> Bool {
-        try wait("account", subject("account", account), kind, limit: accountLimit, in: db) != nil
+        try wait("account", subjects("account", account), kind, limit: accountLimit, in: db) != nil
     }
 
     /// A success (or an administrator's unlock) clears the account's failures.

@@ -14,6 +14,12 @@ public enum ApplianceBackup {
         public var file: String
         public var bytes: Int64
         public var manifest: BackupManifest
+        /// The master-key versions whose key files it needs to be verified or
+        /// restored: the one it is sealed under and, for a copy made while a
+        /// key rotation ran, the version being retired.
+        public var keyVersions: [UInt32]
+        /// The rotation that was unfinished when it was made, if any.
+        public var rotation: KeyRotationState?
     }
 
     // MARK: Backup
@@ -62,6 +68,11 @@ public enum ApplianceBackup {
         let counts: [String: Int] = try snapshot.read { db in try Self.countRows(in: db) }
         let head: AuditAnchor.Head = try snapshot.read { db in try AuditAnchor.tableHead(in: db) }
         let applianceID: String? = try snapshot.read { db in try ApplianceIdentity.get(in: db) }
+        let (listing, rotation) = try snapshot.read { db -> (KeyRing.Listing?, KeyRotationState?) in
+            guard try db.tableExists(KeyRotationState.databaseTableName) else { return (try KeyRing.listing(in: db), nil) }
+            return (try KeyRing.listing(in: db), try KeyRotationState.current(in: db))
+        }
+        let keyVersions = Set([ring.currentVersion] + (listing.map { [$0.current] + ($0.retiring.map { [$0] } ?? []) } ?? [])).sorted()
         try snapshot.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
         try snapshot.close()
         let headPath = scratch + "/" + AuditAnchor.fileName
@@ -106,7 +117,8 @@ public enum ApplianceBackup {
         }
         unlink(partial)
         syncDirectory(folder)
-        return Written(file: file, bytes: written, manifest: manifest)
+        return Written(file: file, bytes: written, manifest: manifest, keyVersions: keyVersions,
+                       rotation: rotation?.phase == .finished ? nil : rotation)
     }
 
     static func schemaVersion(in db: Database) throws -> Int {

@@ -30,12 +30,15 @@ public final class ScheduledBackups: Sendable {
         public var error: String?
         public var schemaVersion: Int?
         public var counts: [String: Int]?
+        /// The master-key versions whose key files it needs (see `ApplianceBackup.Written`).
+        public var keyVersions: [UInt32]?
 
         enum CodingKeys: String, CodingKey {
             case file, state, bytes, error, counts
             case createdAt = "created_at"
             case verifiedAt = "verified_at"
             case schemaVersion = "schema_version"
+            case keyVersions = "key_versions"
         }
     }
 
@@ -45,6 +48,8 @@ public final class ScheduledBackups: Sendable {
     private let ring: @Sendable () -> KeyRing
     private let logger = Logger(label: "recovery-server.backup")
     private let running = Mutex<String?>(nil)
+    /// The rotation (by its start time) a due backup was last deferred for, so that is logged once.
+    private let deferredFor = Mutex<String?>(nil)
 
     init(settings: Settings, database: AppDatabase, ring: @escaping @Sendable () -> KeyRing) {
         self.settings = settings
@@ -81,10 +86,27 @@ public final class ScheduledBackups: Sendable {
     /// Writes, verifies and prunes when the schedule says a backup is due.
     /// Returns the entry written, or nil when none was due. The work runs
     /// on a thread of its own, not the server's cooperative pool.
+    ///
+    /// While a master-key rotation is unfinished a due backup waits (it is
+    /// written at the first check after the rotation ends): a copy made
+    /// midway would need both the new and the retiring key file, and the
+    /// retiring one is meant to be destroyed once the rotation ends.
     @discardableResult
     public func runIfDue(now: Date = Date()) async throws -> Entry? {
         let last = try entries().compactMap { Self.date(ofFile: $0.file) }.max()
         guard settings.backupSchedule.isDue(now: now, last: last) else { return nil }
+        if let rotation = try await database.read({ db in try KeyRotationState.current(in: db) }), rotation.phase != .finished {
+            let first = deferredFor.withLock { deferred in
+                defer { deferred = rotation.startedAt }
+                return deferred != rotation.startedAt
+            }
+            if first {
+                logger.notice("scheduled backup deferred until the master-key rotation ends", metadata: [
+                    "rotation": .string("\(rotation.fromVersion)->\(rotation.toVersion)"), "phase": .string(rotation.phase.rawValue),
+                ])
+            }
+            return nil
+        }
         return try await runNow(now: now)
     }
 
@@ -124,6 +146,7 @@ public final class ScheduledBackups: Sendable {
             entry.bytes = written.bytes
             entry.schemaVersion = written.manifest.schemaVersion
             entry.counts = written.manifest.counts
+            entry.keyVersions = written.keyVersions
             _ = try ApplianceBackup.verify(file: path, keys: ring.masterKeys)
             entry.state = .verified
             entry.verifiedAt = Timestamp.now()
@@ -190,6 +213,18 @@ public final class ScheduledBackups: Sendable {
             found[current] = Entry(file: current, createdAt: Timestamp.string(made), state: .running)
         }
         return found.values.sorted { ($0.createdAt, $0.file) > ($1.createdAt, $1.file) }
+    }
+
+    /// The backups in the directory that need master key `version`'s file
+    /// to be verified or restored: those recorded as needing it, and those
+    /// without a record of their key versions made before `madeBefore` (the
+    /// end of the rotation that retired it). Failed ones (no file) are left out.
+    public func needing(keyVersion version: UInt32, madeBefore: String) throws -> [Entry] {
+        try entries().filter { entry in
+            guard entry.state != .failed else { return false }
+            if let versions = entry.keyVersions { return versions.contains(version) }
+            return entry.createdAt < madeBefore
+        }
     }
 
     /// When the newest verified backup was made; nil when there is none.

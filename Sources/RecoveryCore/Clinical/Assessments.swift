@@ -147,7 +147,7 @@ public struct Assessments: Sendable {
 
     /// The signed-in patient's pending assignments.
     public func ownAssignments(_ patient: OwnRecords) async throws -> [JSONValue] {
-        try await appliance.database.pool.read { db in
+        try await appliance.database.read { db in
             try String.fetchAll(db, sql: """
                 SELECT id FROM assessment_assignments WHERE facility_id = ? AND patient_id = ? AND status = 'pending' ORDER BY created_at, id
                 """, arguments: [patient.facilityID, patient.id]).compactMap { try Self.assignment($0, in: db) }

@@ -235,7 +235,7 @@ public struct Documents: Sendable {
     /// The patient's own visible documents.
     public func listOwn(_ identity: Identity) async throws -> [JSONValue] {
         let own = try AccessPolicy.ownRecords(identity)
-        return try await pool.read { db in
+        return try await appliance.database.read { db in
             try String.fetchAll(db, sql: """
                 SELECT id FROM documents WHERE facility_id = ? AND patient_id = ? AND patient_visible = 1 AND deleted_at IS NULL ORDER BY created_at DESC, id
                 """, arguments: [own.facilityID, own.id]).compactMap { try Self.metadata($0, cipher: cipher, in: db, forPatient: true) }

@@ -42,7 +42,7 @@ public struct TreatmentPlans: Sendable {
     public func templates(_ identity: Identity) async throws -> [JSONValue] {
         try AccessPolicy.require(identity, .treatmentPlansWrite)
         let scope = FacilityScope(identity)
-        return try await pool.read { db in
+        return try await appliance.database.read { db in
             let (condition, arguments) = scope.sql("t")
             return try Row.fetchAll(db, sql: """
                 SELECT * FROM treatment_plan_templates t WHERE (t.facility_id IS NULL OR \(condition)) ORDER BY t.name, t.id
@@ -52,7 +52,7 @@ public struct TreatmentPlans: Sendable {
 
     public func template(_ identity: Identity, id: String, version: Int?, origin: RequestOrigin) async throws -> JSONValue {
         try AccessPolicy.require(identity, .treatmentPlansWrite)
-        return try await auditingRefusal(identity, id, action: "treatment_plan_template.read", origin: origin) { try await pool.read { db in
+        return try await auditingRefusal(identity, id, action: "treatment_plan_template.read", origin: origin) { try await appliance.database.read { db in
             let row = try Self.reachTemplate(identity, id, manage: false, in: db)
             guard let version else { return Self.templateOutput(row, content: nil) }
             guard let past = try Row.fetchOne(db, sql: "SELECT * FROM treatment_plan_template_versions WHERE template_id = ? AND version = ?",
@@ -348,7 +348,7 @@ public struct TreatmentPlans: Sendable {
 
     /// The patient's signed plans: the newest signed version of each.
     public func listOwn(_ patient: OwnRecords, origin: RequestOrigin) async throws -> [JSONValue] {
-        try await pool.read { db in
+        try await appliance.database.read { db in
             try String.fetchAll(db, sql: """
                 SELECT t.id FROM treatment_plans t
                 WHERE t.facility_id = ? AND t.patient_id = ? AND t.deleted_at IS NULL AND t.signed_at IS NOT NULL

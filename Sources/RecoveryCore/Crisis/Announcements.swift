@@ -223,7 +223,7 @@ public struct Announcements: Sendable {
     /// Every announcement the manager's facilities hold, in any state, newest first.
     public func managed(_ identity: Identity, page: Int, limit: Int) async throws -> (announcements: [Announcement], total: Int) {
         let scope = try AccessPolicy.managedAnnouncementList(identity)
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM announcements n WHERE n.deleted_at IS NULL AND \(scope.sql)",
                                          arguments: scope.arguments) ?? 0
             let ids = try String.fetchAll(db, sql: """
@@ -239,7 +239,7 @@ public struct Announcements: Sendable {
     public func list(_ identity: Identity, page: Int, limit: Int, now: Date = Date()) async throws -> (announcements: [Announcement], total: Int) {
         let scope = AccessPolicy.announcementList(identity, at: now)
         let reader = identity.kind == .staff ? "r.staff_id = ?" : "r.patient_id = ?"
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM announcements n WHERE \(scope.sql)", arguments: scope.arguments) ?? 0
             let rows = try Row.fetchAll(db, sql: """
                 SELECT n.id, (SELECT r.read_at FROM announcement_reads r WHERE r.announcement_id = n.id AND \(reader)) AS read_at
@@ -283,7 +283,7 @@ public struct Announcements: Sendable {
     @discardableResult
     public func publishDue(now: Date = Date()) async throws -> [RealtimeEvent] {
         let stamp = Timestamp.string(now)
-        guard try await appliance.database.pool.read({ db in
+        guard try await appliance.database.read({ db in
             try Bool.fetchOne(db, sql: """
                 SELECT 1 FROM announcements WHERE announced_at IS NULL AND published_at IS NOT NULL AND published_at <= ? LIMIT 1
                 """, arguments: [stamp])
@@ -312,7 +312,7 @@ public struct Announcements: Sendable {
     /// is read (the edit decides again in its transaction); refusals audited.
     public func authorizeManage(_ identity: Identity, announcementID: String, action: String, origin: RequestOrigin) async throws {
         do {
-            _ = try await appliance.database.pool.read { db in try AccessPolicy.managedAnnouncement(identity, announcementID, in: db) }
+            _ = try await appliance.database.read { db in try AccessPolicy.managedAnnouncement(identity, announcementID, in: db) }
         } catch let error as AccessError {
             try await appliance.auditWriter.record(.denied(action, by: identity, resourceType: "announcement", resourceID: announcementID,
                                                            reason: error, origin))

@@ -228,7 +228,7 @@ public struct CrisisAlerts: Sendable {
         default: condition += " AND a.status = ?"; arguments += [status]
         }
         let (filter, filterArguments) = (condition, arguments)
-        let result = try await appliance.database.pool.read { db -> ([Alert], Int) in
+        let result = try await appliance.database.read { db -> ([Alert], Int) in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM crisis_alerts a WHERE \(filter)", arguments: filterArguments) ?? 0
             let ids = try String.fetchAll(db, sql: """
                 SELECT a.id FROM crisis_alerts a WHERE \(filter) ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?
@@ -313,7 +313,7 @@ public struct CrisisAlerts: Sendable {
     public func escalateDue(now: Date = Date()) async throws -> [RealtimeEvent] {
         let stamp = Timestamp.string(now)
         // A read first: most seconds nothing is due, and the writer is left alone.
-        guard try await appliance.database.pool.read({ db in
+        guard try await appliance.database.read({ db in
             try Bool.fetchOne(db, sql: "SELECT 1 FROM crisis_alerts WHERE escalate_at IS NOT NULL AND escalate_at <= ? LIMIT 1", arguments: [stamp])
         }) == true else { return [] }
         let events = try await appliance.database.pool.write { db -> [RealtimeEvent] in
@@ -356,7 +356,7 @@ public struct CrisisAlerts: Sendable {
 
     /// When the next escalation is due (nil: none is waiting).
     public func nextDue() async throws -> Date? {
-        try await appliance.database.pool.read { db in
+        try await appliance.database.read { db in
             try String.fetchOne(db, sql: "SELECT min(escalate_at) FROM crisis_alerts WHERE escalate_at IS NOT NULL").flatMap(Timestamp.parse)
         }
     }
@@ -373,7 +373,7 @@ public struct CrisisAlerts: Sendable {
     func decided<T: Sendable>(_ identity: Identity, _ alertID: String, action: String, origin: RequestOrigin,
                               _ body: @escaping @Sendable (Database, CrisisAlertAccess) throws -> T) async throws -> T {
         do {
-            return try await appliance.database.pool.read { db in
+            return try await appliance.database.read { db in
                 try body(db, try AccessPolicy.crisisAlert(identity, alertID, in: db))
             }
         } catch let error as AccessError {

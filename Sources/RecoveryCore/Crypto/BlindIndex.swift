@@ -18,6 +18,8 @@ public struct BlindIndex: Sendable {
     /// columns; 1,000,001 fingerprints sync payloads.
     static let syncPayloadKeyID: UInt64 = 1_000_001
     private let syncPayloadKey: [UInt8]
+    /// The retiring version's sync payload key during a rotation.
+    private let olderSyncPayloadKeys: [[UInt8]]
 
     /// Older versions' keys per field, tried by lookups: the retiring
     /// version's during a rotation, retained ones for secrets (`RetainedSubkeys`).
@@ -37,6 +39,7 @@ public struct BlindIndex: Sendable {
             ($0.rawValue, ring.subkeys(.blindIndex, id: $0.rawValue).dropFirst().map(\.key))
         })
         syncPayloadKey = ring.current.derive(.blindIndex, id: Self.syncPayloadKeyID)
+        olderSyncPayloadKeys = ring.subkeys(.blindIndex, id: Self.syncPayloadKeyID).dropFirst().map(\.key)
     }
 
     /// The digests to look a value up by: the current version's first, then
@@ -75,9 +78,14 @@ public struct BlindIndex: Sendable {
     /// A keyed fingerprint of a sync item (which may hold PHI), to tell a
     /// replay from a changed item without storing the payload.
     public func syncPayloadDigest(_ bytes: [UInt8]) -> Data {
-        var out = [UInt8](repeating: 0, count: 32)
-        crypto_generichash(&out, 32, bytes, UInt64(bytes.count), syncPayloadKey, syncPayloadKey.count)
-        return Data(out)
+        Self.digest(bytes, key: syncPayloadKey, length: 32)
+    }
+
+    /// The fingerprints a stored one may be, to recognise a replay: the
+    /// current version's first, then the retiring version's during a key
+    /// rotation (an item first pushed before the server switched keys).
+    public func syncPayloadDigests(_ bytes: [UInt8]) -> [Data] {
+        [syncPayloadDigest(bytes)] + olderSyncPayloadKeys.map { Self.digest(bytes, key: $0, length: 32) }
     }
 
     /// Index of a human-entered value (name, email): normalised first.

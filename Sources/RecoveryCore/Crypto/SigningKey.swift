@@ -48,50 +48,74 @@ public struct SigningKey: Sendable {
 
 /// Seals a signing key's seed for storage with XChaCha20-Poly1305 under a key
 /// derived from the master key (`KeyPurpose.federationSigning`), bound to the
-/// row it is stored in: `nonce (24) | ciphertext + tag`.
-/// With a key ring, seals under the current version and opens with any
-/// loaded version (a key rotation re-seals the stored seed).
+/// row it is stored in. Format: `0x01 | key version (UInt32 big-endian) |
+/// nonce (24) | ciphertext + tag` (77 bytes), the header authenticated too,
+/// like `FieldCipher`'s: the version lets a key rotation's guard and final
+/// check see which key a stored seal is under. Seals from before key versions
+/// (`nonce | ciphertext + tag`, 72 bytes) still open, with any loaded key.
 public struct SigningKeySeal: Sendable {
-    private let key: [UInt8]
-    private let olderKeys: [[UInt8]]
+    private let currentVersion: UInt32
+    private let keys: [UInt32: [UInt8]]
+    static let formatVersion: UInt8 = 1
+    static let headerLength = 5
     static let nonceLength = 24
     static let tagLength = 16
+    /// The length of a seal in the current format.
+    public static let sealedLength = headerLength + nonceLength + SigningKey.seedLength + tagLength
 
     public init(masterKey: MasterKey) {
         self.init(ring: KeyRing(single: masterKey))
     }
 
     public init(ring: KeyRing) {
-        key = ring.current.derive(.federationSigning)
-        olderKeys = ring.masterKeys.filter { $0.key != ring.currentVersion }.map { $0.value.derive(.federationSigning) }
+        currentVersion = ring.currentVersion
+        keys = ring.masterKeys.mapValues { $0.derive(.federationSigning) }
     }
 
     public func seal(_ signingKey: SigningKey, rowID: String) -> Data {
+        var header = [Self.formatVersion]
+        withUnsafeBytes(of: currentVersion.bigEndian) { header.append(contentsOf: $0) }
         let nonce = SecureRandom.bytes(Self.nonceLength)
-        let ad = Array("federation_identity:\(rowID)".utf8)
+        let ad = header + Array("federation_identity:\(rowID)".utf8)
         var out = [UInt8](repeating: 0, count: SigningKey.seedLength + Self.tagLength)
         var outLength: UInt64 = 0
         _ = crypto_aead_xchacha20poly1305_ietf_encrypt(&out, &outLength, signingKey.seed, UInt64(SigningKey.seedLength),
-                                                       ad, UInt64(ad.count), nil, nonce, key)
-        return Data(nonce + out.prefix(Int(outLength)))
+                                                       ad, UInt64(ad.count), nil, nonce, keys[currentVersion]!)
+        return Data(header + nonce + out.prefix(Int(outLength)))
+    }
+
+    /// The key version a stored seal is under; nil for a seal from before key versions.
+    public static func keyVersion(of sealed: Data) -> UInt32? {
+        guard sealed.count == sealedLength, sealed.first == formatVersion else { return nil }
+        return sealed.dropFirst().prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     }
 
     public func open(_ sealed: Data, rowID: String) throws -> SigningKey {
-        let nonceLength = Self.nonceLength
         let bytes = Array(sealed)
-        guard bytes.count == nonceLength + SigningKey.seedLength + Self.tagLength else {
-            throw CryptoError.ciphertextTooShort
-        }
-        let ad = Array("federation_identity:\(rowID)".utf8)
-        let cipher = Array(bytes[nonceLength...])
-        for key in [key] + olderKeys {
-            var seed = [UInt8](repeating: 0, count: SigningKey.seedLength)
-            var seedLength: UInt64 = 0
-            if crypto_aead_xchacha20poly1305_ietf_decrypt(&seed, &seedLength, nil, cipher, UInt64(cipher.count), ad, UInt64(ad.count),
-                                                          Array(bytes[..<nonceLength]), key) == 0, seedLength == UInt64(SigningKey.seedLength) {
+        let place = Array("federation_identity:\(rowID)".utf8)
+        if let version = Self.keyVersion(of: sealed) {
+            guard let key = keys[version] else { throw CryptoError.unknownKeyVersion(version) }
+            if let seed = Self.open(Array(bytes[Self.headerLength...]), ad: Array(bytes[..<Self.headerLength]) + place, key: key) {
                 return SigningKey(seed: seed)
             }
+            throw CryptoError.decryptionFailed
+        }
+        guard bytes.count == Self.nonceLength + SigningKey.seedLength + Self.tagLength else { throw CryptoError.ciphertextTooShort }
+        for version in keys.keys.sorted(by: >) {
+            if let seed = Self.open(bytes, ad: place, key: keys[version]!) { return SigningKey(seed: seed) }
         }
         throw CryptoError.decryptionFailed
+    }
+
+    /// `nonce | ciphertext + tag` opened with `key`, or nil.
+    private static func open(_ bytes: [UInt8], ad: [UInt8], key: [UInt8]) -> [UInt8]? {
+        guard bytes.count == nonceLength + SigningKey.seedLength + tagLength else { return nil }
+        let cipher = Array(bytes[nonceLength...])
+        var seed = [UInt8](repeating: 0, count: SigningKey.seedLength)
+        var seedLength: UInt64 = 0
+        guard crypto_aead_xchacha20poly1305_ietf_decrypt(&seed, &seedLength, nil, cipher, UInt64(cipher.count), ad, UInt64(ad.count),
+                                                         Array(bytes[..<nonceLength]), key) == 0,
+              seedLength == UInt64(SigningKey.seedLength) else { return nil }
+        return seed
     }
 }

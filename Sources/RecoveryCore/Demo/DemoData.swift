@@ -67,7 +67,7 @@ public enum DemoData {
     public static func seed(_ appliance: Appliance) async throws -> Outcome {
         let staffStore = StaffStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
         let patientStore = PatientStore(cipher: appliance.cipher, blindIndex: appliance.blindIndex)
-        if try await appliance.database.pool.read({ db in try staffStore.account(email: superAdminEmail, in: db) != nil }) {
+        if try await appliance.database.read({ db in try staffStore.account(email: superAdminEmail, in: db) != nil }) {
             return .alreadySeeded
         }
         let superHash = try await appliance.passwords.hash(superAdminPassword)
@@ -115,7 +115,7 @@ public enum DemoData {
     public static func accountsWithDocumentedPasswords(_ appliance: Appliance) async throws -> [String] {
         var found: [String] = []
         for (email, password) in accounts {
-            guard let account = try await appliance.database.pool.read({ db in try appliance.staffStore.account(email: email, in: db) }),
+            guard let account = try await appliance.database.read({ db in try appliance.staffStore.account(email: email, in: db) }),
                   account.isActive else { continue }
             if try await appliance.passwords.verify(password, against: account.passwordHash) { found.append(email) }
         }

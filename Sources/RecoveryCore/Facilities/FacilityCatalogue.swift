@@ -51,7 +51,7 @@ public struct FacilityCatalogue: Sendable {
 
     public func triggers(_ identity: Identity, facilityID: String, origin: RequestOrigin) async throws -> [JSONValue] {
         try await readable(identity, facilityID, origin, action: "facility.triggers.read")
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             return try Row.fetchAll(db, sql: """
                 SELECT code, label, is_default FROM facility_triggers WHERE facility_id = ? AND is_active = 1 ORDER BY is_default DESC, sort_order, code
                 """, arguments: [facilityID]).map(Self.triggerOutput)
@@ -101,7 +101,7 @@ public struct FacilityCatalogue: Sendable {
 
     public func meetings(_ identity: Identity, facilityID: String, origin: RequestOrigin) async throws -> [JSONValue] {
         try await readable(identity, facilityID, origin, action: "facility.meetings.read")
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             return try Row.fetchAll(db, sql: """
                 SELECT \(Self.meetingSelection) FROM meetings WHERE facility_id = ? AND is_active = 1 ORDER BY day_of_week, start_time, name
                 """, arguments: [facilityID]).map(Self.meetingOutput)
@@ -134,7 +134,7 @@ public struct FacilityCatalogue: Sendable {
 
     public func recoverySettings(_ identity: Identity, facilityID: String, origin: RequestOrigin) async throws -> RecoverySettings {
         try await readable(identity, facilityID, origin, action: "facility.recovery_settings.read")
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             return try RecoverySettings.load(facilityID: facilityID, in: db)
         }
     }

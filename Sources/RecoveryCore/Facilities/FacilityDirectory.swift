@@ -57,7 +57,7 @@ public struct FacilityDirectory: Sendable {
 
     public func list(_ identity: Identity, origin: RequestOrigin) async throws -> [Summary] {
         let (sql, arguments) = try await audited("facility.list", identity, nil, origin) { try AccessPolicy.facilityList(identity) }
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             try String.fetchAll(db, sql: "SELECT f.id FROM facilities f WHERE \(sql) ORDER BY f.name", arguments: arguments)
                 .compactMap { try summary($0, in: db) }
         }
@@ -77,7 +77,7 @@ public struct FacilityDirectory: Sendable {
     /// The policy's decision on one facility (it reads the facility's row), audited when it refuses.
     func decide(_ action: String, _ identity: Identity, _ facilityID: String, _ permission: Permission?, _ origin: RequestOrigin) async throws {
         do {
-            try await appliance.database.pool.read { db in try AccessPolicy.facility(identity, facilityID, for: permission, in: db) }
+            try await appliance.database.read { db in try AccessPolicy.facility(identity, facilityID, for: permission, in: db) }
         } catch let error as AccessError {
             try await appliance.auditWriter.record(.denied(action, by: identity, resourceType: "facility", resourceID: facilityID, reason: error, origin))
             throw error == .notFound ? Failure.notFound : error
@@ -101,7 +101,7 @@ public struct FacilityDirectory: Sendable {
 
     public func get(_ identity: Identity, facilityID: String, origin: RequestOrigin) async throws -> Summary {
         try await decide("facility.read", identity, facilityID, .facilityRead, origin)
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             guard let summary = try summary(facilityID, in: db) else { throw Failure.notFound }
             return summary
         }

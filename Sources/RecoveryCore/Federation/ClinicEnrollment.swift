@@ -18,7 +18,7 @@ public enum ClinicEnrollment {
                               transport: FederationTransport) async throws -> Outcome {
         guard appliance.settings.mode == .clinic else { throw FederationError.wrongMode(expected: "clinic") }
         let url = try CentralAddress.validate(central, allowPlainHTTP: allowPlainHTTP || appliance.settings.federationAllowPlainHTTP)
-        let enrolled = try await appliance.database.pool.read { db in
+        let enrolled = try await appliance.database.read { db in
             try Bool.fetchOne(db, sql: "SELECT 1 FROM federation_identity WHERE clinic_id IS NOT NULL") ?? false
         }
         guard !enrolled else { throw FederationError.alreadyEnrolled }

@@ -117,7 +117,7 @@ public final class FederationSchedule: Sendable {
     /// One background round; a clinic that is not enrolled does nothing.
     public func tick(_ appliance: Appliance, transport: @escaping FederationTransport) async throws {
         guard appliance.settings.mode == .clinic else { return }
-        let enrolled = try await appliance.database.pool.read { db in try FederationOutbox(appliance: appliance).link(in: db) != nil }
+        let enrolled = try await appliance.database.read { db in try FederationOutbox(appliance: appliance).link(in: db) != nil }
         guard enrolled else { return }
         let now = Date()
         let interval = Double(appliance.settings.federationIntervalSeconds)

@@ -32,7 +32,7 @@ public struct FederationMetrics: Sendable {
     public func facilities(_ identity: Identity) async throws -> [Facility] {
         try FederationPeers.requireCentral(appliance)
         try AccessPolicy.require(identity, .federationCentral)
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             // Every facility's latest week in one query, grouped by facility below.
             var latest: [String: [Cell]] = [:]
             for row in try Row.fetchAll(db, sql: """
@@ -72,7 +72,7 @@ public struct FederationMetrics: Sendable {
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments += [limit]
         let query = arguments
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM federation_metric_cells \(filter) ORDER BY period_start, facility_id, metric LIMIT ?",
                              arguments: query).map(Self.cell)
         }

@@ -101,7 +101,7 @@ public struct FederationOutbox: Sendable {
 
     /// Payloads not yet acknowledged, oldest first; with `all` also those still waiting out their backoff.
     func pending(all: Bool, now: String = Timestamp.now()) async throws -> (Link, [Pending])? {
-        try await appliance.database.pool.read { db in
+        try await appliance.database.read { db in
             guard let link = try link(in: db) else { return nil }
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, sequence, payload, signature, attempts FROM federation_outbox
@@ -167,7 +167,7 @@ public struct FederationOutbox: Sendable {
     public func status(_ identity: Identity) async throws -> Status {
         try requireClinic()
         try AccessPolicy.require(identity, .federationManage)
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             guard let identityRow = try Row.fetchOne(db, sql: "SELECT clinic_id, central_peer_id FROM federation_identity WHERE clinic_id IS NOT NULL"),
                   let peer = try Row.fetchOne(db, sql: "SELECT base_url, last_seen_at, last_error FROM federation_peers WHERE id = ?",
                                               arguments: [identityRow["central_peer_id"] as String]) else {
@@ -199,7 +199,7 @@ public struct FederationOutbox: Sendable {
     public func disclosures(_ identity: Identity, page: Int, limit: Int) async throws -> ([Disclosure], total: Int) {
         try requireClinic()
         try AccessPolicy.require(identity, .federationManage)
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM federation_outbox") ?? 0
             let rows = try Row.fetchAll(db, sql: """
                 SELECT o.*, p.base_url FROM federation_outbox o JOIN federation_peers p ON p.id = o.peer_id

@@ -114,7 +114,7 @@ public struct FederationPeers: Sendable {
     public func list(_ identity: Identity) async throws -> [Peer] {
         try Self.requireCentral(appliance)
         try AccessPolicy.require(identity, .federationCentral)
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             try Row.fetchAll(db, sql: "\(Self.select) WHERE role = 'clinic' ORDER BY created_at, id").map(Self.peer)
         }
     }

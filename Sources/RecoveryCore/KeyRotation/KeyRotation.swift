@@ -34,10 +34,14 @@ import GRDB
 public struct KeyRotation: Sendable {
     public let appliance: Appliance
     public let batchSize: Int
+    /// How long to wait for a running server to hold the new key version
+    /// (before the first batch, and before the old version is retired).
+    public let serverWait: Duration
 
-    public init(appliance: Appliance, batchSize: Int = 200) {
+    public init(appliance: Appliance, batchSize: Int = 200, serverWait: Duration = .seconds(60)) {
         self.appliance = appliance
         self.batchSize = max(1, batchSize)
+        self.serverWait = serverWait
     }
 
     var pool: DatabasePool { appliance.database.pool }
@@ -54,9 +58,16 @@ public struct KeyRotation: Sendable {
         case leftUnderOldKey(place: String, count: Int)
         case concurrentStart
         case alreadyRunning(lockFile: String)
+        case serverWithoutNewKey(version: UInt32, holds: UInt32, reloadFailure: String?, waitedSeconds: Int, beforeRetiring: Bool)
 
         public var description: String {
             switch self {
+            case .serverWithoutNewKey(let version, let holds, let reloadFailure, let waited, let beforeRetiring):
+                return "the server running on this data directory has not loaded master key version \(version) after \(waited) s "
+                    + "(it holds version \(holds)" + (reloadFailure.map { "; its last key reload failed: \($0)" } ?? "") + "). "
+                    + (beforeRetiring ? "Version \(version - 1) was not retired. " : "Nothing was encrypted under version \(version) yet. ")
+                    + "Make the new key file readable by the server's user (mode 0600, beside the server's key_file), "
+                    + "check /api/v1/ready, then run `keys rotate` again: it resumes here"
             case .alreadyRunning(let lockFile):
                 return "another `keys rotate` is running on this box (it holds \(lockFile)); wait for it to finish"
             case .unreadable(let place, let rowID):
@@ -73,8 +84,9 @@ public struct KeyRotation: Sendable {
 
     /// Starts a rotation, or resumes the one in progress, and runs it to the
     /// end. Returns the final state.
+    /// `waiting` hears when the run waits for the server to load the new key.
     @discardableResult
-    public func run(progress: (Progress) -> Void = { _ in }) async throws -> KeyRotationState {
+    public func run(progress: (Progress) -> Void = { _ in }, waiting: (String) -> Void = { _ in }) async throws -> KeyRotationState {
         let lock = try Self.lockRuns(keyFile: appliance.settings.resolvedKeyFile)
         defer { close(lock) }
         var resumed = true
@@ -86,7 +98,11 @@ public struct KeyRotation: Sendable {
             resumed = false
         }
         try await appliance.reloadKeysIfChanged()
+        if state.phase != .finished { try await waitForServer(toHold: state.toVersion, beforeRetiring: false, waiting: waiting) }
         while state.phase != .finished {
+            if state.phase == .finalSweep, state.entry >= RotationStep.all.count {
+                try await waitForServer(toHold: state.toVersion, beforeRetiring: true, waiting: waiting)
+            }
             state = try await step(state)
             let name = state.phase == .finished ? "old version retired"
                 : state.entry < RotationStep.all.count ? RotationStep.all[state.entry].name : "finishing the pass"
@@ -94,6 +110,30 @@ public struct KeyRotation: Sendable {
         }
         try await appliance.reloadKeysIfChanged()
         return state
+    }
+
+    /// Waits until a server running on this database (a fresh heartbeat in
+    /// `server_key_ring`) holds `version` as its current key, for at most
+    /// `serverWait`; throws, leaving the rotation to resume, when it does
+    /// not. Without a running server there is nothing to wait for: a server
+    /// started later loads every listed version or refuses to start.
+    func waitForServer(toHold version: UInt32, beforeRetiring: Bool, waiting: (String) -> Void) async throws {
+        let clock = ContinuousClock(), began = clock.now
+        var told = false
+        while true {
+            guard let server = try await pool.read({ db in try ServerKeyRing.read(in: db) }), server.isRunning(),
+                  server.currentVersion != version else { return }
+            if clock.now - began >= serverWait {
+                throw Failure.serverWithoutNewKey(version: version, holds: server.currentVersion, reloadFailure: server.reloadFailure,
+                                                  waitedSeconds: Int((clock.now - began).components.seconds), beforeRetiring: beforeRetiring)
+            }
+            if !told {
+                waiting("waiting up to \(serverWait.components.seconds) s for the running server (process \(server.processID)) "
+                        + "to load master key version \(version)")
+                told = true
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     /// Takes the box's rotation lock (`<key file>.rotation-lock`, flock) for one
@@ -244,7 +284,8 @@ public struct KeyRotation: Sendable {
         }
     }
 
-    /// Refuses to retire a version that still encrypts anything.
+    /// Refuses to retire a version that still encrypts anything: a column
+    /// value, a document, or the federation signing key's seal.
     static func requireNothingLeft(under version: UInt32, in db: Database) throws {
         let bytes = String(format: "X'%08x'", version)
         for field in RotationStep.rotatedFields {
@@ -253,5 +294,10 @@ public struct KeyRotation: Sendable {
         }
         let documents = try Int.fetchOne(db, sql: "SELECT count(*) FROM documents WHERE key_version = ?", arguments: [Int64(version)]) ?? 0
         if documents > 0 { throw Failure.leftUnderOldKey(place: "documents", count: documents) }
+        let seals = try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM federation_identity
+            WHERE NOT coalesce(\(RotationGuard.signingKeySealed(atLeast: version + 1, of: "secret_key_sealed")), 0)
+            """) ?? 0
+        if seals > 0 { throw Failure.leftUnderOldKey(place: "federation_identity.secret_key_sealed", count: seals) }
     }
 }

@@ -15,6 +15,8 @@ public struct KeyStatus: Sendable {
 
     public var versions: [Version]
     public var rotation: KeyRotationState?
+    /// What the server running on the data directory reported, if one did.
+    public var server: ServerKeyRing?
 
     /// Reads the data directory without changing anything (no migration).
     public static func read(settings: Settings) throws -> KeyStatus {
@@ -37,7 +39,7 @@ public struct KeyStatus: Sendable {
                     return Version(version: version, state: row["state"], createdAt: row["created_at"], retiredAt: row["retired_at"],
                                    keyFile: file, keyFilePresent: FileManager.default.fileExists(atPath: file))
                 }
-            return KeyStatus(versions: versions, rotation: try KeyRotationState.current(in: db))
+            return KeyStatus(versions: versions, rotation: try KeyRotationState.current(in: db), server: try ServerKeyRing.read(in: db))
         }
     }
 }

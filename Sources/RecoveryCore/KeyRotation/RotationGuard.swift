@@ -7,7 +7,8 @@ import GRDB
 /// reloaded its keys (it checks every second), or cannot read the new key
 /// file, can then never write a row the sweep would miss, so no row outlives
 /// the key it was written under: the write fails, is not acknowledged, and
-/// succeeds under the new version on a retry. Made from the registry; the
+/// succeeds under the new version on a retry. Made from the registry, plus
+/// the documents' key version and the federation signing key's seal; the
 /// append-only audit column, which keeps its old key, is not guarded.
 enum RotationGuard {
     static let prefix = "key_rotation_guard_"
@@ -32,6 +33,21 @@ enum RotationGuard {
             CREATE TRIGGER \(prefix)documents_update BEFORE UPDATE OF key_version ON documents WHEN NEW.key_version < \(version)
             BEGIN SELECT \(message); END;
             """)
+        // A seal from before key versions (another length) counts as old too.
+        let oldSeal = "NOT coalesce(\(signingKeySealed(atLeast: version, of: "NEW.secret_key_sealed")), 0)"
+        try db.execute(sql: """
+            CREATE TRIGGER \(prefix)federation_identity_insert BEFORE INSERT ON federation_identity WHEN \(oldSeal)
+            BEGIN SELECT \(message); END;
+            CREATE TRIGGER \(prefix)federation_identity_update BEFORE UPDATE OF secret_key_sealed ON federation_identity WHEN \(oldSeal)
+            BEGIN SELECT \(message); END;
+            """)
+    }
+
+    /// SQL that is true when `value` is a signing-key seal (`SigningKeySeal`)
+    /// under `version` or a later one.
+    static func signingKeySealed(atLeast version: UInt32, of value: String) -> String {
+        "(length(\(value)) = \(SigningKeySeal.sealedLength) AND substr(\(value), 1, 1) = X'01' "
+            + "AND substr(\(value), 2, 4) >= \(String(format: "X'%08x'", version)))"
     }
 
     static func remove(in db: Database) throws {

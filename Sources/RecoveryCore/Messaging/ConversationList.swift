@@ -24,7 +24,7 @@ extension Messaging {
             throw try await refused(error, "conversation.list", identity, conversationID: nil, origin: origin)
         }
         let me = viewer.participant("me")
-        let result = try await pool.read { db -> ConversationPage in
+        let result = try await appliance.database.read { db -> ConversationPage in
             let from = "FROM conversation_participants me JOIN conversations c ON c.id = me.conversation_id WHERE \(me.sql) AND me.left_at IS NULL AND \(scope.sql)"
             let total = try Int.fetchOne(db, sql: "SELECT count(*) \(from)", arguments: me.arguments + scope.arguments) ?? 0
             let ids = try String.fetchAll(db, sql: """
@@ -46,7 +46,7 @@ extension Messaging {
         let viewer = Viewer(identity)
         let (conversation, access): (Conversation, ConversationAccess)
         do {
-            (conversation, access) = try await pool.read { db in
+            (conversation, access) = try await appliance.database.read { db in
                 let access = try AccessPolicy.conversation(identity, conversationID, in: db)
                 return (try loadConversation(conversationID, for: viewer, in: db), access)
             }

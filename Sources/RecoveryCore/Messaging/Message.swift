@@ -80,7 +80,7 @@ extension Messaging {
         let viewer = Viewer(identity)
         let (page, access): (MessagePage, ConversationAccess)
         do {
-            (page, access) = try await pool.read { db in
+            (page, access) = try await appliance.database.read { db in
                 let access = try AccessPolicy.conversation(identity, conversationID, in: db)
                 var problems: [String: String] = [:]
                 var below: Int64?

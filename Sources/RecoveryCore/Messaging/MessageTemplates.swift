@@ -46,7 +46,7 @@ public struct MessageTemplates: Sendable {
             try await deny(identity, "message_template.list", nil, error, origin)
             throw error
         }
-        return try await appliance.database.pool.read { db in
+        return try await appliance.database.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM message_templates t WHERE \(scope.sql)", arguments: scope.arguments) ?? 0
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM message_templates t WHERE \(scope.sql) ORDER BY t.title, t.id LIMIT ? OFFSET ?

@@ -34,7 +34,7 @@ public struct CareTeam: Sendable {
 
     public func members(_ identity: Identity, patientID: String, origin: RequestOrigin) async throws -> [Member] {
         let granted = try await directory.authorize(identity, patientID, .patientsReadDemographics, action: "care_team.read", origin: origin)
-        let members = try await appliance.database.pool.read { db in try load(patientID, in: db) }
+        let members = try await appliance.database.read { db in try load(patientID, in: db) }
         try await appliance.auditWriter.record(directory.successEvent("care_team.read", identity, granted, origin))
         return members
     }

@@ -111,7 +111,7 @@ public struct EmergencyAccess: Sendable {
             throw error
         }
         let condition = scope.sql + (unreviewed ? " AND e.reviewed_at IS NULL" : "")
-        let result = try await appliance.database.pool.read { db -> ([Grant], Int) in
+        let result = try await appliance.database.read { db -> ([Grant], Int) in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM emergency_access_grants e WHERE \(condition)", arguments: scope.arguments) ?? 0
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM emergency_access_grants e WHERE \(condition) ORDER BY e.granted_at DESC, e.id LIMIT ? OFFSET ?
@@ -160,7 +160,7 @@ public struct EmergencyAccess: Sendable {
 
     func decide(_ identity: Identity, _ grantID: String, action: String, origin: RequestOrigin) async throws -> EmergencyGrantAccess {
         do {
-            return try await appliance.database.pool.read { db in
+            return try await appliance.database.read { db in
                 try AccessPolicy.emergencyGrant(identity, grantID, for: .emergencyAccessReview, in: db)
             }
         } catch let error as AccessError {

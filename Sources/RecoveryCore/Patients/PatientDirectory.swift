@@ -97,7 +97,7 @@ public struct PatientDirectory: Sendable {
             ? "SELECT coalesce(sum(live), 0) FROM facility_patient_counts WHERE \(scopeSQL)"
             : "SELECT count(*) FROM patients p WHERE \(where_)"
         let countArguments = wholeFacilities ? scopeArguments : args
-        let (total, records) = try await pool.read { db -> (Int, [PatientRecord]) in
+        let (total, records) = try await appliance.database.read { db -> (Int, [PatientRecord]) in
             let total = try Int.fetchOne(db.cachedStatement(sql: countSQL), arguments: countArguments) ?? 0
             var records: [PatientRecord] = []
             records.reserveCapacity(query.limit)
@@ -153,7 +153,7 @@ public struct PatientDirectory: Sendable {
                                      origin: RequestOrigin, _ body: @escaping @Sendable (Database, PatientAccess) throws -> T) async throws -> T {
         let result: (T, PatientAccess)
         do {
-            result = try await pool.read { db in
+            result = try await appliance.database.read { db in
                 let granted = try AccessPolicy.patient(identity, patientID, for: permission, in: db)
                 return (try body(db, granted), granted)
             }
@@ -323,7 +323,7 @@ public struct PatientDirectory: Sendable {
     public func authorize(_ identity: Identity, _ patientID: String, _ permission: Permission, action: String,
                    includeDeleted: Bool = false, origin: RequestOrigin) async throws -> PatientAccess {
         do {
-            return try await pool.read { db in
+            return try await appliance.database.read { db in
                 try AccessPolicy.patient(identity, patientID, for: permission, includeDeleted: includeDeleted, in: db)
             }
         } catch let error as AccessError {

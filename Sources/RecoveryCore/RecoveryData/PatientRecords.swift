@@ -40,7 +40,7 @@ public struct PatientRecords: Sendable {
     /// before it is returned, as staff reads are.
     func readOwn<T: Sendable>(_ patient: SyncEngine.Patient, action: String, origin: RequestOrigin,
                               _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let result = try await appliance.database.pool.read(body)
+        let result = try await appliance.database.read(body)
         try await appliance.auditWriter.record(AuditEvent(
             action: action, outcome: .success, actorKind: .patient, actorID: patient.id, facilityID: patient.facilityID,
             resourceType: "patient_records", patientID: patient.id, ipAddress: origin.ipAddress, requestID: origin.requestID))

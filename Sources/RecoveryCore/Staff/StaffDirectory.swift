@@ -117,7 +117,7 @@ public struct StaffDirectory: Sendable {
         if let role { sql += " AND s.role = ?"; arguments += [role] }
         if let active { sql += " AND s.is_active = ?"; arguments += [active] }
         let (where_, args) = (sql, arguments)
-        return try await pool.read { db in
+        return try await appliance.database.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM staff s WHERE \(where_)", arguments: args) ?? 0
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM staff s WHERE \(where_) ORDER BY s.created_at, s.id LIMIT ? OFFSET ?",
                                         arguments: args + [limit, (page - 1) * limit])
@@ -127,7 +127,7 @@ public struct StaffDirectory: Sendable {
 
     public func get(_ identity: Identity, staffID: String, origin: RequestOrigin) async throws -> Member {
         try await audited("staff.read", identity, staffID: staffID, origin: origin) {
-            try await pool.read { db in
+            try await appliance.database.read { db in
                 _ = try AccessPolicy.staffAccount(identity, staffID, for: .staffRead, in: db)
                 guard let member = try load(staffID, in: db) else { throw Failure.notFound }
                 return member
@@ -177,7 +177,7 @@ public struct StaffDirectory: Sendable {
             return ended
         } }
         appliance.revokedSessions.insert(ended)
-        return try await pool.read { db in try load(staffID, in: db)! }
+        return try await appliance.database.read { db in try load(staffID, in: db)! }
     }
 
     func load(_ id: String, in db: Database) throws -> Member? {

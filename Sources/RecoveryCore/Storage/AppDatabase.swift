@@ -1,6 +1,7 @@
 import Foundation
 import CSQLiteTuning
 import GRDB
+import Metrics
 
 /// The appliance's one SQLite database: a GRDB `DatabasePool` (WAL, one
 /// writer, concurrent readers), foreign keys on, a busy timeout, and the
@@ -11,7 +12,7 @@ import GRDB
 /// commits. GRDB sets NORMAL on a pool's writer when it opens, so the level
 /// is set afterwards and read back.
 ///
-/// Request paths must use the `async` forms (`try await pool.read { ... }`,
+/// Request paths must use the `async` forms (`try await read { ... }`,
 /// `isHealthy()`, `currentSchemaVersion()`): a synchronous GRDB call on
 /// Swift's small cooperative thread pool can starve the async reads that
 /// would free a reader, and the server stalls. The synchronous methods here
@@ -21,6 +22,10 @@ public final class AppDatabase: Sendable {
     public let path: String
     /// A connection used only to copy the WAL into the database file.
     private let checkpointer: DatabaseQueue
+    /// How long a read waited for one of the pool's reader connections
+    /// (`maximumReaderCount`): the reader side's counterpart of
+    /// `recovery_group_commit_wait_seconds`.
+    private let readerWaits = Metrics.Timer(label: "recovery_reader_pool_wait_seconds")
 
     /// SQLite's process-wide settings, applied once before the first connection.
     private static let sqliteTuned: Int32 = recovery_sqlite_tune()
@@ -60,6 +65,18 @@ public final class AppDatabase: Sendable {
         }
         guard actual == expected else {
             throw StorageError.durabilityNotApplied(expected: synchronous.rawValue, actual: actual)
+        }
+    }
+
+    /// A read transaction on one of the pool's reader connections, timing
+    /// how long it waited for the connection (all readers busy) in
+    /// `recovery_reader_pool_wait_seconds`. The server's reads go through here.
+    public func read<T: Sendable>(_ work: @Sendable (Database) throws -> T) async throws -> T {
+        let asked = ContinuousClock.now
+        let waits = readerWaits
+        return try await pool.read { db in
+            waits.record(duration: ContinuousClock.now - asked)
+            return try work(db)
         }
     }
 
@@ -115,7 +132,7 @@ public final class AppDatabase: Sendable {
     /// `schemaVersion()` for request paths.
     public func currentSchemaVersion() async throws -> Int {
         let migrator = self.migrator
-        return try await pool.read { db -> Int in
+        return try await read { db -> Int in
             try migrator.appliedIdentifiers(db).compactMap { Int($0.prefix(while: \.isNumber)) }.max() ?? 0
         }
     }
@@ -123,7 +140,7 @@ public final class AppDatabase: Sendable {
     /// `pendingMigrations()` for request paths.
     public func pendingMigrationsNow() async throws -> [String] {
         let migrator = self.migrator
-        let applied = try await pool.read { db in try migrator.appliedIdentifiers(db) }
+        let applied = try await read { db in try migrator.appliedIdentifiers(db) }
         return Migration.all.map(\.identifier).filter { !applied.contains($0) }
     }
 
@@ -134,7 +151,7 @@ public final class AppDatabase: Sendable {
 
     /// True when the database answers a trivial query.
     public func isHealthy() async -> Bool {
-        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+        (try? await read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
 
     /// Copies committed pages from the WAL into the database file (PASSIVE:

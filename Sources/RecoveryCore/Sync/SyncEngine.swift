@@ -146,6 +146,8 @@ public struct SyncEngine: Sendable {
         var refusal: Result?
         var clientTime: String?
         var payloadHash = Data()
+        /// The same item's fingerprint under the retiring key version, during a rotation.
+        var olderPayloadHashes: [Data] = []
         /// The fields' column values, secret text already sealed to the row.
         var values: [String: DatabaseValue] = [:]
         /// A field rule the data breaks (answered unless the item is a duplicate).
@@ -175,8 +177,10 @@ public struct SyncEngine: Sendable {
         if case .string(let claimed)? = item.data["patient_id"], claimed.lowercased() != patient.id {
             return refused("patient_id", "a patient may sync only their own records")
         }
-        prepared.payloadHash = appliance.blindIndex.syncPayloadDigest(
+        let hashes = appliance.blindIndex.syncPayloadDigests(
             Array((kind.type + "\u{0}" + item.op + "\u{0}" + (item.clientUpdatedAt ?? "") + "\u{0}" + JSONValue.object(item.data).canonicalText).utf8))
+        prepared.payloadHash = hashes[0]
+        prepared.olderPayloadHashes = Array(hashes.dropFirst())
         if item.op == "upsert" {
             do {
                 var values = try kind.parseFields(item.data, now: now)
@@ -225,7 +229,9 @@ public struct SyncEngine: Sendable {
         if let previous, (previous["item_type"] as String) != kind.type {
             return .rejected(id, "id", "already used for a \(previous["item_type"] as String)", conflict: true)
         }
-        if let previous, (previous["payload_hash"] as Data) == item.payloadHash { return Result(id: id, status: .duplicate) }
+        if let previous, case let stored = previous["payload_hash"] as Data, stored == item.payloadHash || item.olderPayloadHashes.contains(stored) {
+            return Result(id: id, status: .duplicate)
+        }
         if let problem = item.problem { return Result(id: id, status: .rejected, problem: problem) }
         let locked = kind.lockedCondition ?? "0"
         let existing = try Row.fetchOne(db.cachedStatement(sql: """
