@@ -21,6 +21,24 @@ import Testing
         #expect(Migration.all.map(\.number) == Array(1...Migration.all.count))
     }
 
+    /// Every table the migrations make is STRICT, so a value of the wrong type is refused, never stored.
+    @Test func everyTableIsStrict() throws {
+        let dir = TemporaryDirectory()
+        let database = try freshDatabase(dir)
+        let loose = try database.pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT name FROM pragma_table_list
+                WHERE schema = 'main' AND type = 'table' AND strict = 0
+                  AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'
+                """)
+        }
+        let tables = try database.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%'")!
+        }
+        #expect(tables > 50)
+        #expect(loose == [])
+    }
+
     @Test func rowIDsAreVersion7UUIDsInTheOrderTheyWereMade() throws {
         let start = Date(timeIntervalSince1970: 1_795_000_000.123)
         let ids = (0..<2_000).map { RowID.make(at: start.addingTimeInterval(Double($0) * 0.002)) }
