@@ -408,6 +408,8 @@ def test_a_clinic_day_in_the_console(server):
         review(admin_browser, "07-documents")
         admin_browser.set_window_size(820, 1180)  # a tablet, portrait
         review(admin_browser, "08-dashboard-tablet")
+        assert admin_browser.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
+            "the dashboard is wider than a tablet"
         admin_browser.set_window_size(1280, 800)
 
         # Messaging: a counselor in a second browser sees the message arrive.

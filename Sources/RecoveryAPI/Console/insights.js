@@ -71,7 +71,7 @@ export function insightsPanel(patient) {
   const risk = h('div', { id: 'risk' }, 'Loading…');
   fill(insights, () => insightList(patient.id));
   fill(risk, () => riskScore(patient.id));
-  return h('div', { class: 'two-col' },
+  return h('div', { class: 'two-col insights-panel' },
     h('section', {}, h('h2', {}, 'Insights'), insights),
     h('section', {}, h('h2', {}, 'Relapse risk'), risk,
       h('h3', {}, 'Reports'), reports(patient)));
