@@ -158,6 +158,12 @@ let package = Package(
                 .embedInCode("Console/crisis.js"),
                 .embedInCode("Console/operations.js"),
                 .embedInCode("Console/clinical.js"),
+                .embedInCode("Console/insights.js"),
+                .embedInCode("Console/plans.js"),
+                .embedInCode("Console/assessments.js"),
+                .embedInCode("Console/consents.js"),
+                .embedInCode("Console/threads.js"),
+                .embedInCode("Console/favicon.svg"),
             ],
             plugins: ["EmbedDocuments"]
         ),

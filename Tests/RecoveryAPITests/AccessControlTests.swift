@@ -33,6 +33,27 @@ import Testing
         #expect(unchanged == 1, "the refused writes changed nothing")
     }
 
+    /// `GET /auth/me` lists the permissions README's table gives the caller's
+    /// role (the console builds its menus from them); a patient has none.
+    @Test func meListsTheDocumentedPermissionsOfTheRole() async throws {
+        let box = try await TestAppliance()
+        let documented = try IDORMatrixTests.documentedMatrix().permissions
+        try await box.test { client in
+            let p = try await People.make(box, client)
+            let callers = [("super_admin", p.superAdmin), ("admin", p.adminA), ("counselor", p.counselorA1), ("nurse", p.nurseA), ("staff", p.frontDeskA)]
+            for (role, token) in callers {
+                let me = try await client.get("/api/v1/auth/me", token: token)
+                #expect(me.status == .ok)
+                let listed = try #require(me.json["permissions"] as? [String], "\(role): \(me.text)")
+                let expected = Set(documented.filter { $0.value.contains(role) }.map(\.key))
+                #expect(Set(listed) == expected, "\(role)")
+                #expect(listed.count == expected.count, "\(role): listed once each")
+            }
+            let patient = try await client.get("/api/v1/auth/me", token: p.patientToken)
+            #expect(patient.json["permissions"] as? [String] == [])
+        }
+    }
+
     @Test func aPatientTokenIsRefusedOnEveryStaffRoute() async throws {
         let box = try await TestAppliance()
         let staffRoutes = allEndpoints(box.appliance).filter { if case .staff = $0.access { return true } else { return false } }

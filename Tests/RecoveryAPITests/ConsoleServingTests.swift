@@ -21,7 +21,7 @@ import Testing
     @Test func everyFileIsServedWithItsTypeAndTheConsolePolicy() async throws {
         let box = try await TestAppliance()
         let expected = [("/", "text/html"), ("/console/console.css", "text/css"), ("/console/app.js", "text/javascript"),
-                        ("/console/realtime.js", "text/javascript")]
+                        ("/console/realtime.js", "text/javascript"), ("/console/favicon.svg", "image/svg+xml")]
         try await box.test { client in
             for (path, type) in expected {
                 let response = try await client.get(path)
@@ -67,6 +67,21 @@ import Testing
         }
     }
 
+    /// Every file the page names (its scripts, style sheet and icon) is served,
+    /// so a browser's first load asks for nothing that answers 404.
+    @Test func everyFileThePageNamesIsServed() async throws {
+        let box = try await TestAppliance()
+        try await box.test { client in
+            let page = try await client.get("/").text
+            let named = page.components(separatedBy: "\"/console/").dropFirst().map { "/console/" + $0.prefix { $0 != "\"" } }
+            #expect(named.contains("/console/favicon.svg") && named.contains("/console/app.js"), "\(named)")
+            #expect(page.contains("<link rel=\"icon\" href=\"/console/favicon.svg\""))
+            for path in named {
+                #expect(try await client.get(path).status == .ok, "\(path)")
+            }
+        }
+    }
+
     @Test func unknownConsolePathsAnswer404() async throws {
         let box = try await TestAppliance()
         try await box.test { client in
@@ -80,7 +95,7 @@ import Testing
     @Test func everyShippedFileIsDeclaredAndServedByteForByte() async throws {
         let box = try await TestAppliance()
         let served = ConsoleFiles(settings: box.appliance.settings).files
-        let shipped = try Self.shippedFiles(".js") + Self.shippedFiles(".css")
+        let shipped = try Self.shippedFiles(".js") + Self.shippedFiles(".css") + Self.shippedFiles(".svg")
         #expect(!shipped.isEmpty)
         try await box.test { client in
             for file in shipped {
@@ -109,6 +124,12 @@ import Testing
             #expect(!html.contains("<style") && html.range(of: #"\sstyle\s*="#, options: .regularExpression) == nil,
                     "\(page.lastPathComponent): inline style")
             #expect(!html.contains("javascript:"))
+        }
+        // The icon is a picture only: no script, handler or link out.
+        for icon in try Self.shippedFiles(".svg") {
+            let svg = try String(contentsOf: icon, encoding: .utf8)
+            #expect(!svg.contains("<script") && !svg.contains("href") && svg.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) == nil,
+                    "\(icon.lastPathComponent)")
         }
         // The scripts build pages from text nodes, never from HTML strings.
         for script in try Self.shippedFiles(".js") {

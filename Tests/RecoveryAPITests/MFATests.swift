@@ -26,6 +26,10 @@ import Testing
             #expect(secret.range(of: "^[A-Z2-7]{52}$", options: .regularExpression) != nil)
             #expect((setup.json["otpauth_uri"] as? String)?.hasPrefix("otpauth://totp/") == true)
             #expect((setup.json["otpauth_uri"] as? String)?.contains("secret=\(secret)&") == true)
+            // The same URI as a QR code for the app to scan, drawn for this answer.
+            let uri = try #require(setup.json["otpauth_uri"] as? String)
+            #expect(setup.json["otpauth_qr_svg"] as? String == (try QRCodeSVG.svg(for: uri, title: "Authenticator key QR code")))
+            #expect(setup.json["otpauth_qr_svg"] as? String != (try QRCodeSVG.svg(for: uri + "x", title: "Authenticator key QR code")))
             #expect(try await client.post("/api/v1/auth/mfa/enrol/confirm", ["mfa_token": challenge, "code": "000000"]).status == .unauthorized)
             let confirmed = try await client.post("/api/v1/auth/mfa/enrol/confirm", ["mfa_token": challenge, "code": code(secret)])
             #expect(confirmed.status == .ok)

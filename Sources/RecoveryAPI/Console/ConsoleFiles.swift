@@ -23,6 +23,7 @@ struct ConsoleFiles: Sendable {
         let index = String(decoding: PackageResources.index_html, as: UTF8.self)
             .replacingOccurrences(of: Self.idleMinutesPlaceholder, with: String(settings.staffIdleTimeoutMinutes))
         let html = "text/html; charset=utf-8", css = "text/css; charset=utf-8", js = "text/javascript; charset=utf-8"
+        let svg = "image/svg+xml"
         files = [
             ConsoleFile(path: "/", contentType: html, bytes: Array(index.utf8)),
             ConsoleFile(path: "/console/console.css", contentType: css, bytes: PackageResources.console_css),
@@ -38,6 +39,12 @@ struct ConsoleFiles: Sendable {
             ConsoleFile(path: "/console/crisis.js", contentType: js, bytes: PackageResources.crisis_js),
             ConsoleFile(path: "/console/operations.js", contentType: js, bytes: PackageResources.operations_js),
             ConsoleFile(path: "/console/clinical.js", contentType: js, bytes: PackageResources.clinical_js),
+            ConsoleFile(path: "/console/plans.js", contentType: js, bytes: PackageResources.plans_js),
+            ConsoleFile(path: "/console/assessments.js", contentType: js, bytes: PackageResources.assessments_js),
+            ConsoleFile(path: "/console/consents.js", contentType: js, bytes: PackageResources.consents_js),
+            ConsoleFile(path: "/console/insights.js", contentType: js, bytes: PackageResources.insights_js),
+            ConsoleFile(path: "/console/threads.js", contentType: js, bytes: PackageResources.threads_js),
+            ConsoleFile(path: "/console/favicon.svg", contentType: svg, bytes: PackageResources.favicon_svg),
         ]
     }
 

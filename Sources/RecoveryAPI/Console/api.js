@@ -6,7 +6,7 @@
 const BASE = '/api/v1';
 const idleMinutes = Number(document.querySelector('meta[name="recovery-staff-idle-minutes"]')?.content) || 30;
 
-let session = null; // {access, refresh, expiresAt, user}
+let session = null; // {access, refresh, expiresAt, user, permissions}
 let lastRequestAt = 0;
 const listeners = { signedin: [], signedout: [], token: [] };
 
@@ -26,6 +26,8 @@ function emit(event, value) { for (const handler of listeners[event]) handler(va
 export function currentUser() { return session?.user || null; }
 export function accessToken() { return session?.access || null; }
 export function idleLimitMinutes() { return idleMinutes; }
+/** Whether the member's role carries `permission` (as `GET /auth/me` lists them); the API still decides every request. */
+export function may(permission) { return session?.permissions.has(permission) ?? false; }
 
 async function send(method, path, body, token) {
   const headers = { Accept: 'application/json' };
@@ -85,9 +87,11 @@ async function refresh() {
   emit('token', session.access);
 }
 
-/** Keeps the tokens of a finished sign-in and starts the session. */
-export function adopt(tokens) {
-  session = { access: tokens.access_token, refresh: tokens.refresh_token, expiresAt: Date.now() + tokens.expires_in * 1000, user: tokens.user };
+/** Keeps the tokens of a finished sign-in, learns the role's permissions, and starts the session. */
+export async function adopt(tokens) {
+  const me = await send('GET', '/auth/me', undefined, tokens.access_token);
+  session = { access: tokens.access_token, refresh: tokens.refresh_token, expiresAt: Date.now() + tokens.expires_in * 1000,
+    user: tokens.user, permissions: new Set(me.permissions) };
   lastRequestAt = Date.now();
   emit('signedin', session.user);
 }

@@ -1,11 +1,14 @@
 // A patient's dashboard: the summary the API computes, charts of the last 30
 // days drawn from the records endpoints (mood from check-ins, cravings,
-// medication adherence from doses), flags, care team and sobriety history.
-import { call } from './api.js';
-import { h, replace, errorBox, when, announce } from './dom.js';
+// medication adherence from doses), insights, relapse risk and reports,
+// flags, care team and sobriety history. A role without clinical reading
+// sees the patient's details (and consents, where it manages them).
+import { call, may } from './api.js';
+import { h, replace, errorBox, when, announce, table } from './dom.js';
 import { lineChart, barChart } from './charts.js';
 import { keySlip } from './patients.js';
-import { clinicalRecords } from './clinical.js';
+import { clinicalRecords, consentRecords } from './clinical.js';
+import { insightsPanel } from './insights.js';
 
 const DAYS = 30;
 
@@ -24,6 +27,7 @@ export async function dashboardPage(main, patientID) {
   const from = new Date(Date.now() - DAYS * 86_400_000).toISOString().slice(0, 10);
   let detail;
   try { detail = await call('GET', `/patients/${patientID}`); } catch (error) { replace(main, h('h1', {}, 'Patient'), errorBox(error)); return; }
+  if (!may('patients.read_clinical')) { detailsOnly(main, detail); return; }
   const range = `from=${from}&limit=100`;
   const [summary, checkIns, cravings, doses, flags, team, goals] = await Promise.all([
     optional(`/patients/${patientID}/dashboard`), optional(`/patients/${patientID}/check-ins?${range}`),
@@ -67,9 +71,6 @@ export async function dashboardPage(main, patientID) {
     doses.error ? errorBox(doses.error) : barChart(`Medication adherence per day (%), last ${DAYS} days`, adherenceBars, 100,
       (_, bars) => `${bars.filter((b) => !b.missed).length} of ${bars.length} days fully taken`));
 
-  const table = (caption, headers, rows, empty) => rows.length
-    ? h('table', {}, h('caption', { class: 'visually-hidden' }, caption), h('thead', {}, h('tr', {}, headers.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows))
-    : h('p', {}, empty);
   const recent = checkIns.error ? errorBox(checkIns.error) : table('Recent check-ins', ['Day', 'Mood', 'Craving', 'Stress', 'Used'],
     [...checkIns.data].sort((a, b) => b.local_date.localeCompare(a.local_date)).slice(0, 10).map((c) => h('tr', {},
       h('td', {}, c.local_date), h('td', {}, c.mood), h('td', {}, c.craving ?? '—'), h('td', {}, c.stress ?? '—'), h('td', {}, c.used_since_last ? 'yes' : 'no'))),
@@ -84,16 +85,8 @@ export async function dashboardPage(main, patientID) {
     table('Sobriety milestones', ['Milestone', 'Date', 'Reached'], goals.milestones.map((m) => h('tr', {},
       h('td', {}, `${m.days} days`), h('td', {}, m.date), h('td', {}, m.reached ? 'yes' : 'not yet'))), 'No milestones.'));
 
-  const reissue = patient.registered ? null : h('button', { type: 'button', class: 'secondary', onclick: async () => {
-    try { keySlip(main, patient, await call('POST', `/patients/${patientID}/registration-key`)); } catch (error) { main.prepend(errorBox(error)); }
-  } }, 'Issue a new registration key');
-
-  replace(main,
-    h('h1', {}, `${patient.first_name} ${patient.last_name}`),
-    h('p', {}, `${patient.patient_number} · ${patient.status.replaceAll('_', ' ')} · ${patient.level_of_care ? patient.level_of_care : 'level of care not set'}`
-      + (detail.length_of_stay_days !== null ? ` · day ${detail.length_of_stay_days} of stay` : '')),
-    h('div', { class: 'actions' }, h('a', { class: 'button secondary', href: `#/messages?patient=${patientID}` }, 'Message the patient'), reissue),
-    h('h2', {}, 'Summary'), cards, h('h2', {}, 'Trends'), charts,
+  replace(main, ...heading(main, detail),
+    h('h2', {}, 'Summary'), cards, h('h2', {}, 'Trends'), charts, insightsPanel(patient),
     h('div', { class: 'two-col' },
       h('section', {}, h('h2', {}, 'Recent check-ins'), recent),
       h('section', {}, h('h2', {}, 'Flags'), flagList),
@@ -101,4 +94,26 @@ export async function dashboardPage(main, patientID) {
       h('section', {}, h('h2', {}, 'Sobriety history'), sobriety)),
     h('h2', {}, 'Clinical records'), clinicalRecords(patientID));
   announce(`Dashboard of ${patient.first_name} ${patient.last_name}`);
+}
+
+// The patient's name, number, status and the actions the role may take.
+function heading(main, detail) {
+  const patient = detail.patient;
+  const reissue = patient.registered || !may('registration_keys.manage') ? null : h('button', { type: 'button', class: 'secondary', onclick: async () => {
+    try { keySlip(main, patient, await call('POST', `/patients/${patient.id}/registration-key`)); } catch (error) { main.prepend(errorBox(error)); }
+  } }, 'Issue a new registration key');
+  return [h('h1', {}, `${patient.first_name} ${patient.last_name}`),
+    h('p', {}, `${patient.patient_number} · ${patient.status.replaceAll('_', ' ')} · ${patient.level_of_care ? patient.level_of_care : 'level of care not set'}`
+      + (detail.length_of_stay_days !== null ? ` · day ${detail.length_of_stay_days} of stay` : '')),
+    h('div', { class: 'actions' }, h('a', { class: 'button secondary', href: `#/messages?patient=${patient.id}` }, 'Message the patient'), reissue)];
+}
+
+function detailsOnly(main, detail) {
+  const patient = detail.patient;
+  replace(main, ...heading(main, detail),
+    h('p', { class: 'notice', id: 'details-only' }, 'Your role sees this patient\'s details, not their clinical records.'),
+    h('dl', {}, h('dt', {}, 'Program'), h('dd', {}, patient.program || '—'), h('dt', {}, 'Admitted'), h('dd', {}, patient.admission_date || '—'),
+      h('dt', {}, 'Registered in the app'), h('dd', {}, patient.registered ? 'yes' : 'not yet')),
+    may('consents.manage') ? consentRecords(patient.id) : null);
+  announce(`Details of ${patient.first_name} ${patient.last_name}`);
 }

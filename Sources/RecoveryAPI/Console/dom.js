@@ -48,6 +48,60 @@ export function errorBox(error) {
   return h('div', { class: 'error', role: 'alert' }, h('p', {}, error.message || 'Something went wrong.'), details.length ? h('ul', {}, details) : null);
 }
 
+/** Whether the API's field name `name` (`content.problems[0].title`) is `path` or lies inside it. */
+function within(name, path) {
+  return name === path || name.startsWith(path + '.') || name.startsWith(path + '[');
+}
+
+/** Removes the field errors `showFieldErrors` placed in `form`. */
+export function clearFieldErrors(form) {
+  for (const message of form.querySelectorAll('.field-error')) message.remove();
+  for (const control of form.querySelectorAll('[aria-invalid]')) control.removeAttribute('aria-invalid');
+  for (const control of form.querySelectorAll('[data-error-id]')) {
+    const ids = (control.getAttribute('aria-describedby') || '').split(' ').filter((id) => id && id !== control.dataset.errorId);
+    if (ids.length) control.setAttribute('aria-describedby', ids.join(' ')); else control.removeAttribute('aria-describedby');
+    delete control.dataset.errorId;
+  }
+}
+
+/**
+ * A failed request's problems: each field the API named is marked next to its
+ * control (the control, or a group of controls, whose `data-field` is that name
+ * or the nearest enclosing one) and described by it; `box` gets the summary, an
+ * alert screen readers announce. Focus moves to the first field in error.
+ */
+export function showFieldErrors(form, box, error) {
+  clearFieldErrors(form);
+  const targets = [...form.querySelectorAll('[data-field]')];
+  let first = null;
+  for (const detail of error.details || []) {
+    const target = targets.filter((t) => within(detail.field || '', t.dataset.field))
+      .sort((a, b) => b.dataset.field.length - a.dataset.field.length)[0];
+    if (!target) continue;
+    let message = target.dataset.errorId ? document.getElementById(target.dataset.errorId) : null;
+    if (message) { message.append(h('br'), `${detail.field}: ${detail.issue}`); continue; }
+    const id = `${target.id}-error`;
+    message = h('p', { class: 'field-error', id }, detail.field === target.dataset.field ? detail.issue : `${detail.field}: ${detail.issue}`);
+    const control = target.matches('input, select, textarea');
+    if (control) { target.after(message); target.setAttribute('aria-invalid', 'true'); } else target.append(message);
+    target.dataset.errorId = id;
+    target.setAttribute('aria-describedby', [target.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
+    first ||= control ? target : target.querySelector('input, select, textarea');
+  }
+  replace(box, errorBox(error));
+  first?.focus();
+}
+
+/** Hands a file held in memory to the browser as a download (through a short-lived blob URL). */
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = h('a', { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** A date-time for people, in the browser's time zone. */
 export function when(value) {
   if (!value) return '—';

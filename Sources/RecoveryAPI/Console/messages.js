@@ -1,8 +1,10 @@
 // Messaging: conversations with their unread counts, one thread at a time,
-// new messages arriving over the realtime connection without reloading.
+// new messages arriving over the realtime connection without reloading; with
+// no thread open, starting a staff thread.
 import { call, currentUser } from './api.js';
 import { h, replace, field, errorBox, when, announce } from './dom.js';
 import { live } from './realtime.js';
+import { newStaffThreadForm } from './threads.js';
 
 export async function messagesPage(main, conversationID, query) {
   const params = new URLSearchParams(query);
@@ -32,7 +34,7 @@ export async function messagesPage(main, conversationID, query) {
   }
   if (!conversations.data.length) list.append(h('li', {}, 'No conversations yet.'));
   live.onPage('conversation:unread', (event) => { const badge = links.get(event.conversation_id); if (badge) badge.textContent = countText(event.unread_count); });
-  if (!conversationID) return;
+  if (!conversationID) { replace(pane, h('p', {}, 'Choose a conversation, or start a thread with colleagues.'), newStaffThreadForm()); return; }
 
   const conversation = conversations.data.find((c) => c.id === conversationID);
   const thread = h('ol', { class: 'thread', id: 'thread', tabindex: 0, 'aria-live': 'polite', 'aria-label': 'Messages' });

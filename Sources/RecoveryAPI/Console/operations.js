@@ -1,8 +1,8 @@
 // Pages for the facility's running: announcements, the audit trail,
 // federation status with its disclosure log, and the backups. Each shows
-// what the API answers the member; a role without the permission sees the
-// API's refusal.
-import { call } from './api.js';
+// what the API answers the member; the menu offers a page only to roles
+// with its permission.
+import { call, may } from './api.js';
 import { h, replace, field, errorBox, when, announce, table, row } from './dom.js';
 
 export async function announcementsPage(main) {
@@ -28,8 +28,8 @@ export async function announcementsPage(main) {
     } catch (error) { replace(problems, errorBox(error)); }
   } }, field('Title', title), field('Message', body), field('Audience', audience), field('Priority', priority),
   h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Publish')));
-  replace(main, h('h1', {}, 'Announcements'), list, h('h2', {}, 'New announcement'),
-    h('p', { class: 'hint' }, 'Plain facility notices, never about a patient. Administrators publish.'), problems, form);
+  replace(main, h('h1', {}, 'Announcements'), list, may('announcements.manage') ? [h('h2', {}, 'New announcement'),
+    h('p', { class: 'hint' }, 'Plain facility notices, never about a patient.'), problems, form] : null);
   load();
 }
 

@@ -1,7 +1,7 @@
 // The patient list (search, filters, paging), creating a patient, and the
 // registration-key slip. The key and its QR code exist only in this page's
 // memory until the slip is closed: they are never put in the address bar.
-import { call } from './api.js';
+import { call, may } from './api.js';
 import { h, replace, field, errorBox, svgNode, announce, when } from './dom.js';
 
 const STATUSES = ['pending_registration', 'active', 'discharged', 'inactive'];
@@ -31,7 +31,8 @@ export async function patientListPage(main, query) {
     field('Name or patient number', search, 'Whole first or last name, "first last", or a number like P-K9M2P4N8.'),
     field('Status', status), field('Program', program), field('Admitted from', from), field('Admitted to', to),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Search'))));
-  replace(main, h('div', { class: 'actions' }, h('h1', {}, 'Patients'), h('a', { class: 'button', href: '#/patients/new' }, 'New patient')), form, results);
+  replace(main, h('div', { class: 'actions' }, h('h1', {}, 'Patients'),
+    may('patients.create') ? h('a', { class: 'button', href: '#/patients/new' }, 'New patient') : null), form, results);
 
   params.set('page', String(page));
   params.set('limit', '25');

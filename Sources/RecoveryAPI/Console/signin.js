@@ -1,8 +1,9 @@
 // Signing in: password, then the authenticator code; or, where the clinic's
 // policy requires a second factor the account does not have yet, enrolment
-// (the secret to type into the app, its first code, then the recovery codes).
+// (the key as a QR code to scan or text to type into the app, its first code,
+// then the recovery codes).
 import { publicCall, callWithToken, adopt, ApiError } from './api.js';
-import { h, replace, field, errorBox } from './dom.js';
+import { h, replace, field, errorBox, svgNode } from './dom.js';
 
 export function signInPage(main, message) {
   const email = h('input', { id: 'email', type: 'email', autocomplete: 'email', required: true });
@@ -16,7 +17,7 @@ export function signInPage(main, message) {
       password.value = '';
       if (answer.mfa_enrolment_required) enrolPage(main, answer.mfa_token);
       else if (answer.mfa_required) codePage(main, answer.mfa_token);
-      else finish(main, answer);
+      else await finish(main, answer);
     } catch (error) { replace(problems, errorBox(error)); }
   } }, field('Email', email), field('Password', password), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Sign in')));
   replace(main, h('div', { class: 'signin' }, h('h1', {}, 'Staff sign-in'),
@@ -29,7 +30,7 @@ function codePage(main, mfaToken) {
   const problems = h('div', { 'aria-live': 'assertive' });
   const form = h('form', { class: 'stack', onsubmit: async (event) => {
     event.preventDefault();
-    try { finish(main, await publicCall('POST', '/auth/mfa/verify', { mfa_token: mfaToken, code: code.value.trim() })); }
+    try { await finish(main, await publicCall('POST', '/auth/mfa/verify', { mfa_token: mfaToken, code: code.value.trim() })); }
     catch (error) { replace(problems, errorBox(error)); if (error instanceof ApiError && error.status === 401) code.value = ''; }
   } }, field('Authenticator code', code, 'The 6-digit code from your authenticator app, or one of your recovery codes.'),
   h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Verify')));
@@ -52,23 +53,25 @@ async function enrolPage(main, mfaToken) {
     } catch (error) { replace(problems, errorBox(error)); }
   } }, field('First code from the app', code), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Confirm')));
   main.querySelector('.signin').append(
-    h('p', {}, 'Your clinic requires a second factor. Add this key to an authenticator app (type it in as a time-based key), then enter the code it shows.'),
+    h('p', {}, 'Your clinic requires a second factor. Scan this code with an authenticator app, or type the key below into it as a time-based key; then enter the code the app shows.'),
+    h('div', { class: 'qr', id: 'totp-qr' }, svgNode(setup.otpauth_qr_svg)),
     h('p', { class: 'secret', id: 'totp-secret' }, setup.secret), form);
   code.focus();
 }
 
 function recoveryCodesPage(main, tokens) {
-  const go = h('button', { type: 'button', onclick: () => finish(main, tokens) }, 'Continue to the console');
-  replace(main, h('div', { class: 'signin' }, h('h1', {}, 'Your recovery codes'),
+  const problems = h('div', { 'aria-live': 'assertive' });
+  const go = h('button', { type: 'button', onclick: () => finish(main, tokens).catch((error) => replace(problems, errorBox(error))) }, 'Continue to the console');
+  replace(main, h('div', { class: 'signin' }, h('h1', {}, 'Your recovery codes'), problems,
     h('p', {}, 'Each code signs you in once if you lose your phone. They are shown only now: print them or keep them in a password manager.'),
     h('ul', { class: 'codes', id: 'recovery-codes' }, (tokens.recovery_codes || []).map((c) => h('li', {}, c))),
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => window.print() }, 'Print'), go)));
   go.focus();
 }
 
-function finish(main, tokens) {
+async function finish(main, tokens) {
   if (tokens.password_change_required) { changePasswordPage(main, tokens); return; }
-  adopt(tokens);
+  await adopt(tokens);
 }
 
 function changePasswordPage(main, tokens) {
@@ -79,7 +82,7 @@ function changePasswordPage(main, tokens) {
     event.preventDefault();
     try {
       await callWithToken(tokens.access_token, 'POST', '/auth/change-password', { current_password: current.value, new_password: next.value });
-      adopt({ ...tokens, password_change_required: false });
+      await adopt({ ...tokens, password_change_required: false });
     } catch (error) { replace(problems, errorBox(error)); }
   } }, field('Current password', current), field('New password', next), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Change password')));
   replace(main, h('div', { class: 'signin' }, h('h1', {}, 'Choose your own password'),

@@ -48,7 +48,16 @@ struct AuthController {
         var expiresIn = MFAChallengeStore.lifetimeSeconds
     }
 
-    struct EnrolmentView: Encodable { var secret: String; var otpauthUri: String }
+    /// A new authenticator key: as text to type in, as the otpauth URI, and as
+    /// that URI's QR code (SVG) for the app to scan. Shown once, never stored.
+    struct EnrolmentView: Encodable {
+        var secret: String, otpauthUri: String, otpauthQrSvg: String
+        init(secret: String, otpauthUri: String) throws {
+            self.secret = secret
+            self.otpauthUri = otpauthUri
+            otpauthQrSvg = try QRCodeSVG.svg(for: otpauthUri, title: "Authenticator key QR code")
+        }
+    }
     struct RecoveryCodes: Encodable { var recoveryCodes: [String] }
 
     struct TokenResponse: Encodable {
@@ -99,6 +108,8 @@ struct AuthController {
         var sessionId: String
         var user: StaffUser?
         var patient: PatientSelf?
+        /// The permissions of the account's role (README's permission table), so a client shows only what the role may use.
+        var permissions: [String]
     }
 
     struct SessionView: Encodable {
@@ -137,7 +148,7 @@ struct AuthController {
         let body = try await JSONBody.decode(Password.self, from: request, limit: bodyLimit)
         try Self.checkPassword(body.password, field: "password")
         let enrolment = try await auth.beginEnrolment(context.identity, password: body.password, origin: context.origin)
-        return try JSONBody.response(EnrolmentView(secret: enrolment.secret, otpauthUri: enrolment.uri))
+        return try JSONBody.response(try EnrolmentView(secret: enrolment.secret, otpauthUri: enrolment.uri))
     }
 
     @Sendable func totpConfirm(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
@@ -149,7 +160,7 @@ struct AuthController {
     @Sendable func enrolSetup(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.decode(Challenge.self, from: request, limit: bodyLimit)
         let enrolment = try await auth.beginEnrolment(challenge: body.mfaToken, origin: context.origin(request))
-        return try JSONBody.response(EnrolmentView(secret: enrolment.secret, otpauthUri: enrolment.uri))
+        return try JSONBody.response(try EnrolmentView(secret: enrolment.secret, otpauthUri: enrolment.uri))
     }
 
     @Sendable func enrolConfirm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -190,7 +201,8 @@ struct AuthController {
         let identity = context.identity
         let profile = try await auth.profile(of: identity)
         return try JSONBody.response(Me(kind: identity.kind.rawValue, sessionId: identity.sessionID,
-                                        user: profile.staff.map(StaffUser.init), patient: profile.patient.map(PatientSelf.init)))
+                                        user: profile.staff.map(StaffUser.init), patient: profile.patient.map(PatientSelf.init),
+                                        permissions: AccessPolicy.permissions(of: identity).map(\.rawValue)))
     }
 
     @Sendable func sessions(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {

@@ -22,6 +22,12 @@ public enum AccessPolicy {
         return RolePermissions.allows(role, permission)
     }
 
+    /// Every permission the identity's role carries, in declaration order
+    /// (none for a patient): what a client may offer; each route still decides.
+    public static func permissions(of identity: Identity) -> [Permission] {
+        Permission.allCases.filter { permits(identity, $0) }
+    }
+
     /// Throws the refusal when the identity lacks `permission`.
     public static func require(_ identity: Identity, _ permission: Permission) throws {
         guard identity.kind == .staff else { throw AccessError.patientsOnly }
