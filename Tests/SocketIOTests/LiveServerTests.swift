@@ -217,7 +217,7 @@ import Testing
     @Test func pollingClientThatStopsPollingTimesOut() async throws {
         // The client's own requests must fit in pingInterval + pingTimeout even
         // on a busy machine; the wait for the timeout is only a hang guard.
-        let configuration = SocketIOConfiguration(pingInterval: .seconds(1), pingTimeout: .seconds(3))
+        let configuration = SocketIOConfiguration(pingInterval: .seconds(2), pingTimeout: .seconds(8))
         try await withSocketIOServer(configuration) { port, io, handler in
             let client = try await PollingClient.open(port)
             _ = try await client.post("40")
