@@ -138,11 +138,12 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     assert census and census[-1]["value"] >= 15, census
     latest = harbor["latest"]
     assert latest["census"] >= 15 and latest["active_patients"] == "suppressed" and latest["check_ins"] == "suppressed", latest
-    # Last week's census of three is suppressed; this week's census minus its admissions would give it back, so this
-    # week's admissions are suppressed with it (the complement is a movement, the census of fifteen stays shown).
-    assert census[-2]["value"] == "suppressed" and latest["admissions"] == "suppressed", (census, latest)
-    # Across weeks (last week's census + admissions - discharges = this week's census) every balance central holds has
-    # no suppressed cell or at least two, so no neighbouring week gives a suppressed census, admission or discharge back.
+    # Last week's census of three is suppressed; this week's census minus its movements would give it back, so this
+    # week's admissions and discharges are suppressed with it (the census of fifteen stays shown).
+    assert census[-2]["value"] == "suppressed" and latest["admissions"] == "suppressed" and latest["discharges"] == "suppressed", \
+        (census, latest)
+    # Across weeks (last week's census + admissions - discharges = this week's census): every balance central holds
+    # with a suppressed cell has both movements suppressed, so no neighbouring week gives a suppressed cell back.
     for facility in facilities:
         weeks: dict[str, dict[str, object]] = {}
         for metric in ("census", "admissions", "discharges"):
@@ -154,7 +155,8 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
         for before, week in zip(starts, starts[1:]):
             assert datetime.date.fromisoformat(week) - datetime.date.fromisoformat(before) == datetime.timedelta(days=7)
             balance = [weeks[before]["census"], weeks[week]["census"], weeks[week]["admissions"], weeks[week]["discharges"]]
-            assert sum(value == "suppressed" for value in balance) != 1, (facility["name"], week, balance)
+            if "suppressed" in balance:
+                assert balance[2:] == ["suppressed", "suppressed"], (facility["name"], week, balance)
     # The demo facility's five patients: census suppressed in every week.
     serenity = next(f for f in facilities if f["name"] == "Serenity Recovery Center")["latest"]
     assert serenity["census"] == "suppressed", serenity
@@ -358,11 +360,11 @@ def test_payloads_wait_out_an_outage_and_arrive_once_after_a_restart(tmp_path, m
     assert status["queue_depth"] == 0 and status["last_success_at"], status
     sequences = delivered_exactly_once(clinic_dir, central_dir)
     assert len(sequences) == later["pending"]
-    # Central shows each week's newest snapshot: admissions suppressed in the two weeks with one; last week's balance
-    # already holds two suppressed censuses of one, so its zero admissions show, as do the older weeks' zeros.
+    # Central shows each week's newest snapshot: admissions suppressed in the week with one and in the two weeks after
+    # it, whose balances open with a suppressed census of one; the older weeks' zeros show.
     weeks = read_db(central_dir / "recovery.sqlite",
                     "SELECT count(DISTINCT period_start) || ':' || sum(metric = 'admissions' AND suppressed) FROM federation_metric_cells;")
-    assert weeks == "8:2", weeks
+    assert weeks == "8:3", weeks
     central.assert_still_serving()
 
 

@@ -22,20 +22,20 @@ public enum CellValue: Sendable, Equatable {
 /// 10; zero may be shown), with complementary suppression so a suppressed
 /// cell cannot be recovered from the others:
 /// - the balance: the period before's census + admissions - discharges = this
-///   period's census. Every balance holds either no suppressed cell or at least
-///   two. A census is suppressed only when it is small itself, so the period
-///   before's census is suppressed exactly when its own count is small, which
-///   this period's figures carry (`openingCensus`); the complement is taken from
-///   this period's admissions or discharges (the smaller non-zero first, then
-///   zero), never its census, so nothing spreads to the next period. Why that
-///   is enough: each census is shared by two balances (its own period's and the
-///   next one's), admissions and discharges belong to one. With every balance
-///   holding no unknown or at least two, a chain of suppressed censuses is
-///   closed at both ends by a second unknown (an admission or discharge, or a
-///   census never published), so no published cell of the neighbouring periods,
-///   forward or backward, pins a suppressed one down. A period already sent
-///   needs no re-sending when the next one is computed: the next period takes
-///   its own complements;
+///   period's census. Once any cell of a balance is suppressed (either census,
+///   or a movement), both of this period's movements are. A census is suppressed
+///   only when it is small itself, so the period before's census is suppressed
+///   exactly when its own count is small, which this period's figures carry
+///   (`openingCensus`), and a period already sent never needs re-sending. Why
+///   both movements and not one: a suppressed census is known to lie in 1 to
+///   10, so one equation with two unknowns can still have a single answer within
+///   those bounds (20 shown, then no admissions and 10 discharged leaves a census
+///   of exactly 10; two suppressed censuses with shown movements give their
+///   difference, which 1 and 10 pin at ±9). A suppressed movement is not known
+///   to be small (it may be suppressed only because of its balance), so with
+///   both suppressed the balance bounds nothing: every census from 1 to 10
+///   fits every neighbour, forward or backward. Nor does the choice of which
+///   movement to suppress tell anything, as there is none to make;
 /// - a distribution's buckets add up to its total: once any of them or the
 ///   total is suppressed, at least two buckets are, so neither "total minus
 ///   the others" nor the shown buckets' sum gives one back (the age bands add
@@ -94,19 +94,12 @@ public enum Suppression {
         return catalogue.map { (metric: $0.name, value: values[$0.name] ?? CellValue.none) }
     }
 
-    /// Gives a balance holding one suppressed cell (the opening census counted
-    /// by its own count) a second one: this period's admissions or discharges,
-    /// the smaller non-zero first, then zero.
+    /// Suppresses both of this period's movements once any cell of its balance
+    /// (the opening census counted by its own count) is suppressed.
     static func suppressBalance(_ f: MetricsCatalogue.Figures, values: inout [String: CellValue]) {
-        let suppressed = (isSmall(f.openingCensus) ? 1 : 0)
-            + ([balance.closing] + balance.movements).filter { values[$0] == .suppressed }.count
-        guard suppressed == 1 else { return }
-        let candidate = balance.movements.filter { values[$0] != .suppressed }
-            .min { a, b in
-                let x = f.counts[a] ?? 0, y = f.counts[b] ?? 0
-                return ((x == 0 ? 1 : 0), x) < ((y == 0 ? 1 : 0), y)
-            }
-        if let candidate { values[candidate] = .suppressed }
+        let anySuppressed = isSmall(f.openingCensus) || ([balance.closing] + balance.movements).contains { values[$0] == .suppressed }
+        guard anySuppressed else { return }
+        for movement in balance.movements { values[movement] = .suppressed }
     }
 
     /// Once any bucket or the total is suppressed, suppresses further buckets
