@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import Synchronization
 import Testing
 @testable import RecoveryAPI
 @testable import RecoveryCore
@@ -115,6 +116,66 @@ import Testing
                 #expect(bad.status == .unprocessableContent && bad.errorFields == ["month"], "\(query): \(bad.text)")
             }
         }
+    }
+
+    /// While every drawing turn is taken a download waits; once one is free it arrives whole.
+    @Test func aDownloadWaitsWhileEveryDrawingTurnIsTaken() async throws {
+        let box = try await TestAppliance()
+        try await box.test { client in
+            let p = try await People.make(box, client)
+            let url = "/api/v1/facilities/\(p.facilityA)/reports/monthly.pdf?month=2026-03"
+            let drawings = box.appliance.reportDrawings
+            for _ in 0..<drawings.capacity { await drawings.enter() }
+            let arrived = Mutex(false)
+            let download = Task {
+                let r = try await client.get(url, token: p.adminA)
+                arrived.withLock { $0 = true }
+                return r
+            }
+            // The report draws in well under a second when a turn is free; held turns keep it waiting.
+            try await Task.sleep(for: .seconds(1))
+            #expect(!arrived.withLock { $0 }, "the download was drawn while every turn was taken")
+            for _ in 0..<drawings.capacity { drawings.leave() }
+            let r = try await download.value
+            let text = try Self.text(r.body)
+            #expect(r.status == .ok && text.contains("Monthly report 2026-03"))
+        }
+    }
+
+    /// A writer that takes the first chunk, then waits until its task is cancelled: a client that stops reading.
+    struct StalledClient: ResponseBodyWriter {
+        final class Chunks: Sendable { let count = Mutex(0) }
+        let chunks = Chunks()
+        mutating func write(_ buffer: ByteBuffer) async throws {
+            if chunks.count.withLock({ $0 += 1; return $0 > 1 }) { try await Task.sleep(for: .seconds(3600)) }
+        }
+        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+    }
+
+    /// A client that stops reading loses its download after the stall limit, and its drawing turn is free again.
+    @Test func aClientThatStopsReadingGivesItsDrawingTurnBack() async throws {
+        let drawings = ConcurrencyLimit(capacity: 1)
+        let body = ReportController.pdfBody(drawings: drawings, title: "Stalled", stallLimit: .milliseconds(300)) { canvas in
+            // Pages of scattered shapes: far more than the chunks allowed ahead of the client.
+            var generator = SeededGenerator(seed: 7)
+            for page in 0..<200 {
+                if page > 0 { canvas.newPage() }
+                for _ in 0..<400 {
+                    canvas.color(.random(in: 0...1, using: &generator), .random(in: 0...1, using: &generator), .random(in: 0...1, using: &generator))
+                    canvas.fillRect(.random(in: 0...500, using: &generator), .random(in: 0...700, using: &generator), 7.3, 3.1)
+                }
+                if canvas.stopped { return false }
+            }
+            return canvas.finish()
+        }
+        let client = StalledClient()
+        let download = Task { try await body.write(client) }
+        while client.chunks.count.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        // The drawing holds the only turn while the client has stopped reading; this hangs if it never gives it up.
+        await drawings.enter()
+        drawings.leave()
+        download.cancel()
+        await #expect(throws: (any Error).self) { try await download.value }
     }
 
     /// More downloads at once than reports may be drawn: the others wait their turn and every one arrives whole.

@@ -49,48 +49,60 @@ struct ReportController {
 
     /// Chunks of this size leave the drawing thread; at most `aheadChunks` wait for the client.
     static let chunkBytes = 65_536, aheadChunks = 4
+    /// A client that takes no chunk for this long loses its download, so it cannot keep a drawing turn.
+    static let stallLimit = DispatchTimeInterval.seconds(30)
 
     func pdf(filename: String, title: String, _ draw: @escaping @Sendable (PDFCanvas) -> Bool) -> Response {
-        let drawings = appliance.reportDrawings
         var headers = HTTPFields()
         headers[.contentType] = "application/pdf"
         headers[.contentDisposition] = "attachment; filename=\"\(filename)\""
         headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+        return Response(status: .ok, headers: headers, body: Self.pdfBody(drawings: appliance.reportDrawings, title: title, draw: draw))
+    }
+
+    /// The document drawn on a thread of its own once a drawing turn is free, streamed as cairo writes it. The
+    /// thread waits while `aheadChunks` are unread and gives up (freeing its turn) after `stallLimit`; a download
+    /// that stops early ends with an error, never as a complete file.
+    static func pdfBody(drawings: ConcurrencyLimit, title: String, stallLimit: DispatchTimeInterval = ReportController.stallLimit,
+                        draw: @escaping @Sendable (PDFCanvas) -> Bool) -> ResponseBody {
+        ResponseBody { writer in
             await drawings.enter()
-            let (chunks, continuation) = AsyncStream<ByteBuffer>.makeStream()
-            let room = DispatchSemaphore(value: Self.aheadChunks)
+            let (chunks, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+            let room = DispatchSemaphore(value: aheadChunks)
             let readerGone = ReaderGone()
             Thread.detachNewThread {
                 defer { drawings.leave() }
                 var pending: [UInt8] = []
-                pending.reserveCapacity(Self.chunkBytes)
+                pending.reserveCapacity(chunkBytes)
                 func send() -> Bool {
-                    room.wait()
-                    if readerGone.value.withLock({ $0 }) { return false }
+                    guard room.wait(timeout: .now() + stallLimit) == .success, !readerGone.value.withLock({ $0 }) else { return false }
                     continuation.yield(ByteBuffer(bytes: pending))
                     pending.removeAll(keepingCapacity: true)
                     return true
                 }
                 let canvas = PDFCanvas(title: title) { bytes in
                     pending.append(contentsOf: bytes)
-                    return pending.count < Self.chunkBytes || send()
+                    return pending.count < chunkBytes || send()
                 }
-                if draw(canvas), !pending.isEmpty { _ = send() }
-                continuation.finish()
+                if draw(canvas), pending.isEmpty || send() { continuation.finish() }
+                else { continuation.finish(throwing: ReportStopped()) }
             }
             defer {
                 readerGone.value.withLock { $0 = true }
-                for _ in 0...Self.aheadChunks { room.signal() }
+                for _ in 0...aheadChunks { room.signal() }
             }
-            for await chunk in chunks {
+            for try await chunk in chunks {
                 try await writer.write(chunk)
                 room.signal()
             }
+            try Task.checkCancellation()
             try await writer.finish(nil)
-        })
+        }
     }
 }
+
+/// A report's drawing stopped before its end (its client stopped reading).
+struct ReportStopped: Error {}
 
 /// Set when the client stops reading a streamed report, so its drawing stops too.
 final class ReaderGone: Sendable {
