@@ -78,6 +78,7 @@ let package = Package(
                 .embedInCode("0017_federation_delivery.sql"),
                 .embedInCode("0018_federation_approval_and_privacy.sql"),
                 .embedInCode("0019_master_key_rotation.sql"),
+                .embedInCode("0021_federation_days.sql"),
             ]
         ),
         .target(
