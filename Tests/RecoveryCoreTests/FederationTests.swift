@@ -362,7 +362,7 @@ struct FederationPair {
         // Unknown schema version, signed by the clinic's own key.
         let key = try await pair.clinicKey()
         var future = try FederationPayload.parse(first.payload)
-        let futureText = future.canonicalText.replacingOccurrences(of: #""schema_version":2"#, with: #""schema_version":99"#)
+        let futureText = future.canonicalText.replacingOccurrences(of: #""schema_version":3"#, with: #""schema_version":99"#)
         await #expect(throws: FederationError.unknownSchemaVersion(99)) {
             _ = try await ingest.receive(clinicID: clinicID, payload: futureText, signature: key.sign(Array(futureText.utf8)), origin: RequestOrigin())
         }
