@@ -79,6 +79,7 @@ let package = Package(
                 .embedInCode("0018_federation_approval_and_privacy.sql"),
                 .embedInCode("0019_master_key_rotation.sql"),
                 .embedInCode("0020_key_rotation_checks.sql"),
+                .embedInCode("0021_federation_days.sql"),
             ]
         ),
         .target(

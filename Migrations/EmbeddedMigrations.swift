@@ -25,5 +25,6 @@ public enum EmbeddedMigrations {
         ("0018_federation_approval_and_privacy.sql", String(decoding: PackageResources._018_federation_approval_and_privacy_sql, as: UTF8.self)),
         ("0019_master_key_rotation.sql", String(decoding: PackageResources._019_master_key_rotation_sql, as: UTF8.self)),
         ("0020_key_rotation_checks.sql", String(decoding: PackageResources._020_key_rotation_checks_sql, as: UTF8.self)),
+        ("0021_federation_days.sql", String(decoding: PackageResources._021_federation_days_sql, as: UTF8.self)),
     ]
 }

@@ -273,7 +273,7 @@ struct FederationPair {
         let clinicID = try await pair.enroll()
         await #expect(throws: FederationError.alreadyEnrolled) { _ = try await pair.enroll() }
         let queued = try await FederationOutbox(appliance: pair.clinic).prepare()
-        #expect(queued == FederationOutbox.backfillWeeks)
+        #expect(queued == FederationOutbox.reportedPeriods().count)
         #expect(try await FederationOutbox(appliance: pair.clinic).prepare() == 0, "an unchanged snapshot is not queued again")
         let (link, items) = try #require(try await FederationOutbox(appliance: pair.clinic).pending(all: true))
         #expect(items.map(\.sequence) == Array(1...queued))
@@ -380,7 +380,7 @@ struct FederationPair {
         // Unknown schema version, signed by the clinic's own key.
         let key = try await pair.clinicKey()
         var future = try FederationPayload.parse(first.payload)
-        let futureText = future.canonicalText.replacingOccurrences(of: #""schema_version":2"#, with: #""schema_version":99"#)
+        let futureText = future.canonicalText.replacingOccurrences(of: #""schema_version":3"#, with: #""schema_version":99"#)
         await #expect(throws: FederationError.unknownSchemaVersion(99)) {
             _ = try await ingest.receive(clinicID: clinicID, payload: futureText, signature: key.sign(Array(futureText.utf8)), origin: RequestOrigin())
         }
@@ -455,9 +455,9 @@ struct FederationPair {
             }
         }
         let impostor = try await FederationDelivery(appliance: pair.clinic, transport: transport(SigningKey.generate())).run(prepare: true, all: true)
-        #expect(impostor.sent == 0 && impostor.pending == FederationOutbox.backfillWeeks && impostor.lastError == "receipt_not_signed_by_central")
+        #expect(impostor.sent == 0 && impostor.pending == FederationOutbox.reportedPeriods().count && impostor.lastError == "receipt_not_signed_by_central")
         let delivered = try await FederationDelivery(appliance: pair.clinic, transport: transport(nil)).run(prepare: true, all: true)
-        #expect(delivered.queued == 0 && delivered.sent == FederationOutbox.backfillWeeks && delivered.pending == 0 && delivered.lastError == nil)
+        #expect(delivered.queued == 0 && delivered.sent == FederationOutbox.reportedPeriods().count && delivered.pending == 0 && delivered.lastError == nil)
 
         // The pinned address moved to plain http beyond loopback: nothing is sent without federation.allow_plain_http.
         try await pair.clinic.database.pool.write { db in
@@ -494,7 +494,7 @@ struct FederationPair {
 
         // The preview stores nothing and shows what the next round queues, byte for byte.
         let preview = try await approval.preview(admin)
-        #expect(preview.requireApproval && preview.items.count == FederationOutbox.backfillWeeks)
+        #expect(preview.requireApproval && preview.items.count == FederationOutbox.reportedPeriods().count)
         #expect(preview.items.allSatisfy { $0.status == "due" })
         #expect(try await outbox(pair.clinic).isEmpty)
         let key = try await pair.clinicKey()
@@ -507,12 +507,12 @@ struct FederationPair {
         let sent = Mutex(0)
         let transport: FederationTransport = { _, _ in sent.withLock { $0 += 1 }; return (500, Data()) }
         let round = try await FederationDelivery(appliance: pair.clinic, transport: transport).run(prepare: true, all: true)
-        #expect(round.queued == FederationOutbox.backfillWeeks && round.pending == 0 && sent.withLock { $0 } == 0)
+        #expect(round.queued == FederationOutbox.reportedPeriods().count && round.pending == 0 && sent.withLock { $0 } == 0)
         let queued = try await approval.preview(admin)
-        #expect(queued.items.map(\.status) == Array(repeating: "awaiting_approval", count: FederationOutbox.backfillWeeks))
+        #expect(queued.items.map(\.status) == Array(repeating: "awaiting_approval", count: FederationOutbox.reportedPeriods().count))
         #expect(queued.items.map(\.payload) == preview.items.map(\.payload), "exactly what was previewed")
         let waiting = try await FederationOutbox(appliance: pair.clinic).status(admin)
-        #expect(waiting.awaitingApproval == FederationOutbox.backfillWeeks && waiting.queueDepth == 0)
+        #expect(waiting.awaitingApproval == FederationOutbox.reportedPeriods().count && waiting.queueDepth == 0)
 
         // The current week changes after the preview (eleven crisis alerts today): its old digest no longer approves anything.
         try await pair.clinic.database.pool.write { db in
@@ -524,7 +524,7 @@ struct FederationPair {
             }
         }
         let before = try await outbox(pair.clinic)
-        let current = try #require(queued.items.last)
+        let current = try #require(queued.items.first { $0.period == ISOWeek(containing: Date()).name })
         await #expect(throws: FederationError.approvalStale(field: "digests[1]")) {
             _ = try await approval.approve(admin, digests: [queued.items[0].digest, current.digest], origin: RequestOrigin())
         }
@@ -539,13 +539,15 @@ struct FederationPair {
 
         // A new preview, approved as shown: those payloads become pending, the rest keep waiting.
         let again = try await approval.preview(admin)
-        #expect(again.items.filter { $0.status == "due" }.map(\.periodStart) == [current.periodStart], "only the current week changed")
-        let changed = try #require(again.items.first { $0.status == "due" })
+        let due = again.items.filter { $0.status == "due" }
+        #expect(due.contains { $0.period == current.period }, "the current week changed")
+        #expect(Set(due.map(\.period)).isSubset(of: [current.period, ISOWeek.day(Date())]), "and at most today besides")
+        let changed = try #require(due.first { $0.period == current.period })
         #expect(changed.digest != current.digest && again.items[0].status == "awaiting_approval")
         let approved = try await approval.approve(admin, digests: [again.items[0].digest, changed.digest], origin: RequestOrigin())
         #expect(approved.map(\.digest) == [again.items[0].digest, changed.digest])
         let after = try await FederationOutbox(appliance: pair.clinic).status(admin)
-        #expect(after.queueDepth == 2 && after.awaitingApproval == FederationOutbox.backfillWeeks - 2)
+        #expect(after.queueDepth == 2 && after.awaitingApproval == FederationOutbox.reportedPeriods().count - 2)
         let audited = try await pair.clinic.database.pool.read { db in
             try Row.fetchOne(db, sql: "SELECT actor_id, details FROM audit_logs WHERE action = 'federation.approve'")
         }
@@ -561,7 +563,7 @@ struct FederationPair {
         _ = try await pair.enroll()
         let admin = try await admin(pair.clinic)
         let preview = try await FederationApproval(appliance: pair.clinic).preview(admin)
-        #expect(!preview.requireApproval && preview.items.count == FederationOutbox.backfillWeeks)
+        #expect(!preview.requireApproval && preview.items.count == FederationOutbox.reportedPeriods().count)
         await #expect(throws: FederationError.approvalNotRequired) {
             _ = try await FederationApproval(appliance: pair.clinic).approve(admin, digests: [preview.items[0].digest], origin: RequestOrigin())
         }
@@ -654,8 +656,8 @@ struct FederationPair {
     func ledger(_ appliance: Appliance) async throws -> [String: [String]] {
         try await appliance.database.pool.read { db in
             var rows: [String: [String]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM federation_privacy_ledger ORDER BY facility_id, period_start, metric") {
-                let key = "\(row["facility_id"] as String)|\(row["period_start"] as String)|\(row["metric"] as String)"
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM federation_privacy_ledger ORDER BY facility_id, granularity, period_start, metric") {
+                let key = "\(row["facility_id"] as String)|\(row["granularity"] as String)|\(row["period_start"] as String)|\(row["metric"] as String)"
                 rows[key] = ["\(row["exact_value"] as Int)", "\(row["sent_value"] as Int)", "\(row["draws"] as Int)", "\(row["epsilon_spent"] as Double)"]
             }
             return rows
@@ -707,7 +709,7 @@ struct FederationPair {
         let ledger = try #require(PrivacyLedger(appliance: pair.clinic))
         let facility = try await facilityID(pair.clinic)
         let week = ISOWeek(containing: Date())
-        let sent = try await pair.clinic.database.pool.write { db in try ledger.apply(exact, facility: facility, week: week, in: db) }
+        let sent = try await pair.clinic.database.pool.write { db in try ledger.apply(exact, facility: facility, period: FederationPeriod(week), in: db) }
         #expect(sent.map(\.metric) == exact.map(\.metric))
         for (cell, noisy) in zip(exact, sent) {
             switch cell.value {
@@ -730,7 +732,7 @@ struct FederationPair {
         let facility = try await facilityID(pair.clinic)
         await #expect(throws: FederationError.noiseBudgetBelowOneDraw) {
             try await pair.clinic.database.pool.write { db in
-                _ = try privacy.apply(Suppression.cells(largeWeek()), facility: facility, week: ISOWeek(containing: Date()), in: db)
+                _ = try privacy.apply(Suppression.cells(largeWeek()), facility: facility, period: FederationPeriod(ISOWeek(containing: Date())), in: db)
             }
         }
         // The demo data's counts are all small: eleven alerts today give the round a count to draw for.
@@ -753,27 +755,28 @@ struct FederationPair {
         _ = try await pair.enroll()
         try await raiseAlerts(11, pair.clinic)
         let outbox = FederationOutbox(appliance: pair.clinic)
-        #expect(try await outbox.prepare() == FederationOutbox.backfillWeeks)
+        #expect(try await outbox.prepare() == FederationOutbox.reportedPeriods().count)
         let first = try await ledger(pair.clinic)
         #expect(!first.isEmpty && first.values.allSatisfy { $0[2] == "1" && $0[3] == "1.0" && Int($0[1])! > 10 })
         // What was sent is the ledger's noisy value, never the exact one unless the noise was zero.
         let (_, items) = try #require(try await outbox.pending(all: true))
-        let sent = try FederationPayload.parse(try #require(items.last).payload)
+        let sent = try #require(try items.map { try FederationPayload.parse($0.payload) }.last { $0.period.granularity == .week })
         let facility = try #require(sent.facilities.first { facility in facility.cells.contains { $0.metric == "crisis_alerts_raised" && $0.value != .count(0) && $0.value != .suppressed } })
-        let alerts = try #require(first.first { $0.key.hasPrefix("\(facility.ref)|\(sent.week.start)|crisis_alerts_raised") }?.value)
+        let alerts = try #require(first.first { $0.key.hasPrefix("\(facility.ref)|week|\(sent.period.start)|crisis_alerts_raised") }?.value)
         #expect(facility.cells.first { $0.metric == "crisis_alerts_raised" }?.value == .count(Int(alerts[1])!))
 
         // Unchanged: nothing queued, nothing spent.
         #expect(try await outbox.prepare() == 0)
         #expect(try await ledger(pair.clinic) == first)
 
-        // The count changes: one new draw for that cell alone.
+        // The count changes: one new draw for that cell alone, and for today's cell when the day shows it.
         try await raiseAlerts(11, pair.clinic)
-        #expect(try await outbox.prepare() == 1)
+        let key = "\(facility.ref)|week|\(sent.period.start)|crisis_alerts_raised"
+        let today = "\(facility.ref)|day|\(ISOWeek.day(Date()))|crisis_alerts_raised"
+        #expect(try await outbox.prepare() == (first[today] == nil ? 1 : 2))
         let second = try await ledger(pair.clinic)
-        let key = "\(facility.ref)|\(sent.week.start)|crisis_alerts_raised"
         #expect(second[key]?[2] == "2" && second[key]?[3] == "2.0" && second[key]?[0] == String(Int(alerts[0])! + 11))
-        #expect(second.filter { $0.key != key } == first.filter { $0.key != key })
+        #expect(second.filter { $0.key != key && $0.key != today } == first.filter { $0.key != key && $0.key != today })
 
         // Budget spent: the cell keeps its last sent value, so the week is not re-sent.
         try await raiseAlerts(11, pair.clinic)

@@ -52,7 +52,7 @@ def central_state(central_dir) -> str:
     """Everything central stored from clinics."""
     return read_db(central_dir / "recovery.sqlite", """
         SELECT 'r', peer_id, sequence, hex(payload_digest) FROM federation_receipts
-        UNION ALL SELECT 'c', facility_id, period_start || metric, quote(value) || suppressed || sequence FROM federation_metric_cells
+        UNION ALL SELECT 'c', facility_id, granularity || period_start || metric, quote(value) || suppressed || sequence FROM federation_metric_cells
         ORDER BY 1, 2, 3;""")
 
 
@@ -173,6 +173,33 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     no_metric = requests.get(central.url("/api/v1/federation/rollups"), headers=bearer(root), timeout=10)
     assert no_metric.status_code == 422 and no_metric.json()["error"]["details"][0]["field"] == "metric", no_metric.text
 
+    # The current week's days, Monday through today, each a full snapshot beside the weeks.
+    monday = datetime.date.fromisoformat(today) - datetime.timedelta(days=datetime.date.fromisoformat(today).weekday())
+    elapsed = [(monday + datetime.timedelta(days=n)).isoformat() for n in range((datetime.date.fromisoformat(today) - monday).days + 1)]
+    stored = central_state(central_dir)
+    for path in ("metrics", "rollups"):
+        for name in ("month", "WEEK", "days"):
+            bad = requests.get(central.url(f"/api/v1/federation/{path}"), headers=bearer(root), timeout=10,
+                               params={"metric": "census", "granularity": name})
+            assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "granularity", bad.text
+    assert central_state(central_dir) == stored
+    days = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10,
+                        params={"facility_id": facility_id, "granularity": "day"}).json()["data"]
+    assert sorted({c["period"] for c in days}) == elapsed and all(c["granularity"] == "day" and c["period"] == c["period_start"] for c in days)
+    assert len(days) == len(elapsed) * len(latest), (len(days), len(elapsed))
+    today_cells = {c["metric"]: c["value"] for c in days if c["period"] == today}
+    assert set(today_cells) == set(latest), "every metric, zeros included"
+    # The week's admissions are suppressed (last week's census of three), so no day shows a cell of the balance:
+    # the week's admissions are the sum of its days', and Monday's opens with last week's census.
+    assert all(c["value"] == "suppressed" for c in days if c["metric"] in ("census", "admissions", "discharges")), days
+    assert today_cells["crisis_alerts_raised"] == 0, today_cells
+    day_rollups = requests.get(central.url("/api/v1/federation/rollups"), headers=bearer(root), timeout=10,
+                               params={"metric": "census", "granularity": "day"}).json()["data"]
+    assert [r["period"] for r in day_rollups] == elapsed and all(r["value"] == "suppressed" and r["facilities"] == 2 for r in day_rollups), day_rollups
+    weeks_only = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10,
+                              params={"facility_id": facility_id, "metric": "census", "granularity": "week"}).json()["data"]
+    assert len(weeks_only) == 8 and all(c["granularity"] == "week" and "-W" in c["period"] for c in weeks_only), weeks_only
+
     # The preview shows nothing left to send; approving is refused while approval is off, and stores nothing.
     preview = requests.get(clinic.url("/api/v1/federation/preview"), headers=bearer(admin), timeout=30).json()
     assert preview == {"require_approval": False, "data": []}, preview
@@ -200,7 +227,7 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
         secrets |= {p["first_name"], p["last_name"], p["date_of_birth"], p["patient_number"], p["id"]} - {None}
     central_files = b"".join((central_dir / name).read_bytes() for name in ("recovery.sqlite", "recovery.sqlite-wal")
                              if (central_dir / name).exists()).decode("latin-1") + central.log()
-    assert all(json.loads(payload)["schema_version"] == 2 and '"age_90_plus"' in payload and '"mood_1_3"' in payload
+    assert all(json.loads(payload)["schema_version"] == 3 and '"age_90_plus"' in payload and '"mood_1_3"' in payload
                and '"high_risk_patients"' in payload and '"caseload_1_10"' in payload for _, payload, _ in sent)
     for secret in secrets:
         for _, payload, _ in sent:
@@ -363,7 +390,8 @@ def test_payloads_wait_out_an_outage_and_arrive_once_after_a_restart(tmp_path, m
     # Central shows each week's newest snapshot: admissions suppressed in the week with one and in the two weeks after
     # it, whose balances open with a suppressed census of one; the older weeks' zeros show.
     weeks = read_db(central_dir / "recovery.sqlite",
-                    "SELECT count(DISTINCT period_start) || ':' || sum(metric = 'admissions' AND suppressed) FROM federation_metric_cells;")
+                    "SELECT count(DISTINCT period_start) || ':' || sum(metric = 'admissions' AND suppressed) FROM federation_metric_cells "
+                    "WHERE granularity = 'week';")
     assert weeks == "8:3", weeks
     central.assert_still_serving()
 
@@ -373,7 +401,9 @@ def test_killing_the_clinic_mid_send_duplicates_nothing(tmp_path, make_server):
     try:
         clinic = make_server(clinic_dir, name="clinic")
         admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
-        # Central's answer to the third of the eight payloads is held: central has stored it, the clinic has not heard.
+        # Central's answer to the third of the payloads (eight weeks, then this week's days through today) is held:
+        # central has stored it, the clinic has not heard.
+        payloads = 8 + datetime.datetime.now(datetime.timezone.utc).date().weekday() + 1
         proxy.hold_sequence = 3
         errors: list[Exception] = []
 
@@ -394,7 +424,7 @@ def test_killing_the_clinic_mid_send_duplicates_nothing(tmp_path, make_server):
         stored_before = read_db(central_dir / "recovery.sqlite", "SELECT group_concat(sequence) FROM federation_receipts;")
         assert stored_before == "1,2,3", stored_before
         assert read_db(clinic_dir / "recovery.sqlite", "SELECT group_concat(status) FROM (SELECT status FROM federation_outbox ORDER BY sequence);") \
-            == "sent,sent," + ",".join(["pending"] * 6)
+            == "sent,sent," + ",".join(["pending"] * (payloads - 2))
 
         # Restarted, the clinic sends the rest (its background task or this sync, one round at a time): the one central
         # already stored answers `duplicate` and nothing is queued anew.
@@ -402,11 +432,11 @@ def test_killing_the_clinic_mid_send_duplicates_nothing(tmp_path, make_server):
         admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
         resumed = requests.post(clinic.url("/api/v1/federation/sync"), headers=bearer(admin), timeout=60).json()
         assert resumed["queued"] == 0 and resumed["pending"] == 0 and resumed["last_error"] is None, resumed
-        assert proxy.outcomes.count((3, "duplicate")) == 1 and [o for o in proxy.outcomes if o[1] == "stored"] == [(s, "stored") for s in range(1, 9)]
-        assert delivered_exactly_once(clinic_dir, central_dir) == [str(s) for s in range(1, 9)]
+        assert proxy.outcomes.count((3, "duplicate")) == 1 and [o for o in proxy.outcomes if o[1] == "stored"] == [(s, "stored") for s in range(1, payloads + 1)]
+        assert delivered_exactly_once(clinic_dir, central_dir) == [str(s) for s in range(1, payloads + 1)]
         assert read_db(central_dir / "recovery.sqlite", "SELECT count(*) FROM federation_metric_cells;") == \
-            read_db(central_dir / "recovery.sqlite", "SELECT count(*) FROM (SELECT DISTINCT facility_id, period_start, metric FROM federation_metric_cells);")
-        assert read_db(central_dir / "recovery.sqlite", "SELECT count(DISTINCT period_start) FROM federation_metric_cells;") == "8"
+            read_db(central_dir / "recovery.sqlite", "SELECT count(*) FROM (SELECT DISTINCT facility_id, granularity, period_start, metric FROM federation_metric_cells);")
+        assert read_db(central_dir / "recovery.sqlite", "SELECT count(DISTINCT period_start) FROM federation_metric_cells WHERE granularity = 'week';") == "8"
         central.assert_still_serving()
     finally:
         proxy.close()

@@ -93,13 +93,15 @@ struct FederationController {
         let q = Query(request: request)
         let facility = try q.uuid("facility_id")
         let metric = try q.string("metric", maxLength: 64)
+        let granularity = try Self.granularity(q)
         let from = try q.date("from"), to = try q.date("to")
         if let from, let to, from > to { throw APIError.validation(field: "to", "must not be before from") }
         let limit = try q.integer("limit", default: 1_000, range: 1...10_000)
         let cells = try await FederationMetrics(appliance: appliance).cells(context.identity, facilityID: facility, metric: metric,
-                                                                            from: from, to: to, limit: limit)
+                                                                            granularity: granularity, from: from, to: to, limit: limit)
         return JSONValue.object(["data": .array(cells.map { cell -> JSONValue in
-            .object(["facility_id": .string(cell.facilityID), "metric": .string(cell.metric), "period": .string(cell.period),
+            .object(["facility_id": .string(cell.facilityID), "metric": .string(cell.metric), "granularity": .string(cell.granularity),
+                     "period": .string(cell.period),
                      "period_start": .string(cell.periodStart), "value": cell.value.json, "sequence": .integer(cell.sequence),
                      "schema_version": .integer(cell.schemaVersion), "received_at": .string(cell.receivedAt)])
         })]).response()
@@ -108,14 +110,21 @@ struct FederationController {
     @Sendable func rollups(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         let q = Query(request: request)
         guard let metric = try q.string("metric", maxLength: 64) else { throw APIError.validation(field: "metric", "is required") }
+        let granularity = try Self.granularity(q)
         let from = try q.date("from"), to = try q.date("to")
         if let from, let to, from > to { throw APIError.validation(field: "to", "must not be before from") }
-        let rollups = try await FederationRollups(appliance: appliance).rollups(context.identity, metric: metric, from: from, to: to)
+        let rollups = try await FederationRollups(appliance: appliance).rollups(context.identity, metric: metric, granularity: granularity,
+                                                                                from: from, to: to)
         return JSONValue.object(["data": .array(rollups.map { rollup -> JSONValue in
             .object(["metric": .string(rollup.metric), "period": .string(rollup.period), "period_start": .string(rollup.periodStart),
                      "value": rollup.value.json, "facilities": .integer(rollup.facilities), "clinics": .integer(rollup.clinics),
                      "suppressed_facilities": .integer(rollup.suppressedFacilities)])
         })]).response()
+    }
+
+    /// `granularity=week|day`, weeks when absent.
+    static func granularity(_ q: Query) throws -> FederationPeriod.Granularity {
+        try q.oneOf("granularity", FederationPeriod.Granularity.allCases.map(\.rawValue)).flatMap(FederationPeriod.Granularity.init(rawValue:)) ?? .week
     }
 
     static func view(_ peer: FederationPeers.Peer) -> JSONValue {

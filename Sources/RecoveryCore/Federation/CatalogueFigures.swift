@@ -1,14 +1,18 @@
 import Foundation
 import GRDB
 
-/// Reads one facility's figures for a week from its records (deleted records
+/// Reads one facility's figures for a week or a day from its records (deleted records
 /// excluded), in the catalogue's terms. Runs inside the outbox's write
 /// transaction, so a payload's figures are one consistent snapshot.
 struct CatalogueFigures {
     let cipher: FieldCipher
 
     func read(facility: String, week: ISOWeek, in db: Database) throws -> MetricsCatalogue.Figures {
-        let s = week.start, e = week.end
+        try read(facility: facility, period: FederationPeriod(week), in: db)
+    }
+
+    func read(facility: String, period: FederationPeriod, in db: Database) throws -> MetricsCatalogue.Figures {
+        let s = period.start, e = period.end
         let from = s + "T00:00:00.000Z", until = ISOWeek.day(ISOWeek.date(e)!.addingTimeInterval(86_400)) + "T00:00:00.000Z"
         func count(_ sql: String, _ arguments: StatementArguments) throws -> Int {
             try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0
@@ -17,7 +21,7 @@ struct CatalogueFigures {
         let live = "facility_id = ? AND deleted_at IS NULL"
         let inCareAtEnd = "\(live) AND admission_date IS NOT NULL AND admission_date <= ? AND (discharge_date IS NULL OR discharge_date > ?)"
         f.counts["census"] = try count("SELECT count(*) FROM patients WHERE \(inCareAtEnd)", [facility, e, e])
-        let before = week.back(1).end
+        let before = period.dayBefore
         f.openingCensus = try count("SELECT count(*) FROM patients WHERE \(inCareAtEnd)", [facility, before, before])
         f.counts["admissions"] = try count("SELECT count(*) FROM patients WHERE \(live) AND admission_date BETWEEN ? AND ?", [facility, s, e])
         f.counts["discharges"] = try count("SELECT count(*) FROM patients WHERE \(live) AND discharge_date BETWEEN ? AND ?", [facility, s, e])

@@ -5,7 +5,7 @@ import GRDB
 /// `federation.require_approval`, the approval that lets it go. The preview
 /// shows each payload exactly as signed, with the BLAKE2b-256 digest of its
 /// bytes; an approval names those digests, so a payload that changed since the
-/// preview (a newer snapshot of its week) is not approved by it.
+/// preview (a newer snapshot of its week or day) is not approved by it.
 public struct FederationApproval: Sendable {
     let appliance: Appliance
 
@@ -92,12 +92,12 @@ public struct FederationApproval: Sendable {
     /// Payloads awaiting approval or pending, in sequence order, with their row ids.
     static func unsent(in db: Database) throws -> [(item: Item, id: String)] {
         try Row.fetchAll(db, sql: """
-            SELECT id, sequence, period_start, period_end, status, payload, signature FROM federation_outbox
+            SELECT id, sequence, granularity, period_start, period_end, status, payload, signature FROM federation_outbox
             WHERE status IN ('awaiting_approval', 'pending') ORDER BY sequence
             """).map { row in
             let start: String = row["period_start"], payload: String = row["payload"]
             let digest = FederationReceipt.digest(payload).map { String(format: "%02x", $0) }.joined()
-            return (Item(sequence: row["sequence"], period: ISOWeek(monday: start)?.name ?? start, periodStart: start, periodEnd: row["period_end"],
+            return (Item(sequence: row["sequence"], period: FederationPeriod.name(granularity: row["granularity"], start: start), periodStart: start, periodEnd: row["period_end"],
                          status: row["status"], digest: digest, payload: payload, signature: row["signature"]), row["id"])
         }
     }

@@ -6,8 +6,9 @@ import GRDB
 /// exact bytes, the payload canonical JSON of a known schema version naming
 /// that clinic. Each (clinic, sequence) is stored once: the same bytes again
 /// are a duplicate, other bytes under a used sequence are refused. A newer
-/// sequence for a period replaces the period's cells; an older one arriving
-/// late is recorded but changes nothing. Every refusal stores nothing.
+/// sequence for a period (a week, or a day of the current week) replaces the
+/// period's cells; an older one arriving late is recorded but changes
+/// nothing. Every refusal stores nothing.
 public struct FederationIngest: Sendable {
     let appliance: Appliance
 
@@ -63,18 +64,21 @@ public struct FederationIngest: Sendable {
                 return receipt(.duplicate)
             }
             let now = Timestamp.now()
-            try db.execute(sql: "INSERT INTO federation_receipts (peer_id, sequence, payload_digest, period_start, received_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [clinicID, parsed.sequence, digest, parsed.week.start, now])
+            let period = parsed.period, granularity = parsed.period.granularity.rawValue
+            try db.execute(sql: """
+                INSERT INTO federation_receipts (peer_id, sequence, payload_digest, granularity, period_start, received_at) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [clinicID, parsed.sequence, digest, granularity, period.start, now])
             try db.execute(sql: "UPDATE federation_peers SET last_seen_at = ?, last_sequence = max(last_sequence, ?), updated_at = ? WHERE id = ?",
                            arguments: [now, parsed.sequence, now, clinicID])
             var outcome = Outcome.stored
             for facility in parsed.facilities {
                 let facilityID = try Self.facility(peer: clinicID, ref: facility.ref, name: facility.name, at: now, in: db)
-                let newest = try Int.fetchOne(db, sql: "SELECT max(sequence) FROM federation_metric_cells WHERE facility_id = ? AND period_start = ?",
-                                              arguments: [facilityID, parsed.week.start])
+                let newest = try Int.fetchOne(db, sql: """
+                    SELECT max(sequence) FROM federation_metric_cells WHERE facility_id = ? AND granularity = ? AND period_start = ?
+                    """, arguments: [facilityID, granularity, period.start])
                 if let newest, newest > parsed.sequence { outcome = .superseded; continue }
-                try db.execute(sql: "DELETE FROM federation_metric_cells WHERE facility_id = ? AND period_start = ?",
-                               arguments: [facilityID, parsed.week.start])
+                try db.execute(sql: "DELETE FROM federation_metric_cells WHERE facility_id = ? AND granularity = ? AND period_start = ?",
+                               arguments: [facilityID, granularity, period.start])
                 for cell in facility.cells {
                     let value: DatabaseValueConvertible?
                     switch cell.value {
@@ -83,9 +87,10 @@ public struct FederationIngest: Sendable {
                     case .suppressed, .none: value = nil
                     }
                     try db.execute(sql: """
-                        INSERT INTO federation_metric_cells (facility_id, period_start, period, metric, value, suppressed, sequence, schema_version, received_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [facilityID, parsed.week.start, parsed.week.name, cell.metric, value,
+                        INSERT INTO federation_metric_cells (facility_id, granularity, period_start, period, metric, value, suppressed, sequence,
+                                                             schema_version, received_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [facilityID, granularity, period.start, period.name, cell.metric, value,
                                          cell.value == .suppressed, parsed.sequence, parsed.schemaVersion, now])
                 }
             }

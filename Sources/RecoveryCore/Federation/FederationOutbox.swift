@@ -34,15 +34,16 @@ public struct FederationOutbox: Sendable {
         guard appliance.settings.mode == .clinic else { throw FederationError.wrongMode(expected: "clinic") }
     }
 
-    /// Queues a new payload for every week (of the last `backfillWeeks`) whose
-    /// snapshot differs from the last one queued for it; answers how many.
+    /// Queues a new payload for every week (of the last `backfillWeeks`) and
+    /// every elapsed day of the current week whose snapshot differs from the
+    /// last one queued for it; answers how many.
     func prepare(now: Date = Date()) async throws -> Int {
         try await appliance.database.pool.write { db in try queueDue(now: now, in: db) }
     }
 
     /// `prepare` inside the caller's transaction. Sequence numbers are taken in
     /// it, so they only grow. With `federation.require_approval` a new payload
-    /// waits as `awaiting_approval`, and replaces a payload of the same week still
+    /// waits as `awaiting_approval`, and replaces a payload of the same period still
     /// waiting (never sent, so nothing was disclosed); without it, waiting payloads are released.
     func queueDue(now: Date = Date(), in db: Database) throws -> Int {
         guard let link = try link(in: db) else { throw FederationError.notEnrolled }
@@ -51,24 +52,19 @@ public struct FederationOutbox: Sendable {
             try db.execute(sql: "UPDATE federation_outbox SET status = 'pending' WHERE peer_id = ? AND status = 'awaiting_approval'",
                            arguments: [link.peerID])
         }
-        let current = ISOWeek(containing: now)
-        let facilities = try Row.fetchAll(db, sql: "SELECT id, name FROM facilities ORDER BY id")
-        let figures = CatalogueFigures(cipher: appliance.cipher)
         let ledger = PrivacyLedger(appliance: appliance)
         var queued = 0
-        for back in stride(from: Self.backfillWeeks - 1, through: 0, by: -1) {
-            let week = current.back(back)
+        for (period, facilities) in try snapshots(now: now, in: db) {
             var payload = FederationPayload(clinicID: link.clinicID, sequence: 0, schemaVersion: MetricsCatalogue.schemaVersion,
-                                            week: week, facilities: [])
+                                            period: period, facilities: [])
             for facility in facilities {
-                let read = try figures.read(facility: facility["id"], week: week, in: db)
-                var cells = Suppression.cells(read)
-                if let ledger { cells = try ledger.apply(cells, facility: facility["id"], week: week, in: db) }
-                payload.facilities.append(.init(ref: facility["id"], name: facility["name"], cells: cells))
+                var cells = facility.cells
+                if let ledger { cells = try ledger.apply(cells, facility: facility.ref, period: period, in: db) }
+                payload.facilities.append(.init(ref: facility.ref, name: facility.name, cells: cells))
             }
             if let last = try String.fetchOne(db, sql: """
-                SELECT payload FROM federation_outbox WHERE peer_id = ? AND period_start = ? ORDER BY sequence DESC LIMIT 1
-                """, arguments: [link.peerID, week.start]),
+                SELECT payload FROM federation_outbox WHERE peer_id = ? AND granularity = ? AND period_start = ? ORDER BY sequence DESC LIMIT 1
+                """, arguments: [link.peerID, period.granularity.rawValue, period.start]),
                let previous = try? FederationPayload.parse(last), previous.facilitiesJSON == payload.facilitiesJSON,
                previous.schemaVersion == payload.schemaVersion {
                 continue
@@ -76,19 +72,52 @@ public struct FederationOutbox: Sendable {
             payload.sequence = (try Int.fetchOne(db, sql: "SELECT max(sequence) FROM federation_outbox WHERE peer_id = ?",
                                                  arguments: [link.peerID]) ?? 0) + 1
             if approval {
-                try db.execute(sql: "DELETE FROM federation_outbox WHERE peer_id = ? AND period_start = ? AND status = 'awaiting_approval'",
-                               arguments: [link.peerID, week.start])
+                try db.execute(sql: """
+                    DELETE FROM federation_outbox WHERE peer_id = ? AND granularity = ? AND period_start = ? AND status = 'awaiting_approval'
+                    """, arguments: [link.peerID, period.granularity.rawValue, period.start])
             }
             let text = payload.canonicalText
             let id = RowID.make()
             try db.execute(sql: """
-                INSERT INTO federation_outbox (id, peer_id, batch_id, period_start, period_end, payload, signature, sequence, schema_version, status)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, link.peerID, id, week.start, week.end, text, link.identity.key.sign(Array(text.utf8)),
-                                 payload.sequence, payload.schemaVersion, approval ? "awaiting_approval" : "pending"])
+                INSERT INTO federation_outbox (id, peer_id, batch_id, granularity, period_start, period_end, payload, signature, sequence,
+                                               schema_version, status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, link.peerID, id, period.granularity.rawValue, period.start, period.end, text,
+                                 link.identity.key.sign(Array(text.utf8)), payload.sequence, payload.schemaVersion,
+                                 approval ? "awaiting_approval" : "pending"])
             queued += 1
         }
         return queued
+    }
+
+    /// The periods a round reports: the last `backfillWeeks` weeks, oldest
+    /// first, then each day of the current week from its Monday through today.
+    public static func reportedPeriods(now: Date = Date()) -> [FederationPeriod] {
+        let current = ISOWeek(containing: now)
+        return stride(from: backfillWeeks - 1, through: 0, by: -1).map { FederationPeriod(current.back($0)) }
+            + current.days(through: ISOWeek.day(now))
+    }
+
+    /// Every facility's suppressed cells, exact (before any noise), for each of `reportedPeriods`.
+    func snapshots(now: Date, in db: Database) throws -> [(FederationPeriod, [(ref: String, name: String, cells: [(metric: String, value: CellValue)])])] {
+        let current = ISOWeek(containing: now)
+        let periods = Self.reportedPeriods(now: now)
+        let days = periods.filter { $0.granularity == .day }
+        let facilities = try Row.fetchAll(db, sql: "SELECT id, name FROM facilities ORDER BY id")
+        let figures = CatalogueFigures(cipher: appliance.cipher)
+        var cells: [FederationPeriod: [(ref: String, name: String, cells: [(metric: String, value: CellValue)])]] = [:]
+        for facility in facilities {
+            let ref: String = facility["id"], name: String = facility["name"]
+            var week = MetricsCatalogue.Figures()
+            for period in periods where period.granularity == .week {
+                let read = try figures.read(facility: ref, period: period, in: db)
+                if period.start == current.start { week = read }
+                cells[period, default: []].append((ref, name, Suppression.cells(read)))
+            }
+            let daily = try Suppression.days(week: week, days: days.map { try figures.read(facility: ref, period: $0, in: db) })
+            for (day, dayCells) in zip(days, daily) { cells[day, default: []].append((ref, name, dayCells)) }
+        }
+        return periods.map { ($0, cells[$0] ?? []) }
     }
 
     struct Pending: Sendable {
@@ -207,7 +236,7 @@ public struct FederationOutbox: Sendable {
                 """, arguments: [limit, (page - 1) * limit])
             let items = rows.map { row -> Disclosure in
                 let start: String = row["period_start"]
-                return Disclosure(id: row["id"], sequence: row["sequence"], period: ISOWeek(monday: start)?.name ?? start,
+                return Disclosure(id: row["id"], sequence: row["sequence"], period: FederationPeriod.name(granularity: row["granularity"], start: start),
                                   periodStart: start, periodEnd: row["period_end"], recipient: (row["base_url"] as String?) ?? "",
                                   status: row["status"], attempts: row["attempts"], createdAt: row["created_at"], sentAt: row["sent_at"],
                                   lastError: row["last_error"], payload: row["payload"])

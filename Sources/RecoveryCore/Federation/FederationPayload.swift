@@ -1,15 +1,17 @@
 import Foundation
 
-/// One payload a clinic sends: every facility of the box for one ISO week,
-/// each a full snapshot of the catalogue's cells (zeros included), as
-/// canonical JSON (keys sorted, no spaces) signed with the clinic's key.
+/// One payload a clinic sends: every facility of the box for one ISO week
+/// (or, from schema version 3, one day of the current week), each a full
+/// snapshot of the catalogue's cells (zeros included), as canonical JSON
+/// (keys sorted, no spaces) signed with the clinic's key.
 ///
 /// ```json
 /// {"clinic_id":"…","facilities":[{"cells":[{"metric":"census","value":14},…],"facility_ref":"…","name":"…"}],
-///  "period":{"end":"2026-11-29","start":"2026-11-23","week":"2026-W48"},"schema_version":1,"sequence":7}
+///  "period":{"end":"2026-11-29","start":"2026-11-23","week":"2026-W48"},"schema_version":3,"sequence":7}
 /// ```
+/// A day's period reads `{"day":"2026-11-30","end":"2026-11-30","start":"2026-11-30"}`.
 /// It carries no patient's name, id, date of birth, free text or event date:
-/// only facility names and ids, the week, and the cells.
+/// only facility names and ids, the period, and the cells.
 public struct FederationPayload: Sendable, Equatable {
     public struct Facility: Sendable, Equatable {
         /// The clinic's facility id (a facility, not a person).
@@ -25,8 +27,21 @@ public struct FederationPayload: Sendable, Equatable {
     public var clinicID: String
     public var sequence: Int
     public var schemaVersion: Int
-    public var week: ISOWeek
+    public var period: FederationPeriod
     public var facilities: [Facility]
+
+    public init(clinicID: String, sequence: Int, schemaVersion: Int, period: FederationPeriod, facilities: [Facility]) {
+        self.clinicID = clinicID
+        self.sequence = sequence
+        self.schemaVersion = schemaVersion
+        self.period = period
+        self.facilities = facilities
+    }
+
+    /// A week's payload.
+    public init(clinicID: String, sequence: Int, schemaVersion: Int, week: ISOWeek, facilities: [Facility]) {
+        self.init(clinicID: clinicID, sequence: sequence, schemaVersion: schemaVersion, period: FederationPeriod(week), facilities: facilities)
+    }
 
     /// The facilities' part alone, to tell whether a period's snapshot changed.
     public var facilitiesJSON: JSONValue {
@@ -38,7 +53,8 @@ public struct FederationPayload: Sendable, Equatable {
 
     public var json: JSONValue {
         .object(["clinic_id": .string(clinicID), "sequence": .integer(sequence), "schema_version": .integer(schemaVersion),
-                 "period": .object(["start": .string(week.start), "end": .string(week.end), "week": .string(week.name)]),
+                 "period": .object(["start": .string(period.start), "end": .string(period.end),
+                                    period.granularity.rawValue: .string(period.name)]),
                  "facilities": facilitiesJSON])
     }
 
@@ -60,9 +76,9 @@ public struct FederationPayload: Sendable, Equatable {
         guard case .integer(let sequence)? = root["sequence"], sequence > 0 else {
             throw FederationError.invalid(field: "payload.sequence", issue: "must be a positive integer")
         }
-        guard case .object(let period)? = root["period"], case .string(let start)? = period["start"],
-              let week = ISOWeek(monday: start), period["end"] == .string(week.end), period["week"] == .string(week.name) else {
-            throw FederationError.invalid(field: "payload.period", issue: "must be an ISO week {start, end, week}")
+        guard let period = Self.period(root["period"], version: version) else {
+            throw FederationError.invalid(field: "payload.period", issue: version >= MetricsCatalogue.firstVersionWithDays
+                                          ? "must be an ISO week {start, end, week} or a day {start, end, day}" : "must be an ISO week {start, end, week}")
         }
         guard case .array(let items)? = root["facilities"] else {
             throw FederationError.invalid(field: "payload.facilities", issue: "must be a list")
@@ -92,7 +108,18 @@ public struct FederationPayload: Sendable, Equatable {
             }
             facilities.append(Facility(ref: ref, name: name, cells: cells))
         }
-        return FederationPayload(clinicID: clinicID, sequence: sequence, schemaVersion: version, week: week, facilities: facilities)
+        return FederationPayload(clinicID: clinicID, sequence: sequence, schemaVersion: version, period: period, facilities: facilities)
+    }
+
+    /// A week `{start, end, week}`, or from `MetricsCatalogue.firstVersionWithDays` a day `{start, end, day}`.
+    static func period(_ value: JSONValue?, version: Int) -> FederationPeriod? {
+        guard case .object(let fields)? = value, case .string(let start)? = fields["start"] else { return nil }
+        if let week = ISOWeek(monday: start), fields["end"] == .string(week.end), fields["week"] == .string(week.name) {
+            return FederationPeriod(week)
+        }
+        guard version >= MetricsCatalogue.firstVersionWithDays, fields.count == 3, let day = FederationPeriod(day: start),
+              fields["end"] == .string(day.end), fields["day"] == .string(day.name) else { return nil }
+        return day
     }
 
     /// A year: the longest time to acknowledge a crisis alert central accepts.

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 
-/// Central's roll-ups across every clinic, one per ISO week: the sum of a
-/// count, or the weighted mean of a rate, mean or median. A roll-up over any
+/// Central's roll-ups across every clinic, one per ISO week (or per reported
+/// day of a current week): the sum of a count, or the weighted mean of a
+/// rate, mean or median. A roll-up over any
 /// suppressed contribution is itself `suppressed` (it reports only how many
 /// facilities and clinics contributed): otherwise the total minus every other
 /// facility's shown cell would give the suppressed one back.
@@ -16,7 +17,7 @@ public struct FederationRollups: Sendable {
         public let period: String
         public let periodStart: String
         public let value: CellValue
-        /// Facilities with a cell for the week, the clinics they belong to, and how many of those cells are suppressed.
+        /// Facilities with a cell for the period, the clinics they belong to, and how many of those cells are suppressed.
         public let facilities: Int
         public let clinics: Int
         public let suppressedFacilities: Int
@@ -31,15 +32,16 @@ public struct FederationRollups: Sendable {
         "crisis_ack_median_minutes": "crisis_alerts_acknowledged",
     ]
 
-    public func rollups(_ identity: Identity, metric: String, from: String?, to: String?) async throws -> [Rollup] {
+    public func rollups(_ identity: Identity, metric: String, granularity: FederationPeriod.Granularity = .week,
+                        from: String?, to: String?) async throws -> [Rollup] {
         try FederationPeers.requireCentral(appliance)
         try AccessPolicy.require(identity, .federationCentral)
         guard let kind = MetricsCatalogue.kind(of: metric) else {
             throw FederationError.invalid(field: "metric", issue: "must be one of " + MetricsCatalogue.metrics.map(\.name).joined(separator: ", "))
         }
         let weight = Self.weights[metric]
-        var conditions = ["c.metric IN (?, ?)"]
-        var arguments: StatementArguments = [metric, weight ?? metric]
+        var conditions = ["c.metric IN (?, ?)", "c.granularity = ?"]
+        var arguments: StatementArguments = [metric, weight ?? metric, granularity.rawValue]
         if let from { conditions.append("c.period_start >= ?"); arguments += [from] }
         if let to { conditions.append("c.period_start <= ?"); arguments += [to] }
         let query = arguments

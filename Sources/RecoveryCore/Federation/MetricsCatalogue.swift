@@ -4,11 +4,15 @@ import GRDB
 /// only, never a record. Version 1: census and movement, engagement, cravings
 /// and lapses, crisis alerts. Version 2 adds mood, meeting attendance,
 /// medication adherence, time to acknowledge a crisis alert, high-risk
-/// patients, staff caseloads and age bands. Each payload names its version;
+/// patients, staff caseloads and age bands. Version 3 has version 2's cells
+/// and adds the period kind: a payload may report one day of the current week
+/// (`{start, end, day}`) as well as a week. Each payload names its version;
 /// central accepts every version listed here and refuses others.
 public enum MetricsCatalogue {
-    public static let schemaVersion = 2
-    public static let knownVersions: Set<Int> = [1, 2]
+    public static let schemaVersion = 3
+    public static let knownVersions: Set<Int> = [1, 2, 3]
+    /// The first version whose payloads may report a day.
+    public static let firstVersionWithDays = 3
 
     public enum Kind: Sendable { case count, rate, mean, minutes }
 
@@ -73,7 +77,7 @@ public enum MetricsCatalogue {
     public static func metrics(version: Int) -> [Metric] {
         switch version {
         case 1: return version1
-        case 2: return version2
+        case 2, 3: return version2
         default: return []
         }
     }

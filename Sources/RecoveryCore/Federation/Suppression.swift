@@ -49,6 +49,24 @@ public enum CellValue: Sendable, Equatable {
 ///   its top of 10). The craving mean (an unpublished intensity sum over the
 ///   cravings cell), the adherence rate (doses, unpublished) and the median
 ///   minutes (an order statistic) give no published cell back.
+///
+/// Days of the current week (`days(week:days:)`) follow the same rules each,
+/// their balance opening with the day before's census, and one more across the
+/// week and its days: the week's admissions, discharges and other event counts
+/// are the sums of its days', and its census (and the age bands, high-risk
+/// patients and caseloads, counted at its end) is Sunday's. So the cells are
+/// taken in linked groups: the balance with the age bands, each distribution
+/// with its total, and every other count alone. When any cell of a group is
+/// suppressed in the week or in any of its days, that group is suppressed in
+/// every day of the week, and with it every rate that depends on it (its
+/// `null` too, which tells that nobody was in care). Why that
+/// is enough: a group then shows nothing in the days, so its only published
+/// cells are the week's, which the weekly rules protect; a group shown in the
+/// days holds no suppressed cell anywhere in the week, so there is nothing in
+/// it to recover, and every relation between groups (a rate's numerator and
+/// denominators) is cut by suppressing the rate. Monday's balance opens with
+/// the week before's census, so a small one suppresses the balance group of
+/// every day of the week. The weekly cells themselves are as without days.
 public enum Suppression {
     public static let smallCells = 1...10
 
@@ -56,6 +74,52 @@ public enum Suppression {
     static let balance = (closing: "census", movements: ["admissions", "discharges"])
 
     public static func isSmall(_ count: Int) -> Bool { smallCells.contains(count) }
+
+    /// The counts a rate, mean or median gives back with its value: it is suppressed with any of them.
+    static let rateDependencies: [String: [String]] = [
+        "check_in_completion_rate": ["check_ins", balance.closing] + balance.movements,
+        "craving_mean_intensity": ["cravings_logged"],
+        "meeting_attendance_rate": [balance.closing] + balance.movements,
+        "crisis_ack_median_minutes": ["crisis_alerts_acknowledged"],
+    ]
+
+    /// Counts tied across a week and its days by a sum or the balance: the balance with the age
+    /// bands (they add up to the census), each other distribution with its total, every other count alone.
+    static func linkedGroups(version: Int = MetricsCatalogue.schemaVersion) -> [[String]] {
+        let counts = MetricsCatalogue.metrics(version: version).filter { $0.kind == .count }.map(\.name)
+        var groups: [[String]] = [[balance.closing] + balance.movements]
+        for distribution in MetricsCatalogue.distributions {
+            let members = [distribution.total] + distribution.buckets
+            if let index = groups.firstIndex(where: { !Set($0).isDisjoint(with: members) }) {
+                groups[index] += members.filter { !groups[index].contains($0) }
+            } else { groups.append(members) }
+        }
+        let grouped = Set(groups.joined())
+        groups += counts.filter { !grouped.contains($0) }.map { [$0] }
+        return groups.map { $0.filter(counts.contains) }.filter { !$0.isEmpty }
+    }
+
+    /// The cells of each day of the current week (in the order given), from the
+    /// week's figures and the days': each day by the period rules, then every
+    /// linked group holding a suppressed cell in the week or any day suppressed
+    /// in all the days, with the rates that depend on it.
+    public static func days(week: MetricsCatalogue.Figures, days: [MetricsCatalogue.Figures],
+                            version: Int = MetricsCatalogue.schemaVersion) -> [[(metric: String, value: CellValue)]] {
+        let weekly = Dictionary(uniqueKeysWithValues: cells(week, version: version).map { ($0.metric, $0.value) })
+        var daily = days.map { cells($0, version: version) }
+        let suppressedAnywhere = Set(daily.flatMap { $0.filter { $0.value == .suppressed }.map(\.metric) })
+            .union(weekly.filter { $0.value == .suppressed }.keys)
+        let hidden = Set(linkedGroups(version: version).filter { !suppressedAnywhere.isDisjoint(with: $0) }.joined())
+        for index in daily.indices {
+            daily[index] = daily[index].map { cell in
+                if hidden.contains(cell.metric) { return (cell.metric, .suppressed) }
+                // `null` too: a rate without a denominator tells that nobody was in care.
+                if let needs = rateDependencies[cell.metric], !hidden.isDisjoint(with: needs) { return (cell.metric, .suppressed) }
+                return cell
+            }
+        }
+        return daily
+    }
 
     /// The cells of one facility's week in the order of the catalogue's `version`.
     public static func cells(_ f: MetricsCatalogue.Figures, version: Int = MetricsCatalogue.schemaVersion) -> [(metric: String, value: CellValue)] {
@@ -78,17 +142,17 @@ public enum Suppression {
         }
         let checkIns = f.counts["check_ins"] ?? 0
         ratio("check_in_completion_rate", checkIns, [f.patientsInCare, f.daysInCare],
-              suppressedWith: ["check_ins", balance.closing] + balance.movements) {
+              suppressedWith: rateDependencies["check_in_completion_rate"]!) {
             min(100, Double(checkIns) * 100 / Double(f.daysInCare))
         }
         let cravings = f.counts["cravings_logged"] ?? 0
-        ratio("craving_mean_intensity", cravings, [cravings], suppressedWith: ["cravings_logged"]) { Double(f.intensitySum) / Double(cravings) }
-        ratio("meeting_attendance_rate", f.meetingAttendees, [f.patientsInCare], suppressedWith: [balance.closing] + balance.movements) {
+        ratio("craving_mean_intensity", cravings, [cravings], suppressedWith: rateDependencies["craving_mean_intensity"]!) { Double(f.intensitySum) / Double(cravings) }
+        ratio("meeting_attendance_rate", f.meetingAttendees, [f.patientsInCare], suppressedWith: rateDependencies["meeting_attendance_rate"]!) {
             min(100, Double(f.meetingAttendees) * 100 / Double(f.patientsInCare))
         }
         ratio("medication_adherence_rate", f.dosesTaken, [f.dosesScheduled]) { Double(f.dosesTaken) * 100 / Double(f.dosesScheduled) }
         let acknowledged = f.acknowledgeMinutes.count
-        ratio("crisis_ack_median_minutes", acknowledged, [acknowledged], suppressedWith: ["crisis_alerts_acknowledged"]) {
+        ratio("crisis_ack_median_minutes", acknowledged, [acknowledged], suppressedWith: rateDependencies["crisis_ack_median_minutes"]!) {
             median(f.acknowledgeMinutes)
         }
         return catalogue.map { (metric: $0.name, value: values[$0.name] ?? CellValue.none) }
