@@ -36,6 +36,39 @@ import Testing
         }
     }
 
+    /// `/api/v1/ready` is public: a failed key reload is named there in
+    /// general words; the key file it could not load is kept for the
+    /// operator (`server_key_ring`, read by `keys status`), not answered.
+    @Test func readyNamesAFailedKeyReloadWithoutItsKeyFile() async throws {
+        let box = try await TestAppliance()
+        let keyFile = box.appliance.settings.resolvedKeyFile
+        try await box.test { client in
+            try await client.execute(uri: "/api/v1/ready", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        // A rotation lists version 2, whose key file then goes missing.
+        _ = try await KeyRotation(appliance: try Appliance.open(settings: box.appliance.settings, passwordCost: .minimum).0).start()
+        let missing = KeyRing.keyFile(keyFile, version: 2)
+        try FileManager.default.removeItem(atPath: missing)
+        await #expect(throws: (any Error).self) { try await box.appliance.reloadKeysAndReport() }
+        #expect(box.appliance.keyReload.failure?.contains(missing) == true)
+        let report = try await box.appliance.database.read { db in try ServerKeyRing.read(in: db) }
+        #expect(report?.reloadFailure?.contains(missing) == true)
+
+        try await box.test { client in
+            try await client.execute(uri: "/api/v1/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let checks = response.json["checks"] as? [[String: Any]] ?? []
+                let reload = checks.first { $0["name"] as? String == "master_key_reload" }
+                #expect(reload?["ok"] as? Bool == false)
+                #expect(reload?["reason"] as? String == "a key version could not be loaded; see the server log or `recovery-server keys status`")
+                #expect(!response.text.contains(box.directory) && !response.text.contains("master.key"))
+                #expect(!response.text.contains("/"), "no path of any kind")
+            }
+        }
+    }
+
     @Test func everyResponseCarriesSecurityHeaders() async throws {
         let box = try await TestAppliance()
         try await box.test { client in

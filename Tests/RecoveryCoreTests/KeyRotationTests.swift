@@ -550,13 +550,16 @@ import Testing
 
     // MARK: Backups
 
-    /// A scheduled backup waits while a rotation is unfinished; each backup
-    /// records the key versions it needs, and those that need the retired
-    /// key file are exactly the ones made before the rotation ended.
-    @Test func scheduledBackupsWaitForTheRotationAndNameTheKeyVersionsTheyNeed() async throws {
+    /// A scheduled backup waits only while a `keys rotate` run holds the
+    /// rotation lock; a rotation left unfinished with no run going gets its
+    /// backup, recording both key versions. Each backup records the key
+    /// versions it needs, and those that need the retired key file are
+    /// exactly the ones made before the rotation ended.
+    @Test func scheduledBackupsWaitForARunningRotationAndNameTheKeyVersionsTheyNeed() async throws {
         let box = try await box()
         defer { withExtendedLifetime(box.dir) {} }
         let backups = box.server.backups
+        let keyFile = box.settings.resolvedKeyFile
         // A day apart, so retention (the newest of each day) keeps each.
         let start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down) - 2 * 86_400)
         let before = try await backups.runNow(now: start)
@@ -565,14 +568,29 @@ import Testing
         var state = try await rotation.start()
         try await rotation.appliance.reloadKeysIfChanged()
         try await box.server.reloadKeysAndReport()
-        #expect(try await backups.runIfDue(now: start.addingTimeInterval(3 * 86_400)) == nil, "deferred while the rotation runs")
-        #expect(try backups.entries().count == 1)
-        // One made all the same (as `backup --to` would) needs both versions.
-        let during = try await backups.runNow(now: start.addingTimeInterval(86_400))
+
+        // A run holds the lock: the due backup waits, and says since when.
+        #expect(!KeyRotation.isRunning(keyFile: keyFile))
+        let held = try KeyRotation.lockRuns(keyFile: keyFile)
+        #expect(KeyRotation.isRunning(keyFile: keyFile))
+        let due = start.addingTimeInterval(86_400)
+        #expect(try await backups.runIfDue(now: due) == nil, "deferred while `keys rotate` runs")
+        #expect(try backups.entries().map(\.file) == [before.file])
+        #expect(backups.deferredSince == due)
+        #expect(try await backups.runIfDue(now: due.addingTimeInterval(30)) == nil)
+        #expect(backups.deferredSince == due, "the wait counts from the first deferral")
+        close(held)
+
+        // The run stopped with the rotation unfinished: the backup is written and needs both versions.
+        #expect(!KeyRotation.isRunning(keyFile: keyFile))
+        #expect(try await box.server.database.read { db in try KeyRotationState.current(in: db) }?.phase != .finished)
+        let during = try #require(try await backups.runIfDue(now: due.addingTimeInterval(60)))
         #expect(during.state == .verified && during.keyVersions == [1, 2])
+        #expect(backups.deferredSince == nil)
         let copy = box.dir.file("during.backup")
         let written = try ApplianceBackup.create(settings: box.settings, to: copy)
         #expect(written.keyVersions == [1, 2] && written.rotation?.toVersion == 2)
+
         while state.phase != .finished { state = try await rotation.step(state) }
         try await box.server.reloadKeysAndReport()
         let after = try #require(try await backups.runIfDue(now: start.addingTimeInterval(3 * 86_400)))

@@ -70,6 +70,7 @@ def test_metrics_from_loopback_describe_requests_and_storage(data_dir, make_serv
     assert sample(text, "recovery_realtime_sockets") == 0
     assert sample(text, "recovery_federation_queue") == 0
     assert sample(text, "recovery_backup_age_seconds") == -1
+    assert sample(text, "recovery_backup_deferred_seconds") == 0
     assert sample(text, "recovery_disk_free_bytes") > 0
     assert sample(text, "recovery_master_key_version") == 1
     assert sample(text, "recovery_master_key_reload_failing") == 0

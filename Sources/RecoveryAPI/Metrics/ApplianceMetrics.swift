@@ -9,8 +9,8 @@ import RecoveryCore
 /// happen (requests by Hummingbird's `MetricsMiddleware`, group commits and
 /// sync items in the core); `serve` bootstraps swift-metrics with a
 /// swift-prometheus factory over `registry`. Levels that are cheaper to read
-/// than to track (WAL size, sockets, the federation queue, backup age, free
-/// disk) are read when scraped.
+/// than to track (WAL size, sockets, the federation queue, backup age, a
+/// deferred backup, free disk) are read when scraped.
 public enum ApplianceMetrics {
     /// The one registry of the process.
     public static let registry = PrometheusCollectorRegistry()
@@ -43,6 +43,8 @@ public enum ApplianceMetrics {
         let newest = appliance.backups.newestVerified()
         registry.makeGauge(name: "recovery_backup_age_seconds", help: "Age of the newest verified backup in backup.dir; -1 when there is none")
             .set(newest.map { Date().timeIntervalSince($0) } ?? -1)
+        registry.makeGauge(name: "recovery_backup_deferred_seconds", help: "How long a due scheduled backup has waited for a running keys rotate; 0 when none waits")
+            .set(appliance.backups.deferredSince.map { max(0, Date().timeIntervalSince($0)) } ?? 0)
         registry.makeGauge(name: "recovery_disk_free_bytes", help: "Free space on the data directory's file system")
             .set(Double(appliance.diskSpace.freeBytes ?? 0))
         registry.makeGauge(name: "recovery_master_key_version", help: "The master-key version the server encrypts under")

@@ -48,8 +48,14 @@ public final class ScheduledBackups: Sendable {
     private let ring: @Sendable () -> KeyRing
     private let logger = Logger(label: "recovery-server.backup")
     private let running = Mutex<String?>(nil)
-    /// The rotation (by its start time) a due backup was last deferred for, so that is logged once.
-    private let deferredFor = Mutex<String?>(nil)
+    /// The due backup waiting for a running `keys rotate`, if one waits.
+    private let deferral = Mutex<Deferral?>(nil)
+
+    /// A due backup held back by a rotation run: which rotation ("1->2"), and since when.
+    struct Deferral {
+        var rotation: String
+        var since: Date
+    }
 
     init(settings: Settings, database: AppDatabase, ring: @escaping @Sendable () -> KeyRing) {
         self.settings = settings
@@ -87,28 +93,43 @@ public final class ScheduledBackups: Sendable {
     /// Returns the entry written, or nil when none was due. The work runs
     /// on a thread of its own, not the server's cooperative pool.
     ///
-    /// While a master-key rotation is unfinished a due backup waits (it is
-    /// written at the first check after the rotation ends): a copy made
-    /// midway would need both the new and the retiring key file, and the
-    /// retiring one is meant to be destroyed once the rotation ends.
+    /// While a `keys rotate` run holds the rotation lock a due backup waits
+    /// (it is written at the first check after the run stops): a copy made
+    /// midway would need both the new and the retiring key file. A rotation
+    /// left unfinished with no run going does not hold backups back; such a
+    /// backup records both key versions it needs.
     @discardableResult
     public func runIfDue(now: Date = Date()) async throws -> Entry? {
         let last = try entries().compactMap { Self.date(ofFile: $0.file) }.max()
-        guard settings.backupSchedule.isDue(now: now, last: last) else { return nil }
-        if let rotation = try await database.read({ db in try KeyRotationState.current(in: db) }), rotation.phase != .finished {
-            let first = deferredFor.withLock { deferred in
-                defer { deferred = rotation.startedAt }
-                return deferred != rotation.startedAt
-            }
-            if first {
-                logger.notice("scheduled backup deferred until the master-key rotation ends", metadata: [
-                    "rotation": .string("\(rotation.fromVersion)->\(rotation.toVersion)"), "phase": .string(rotation.phase.rawValue),
-                ])
-            }
+        guard settings.backupSchedule.isDue(now: now, last: last) else {
+            deferral.withLock { $0 = nil }
             return nil
         }
+        if let rotation = try await database.read({ db in try KeyRotationState.current(in: db) }), rotation.phase != .finished {
+            let versions = "\(rotation.fromVersion)->\(rotation.toVersion)"
+            if KeyRotation.isRunning(keyFile: settings.resolvedKeyFile) {
+                let first = deferral.withLock { deferral in
+                    guard deferral?.rotation != versions else { return false }
+                    deferral = Deferral(rotation: versions, since: now)
+                    return true
+                }
+                if first {
+                    logger.notice("scheduled backup deferred while `keys rotate` runs", metadata: [
+                        "rotation": .string(versions), "phase": .string(rotation.phase.rawValue),
+                    ])
+                }
+                return nil
+            }
+            logger.notice("scheduled backup written during an unfinished master-key rotation that no `keys rotate` is running; it needs both key versions", metadata: [
+                "rotation": .string(versions), "phase": .string(rotation.phase.rawValue),
+            ])
+        }
+        deferral.withLock { $0 = nil }
         return try await runNow(now: now)
     }
+
+    /// Since when a due backup has been waiting for a running `keys rotate`; nil when none waits.
+    public var deferredSince: Date? { deferral.withLock { $0?.since } }
 
     /// Writes a backup now, verifies it, records the outcome and applies retention.
     public func runNow(now: Date = Date()) async throws -> Entry {

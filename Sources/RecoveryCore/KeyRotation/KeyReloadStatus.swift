@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import Synchronization
 
 /// The server's key reload as it stands: whether the last one failed and
@@ -15,6 +16,8 @@ public final class KeyReloadStatus: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Where a failed reload's reason (the key file and what is wrong with it) is told, once per new reason.
+    let logger = Logger(label: "recovery-server.keys")
     private let startedAt = Timestamp.now()
 
     public init() {}
@@ -62,7 +65,11 @@ extension Appliance {
     public func reloadKeysAndReport() async throws {
         var failure: (any Error)?
         do { try await reloadKeysIfChanged() } catch { failure = error }
-        if let report = keyReload.record(ring: keyRing, failure: failure.map(Self.reloadFailureReason)) {
+        let reason = failure.map(Self.reloadFailureReason)
+        if let reason, reason != keyReload.failure {
+            keyReload.logger.error("master key version could not be loaded", metadata: ["reason": .string(reason)])
+        }
+        if let report = keyReload.record(ring: keyRing, failure: reason) {
             do {
                 try await database.pool.write { db in try report.save(db) }
             } catch {

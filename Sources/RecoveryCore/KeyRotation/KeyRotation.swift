@@ -139,15 +139,35 @@ public struct KeyRotation: Sendable {
     /// Takes the box's rotation lock (`<key file>.rotation-lock`, flock) for one
     /// run, so two runs never overlap: a second start would replace the first's
     /// new key file after data was encrypted under it. Answers the descriptor to close.
+    /// A server's look at the lock (`isRunning`) holds it for an instant, so
+    /// a run that finds it taken tries again briefly before giving up.
     static func lockRuns(keyFile: String) throws -> Int32 {
-        let path = keyFile + ".rotation-lock"
+        let path = lockFile(keyFile)
         let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path]) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            close(descriptor)
-            throw Failure.alreadyRunning(lockFile: path)
+        for attempt in 1...3 {
+            if takeLock(descriptor) { return descriptor }
+            if attempt < 3 { usleep(50_000) }
         }
-        return descriptor
+        close(descriptor)
+        throw Failure.alreadyRunning(lockFile: path)
+    }
+
+    /// Whether a `keys rotate` run holds the box's rotation lock now: the
+    /// lock is tried as a run takes it and let go at once. A lock file that
+    /// is not there, or cannot be opened, shows no run.
+    public static func isRunning(keyFile: String) -> Bool {
+        let descriptor = open(lockFile(keyFile), O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return !takeLock(descriptor)
+    }
+
+    static func lockFile(_ keyFile: String) -> String { keyFile + ".rotation-lock" }
+
+    /// The run's lock on an open lock file, without waiting: false when another process holds it.
+    private static func takeLock(_ descriptor: Int32) -> Bool {
+        flock(descriptor, LOCK_EX | LOCK_NB) == 0
     }
 
     /// Makes and lists the next key version (step 1).
