@@ -357,6 +357,65 @@ def test_a_clinic_day_in_the_console(server):
         assert (plan["version"], plan["signed"]) == (2, False)
         assert [g["title"] for g in plan["content"]["problems"][0]["goals"]][-1] == "Walk every morning"
 
+        # Each goal keeps its own objectives, target date and recovery-goal link when another is removed or renamed.
+        linked = api(server, "POST", f"/patients/{patient_id}/goals", admin_token, json={"title": "Stay sober through the holidays"})
+        assert linked.status_code == 201, linked.text
+        goals_in = [
+            {"title": "Name my triggers", "target_date": "2030-01-10", "patient_goal_id": linked.json()["goal"]["id"],
+             "objectives": [{"title": "List five triggers", "status": "met", "responsible_role": "patient",
+                             "interventions": [{"title": "Trigger worksheet", "frequency": "weekly"}]}]},
+            {"title": "Build a support network", "target_date": "2030-02-20",
+             "objectives": [{"title": "Attend two mutual-help meetings", "status": "not_met"},
+                            {"title": "Name a sponsor", "status": "open"}]},
+            {"title": "Plan for high-risk days", "target_date": "2030-03-30",
+             "objectives": [{"title": "Write a holiday coping plan", "status": "partially_met", "responsible_role": "counselor"}]},
+        ]
+        made = api(server, "POST", f"/patients/{patient_id}/treatment-plans", admin_token, json={
+            "title": "Relapse prevention", "content": {"problems": [{"title": "Relapse risk", "goals": goals_in}]}})
+        assert made.status_code == 201, made.text
+        first = made.json()["treatment_plan"]
+        assert api(server, "POST", f"/treatment-plans/{first['id']}/sign", admin_token).status_code == 200
+        signed = api(server, "GET", f"/treatment-plans/{first['id']}", admin_token).json()["treatment_plan"]
+        stored = signed["content"]["problems"][0]["goals"]
+        assert [len(g["objectives"]) for g in stored] == [1, 2, 1]
+        admin_browser.execute_script("location.hash = '#/patients'")
+        wait_for(admin_browser, "main h1", text="Patients")
+        admin_browser.execute_script("location.hash = arguments[0]", f"#/patients/{patient_id}")
+        click(admin_browser, "#treatment-plans button", "Change Relapse prevention")
+        goal_inputs = f"{plan_form} .goal input"
+        wait_for(admin_browser, goal_inputs)
+        labels = lambda: [admin_browser.find_element(By.CSS_SELECTOR, f"label[for='{i.get_attribute('id')}']").text
+                          for i in admin_browser.find_elements(By.CSS_SELECTOR, goal_inputs)]
+        assert labels() == ["Goal 1", "Goal 2", "Goal 3"]
+        # A goal's title left empty is shown at that goal, and nothing is stored.
+        first_goal = admin_browser.find_elements(By.CSS_SELECTOR, goal_inputs)[0]
+        first_goal.clear()
+        click(admin_browser, f"{plan_form} button[type=submit]", "Save changes")
+        assert field_error(admin_browser, f"{plan_form} .goal input[data-field='content.problems[0].goals[0].title']")
+        essentials = lambda v: (v["version"], v["signed"], v["title"], v["content"])
+        assert [essentials(v) for v in api(server, "GET", f"/treatment-plans/{first['id']}/versions", admin_token).json()["data"]] == [essentials(signed)]
+        first_goal.send_keys("Name and write down my triggers")
+        # Removing the middle goal names its objectives first; "Keep it" keeps it, "Yes" removes exactly that goal.
+        click(admin_browser, f"{plan_form} .goal button", "Remove goal 2")
+        question = wait_for(admin_browser, f"{plan_form} .goal p", text="Build a support network")
+        assert "“Attend two mutual-help meetings”, “Name a sponsor”" in question.text
+        review(admin_browser, "07c-plan-remove-goal")
+        click(admin_browser, f"{plan_form} .goal button", "Keep it")
+        assert labels() == ["Goal 1", "Goal 2", "Goal 3"]
+        click(admin_browser, f"{plan_form} .goal button", "Remove goal 2")
+        click(admin_browser, f"{plan_form} .goal button", "Yes, remove “Build a support network”")
+        assert labels() == ["Goal 1", "Goal 2"]
+        assert admin_browser.switch_to.active_element.get_attribute("value") == "Plan for high-risk days"
+        admin_browser.find_element(By.CSS_SELECTOR, f"{plan_form} textarea[id$=new-goals]").send_keys("Sleep before midnight")
+        click(admin_browser, f"{plan_form} button[type=submit]", "Save changes")
+        wait_for(admin_browser, "#treatment-plans table", text="Relapse prevention")
+        WebDriverWait(admin_browser, WAIT).until(lambda d: not d.find_elements(By.CSS_SELECTOR, plan_form))
+        versions = api(server, "GET", f"/treatment-plans/{first['id']}/versions", admin_token).json()["data"]
+        assert [(v["version"], v["signed"]) for v in versions] == [(1, True), (2, False)]
+        assert essentials(versions[0]) == essentials(signed)
+        kept = versions[1]["content"]["problems"][0]["goals"]
+        assert kept == [{**stored[0], "title": "Name and write down my triggers"}, stored[2], {"title": "Sleep before midnight", "objectives": []}]
+
         # An assessment: unanswered items are shown at the items, nothing is stored; answered, the server scores it.
         choose(admin_browser, "#assessment-instrument", "gad7")
         wait_for(admin_browser, "#assessment-item-7")

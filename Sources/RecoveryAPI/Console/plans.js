@@ -1,36 +1,86 @@
 // Writing a treatment plan from the patient's page: a new draft (title,
 // dates, a template or problems with their goals) or a change to the newest
 // version (a signed version stays as it was; the change becomes the next
-// version, a draft). Problems and goals are edited by title and description;
-// what else a plan holds (objectives, interventions, target dates) is kept.
+// version, a draft). Problems are edited by title and description, each goal
+// the plan holds by its own title field, so its objectives, interventions,
+// target date and recovery-goal link stay with it; a goal is removed by its
+// own button, and new goals are added one per line.
 import { call } from './api.js';
 import { h, replace, field, announce, showFieldErrors, clearFieldErrors } from './dom.js';
 
 let editors = 0;
 
-// One problem of the plan: title, description and its goals one per line.
+/**
+ * One goal the plan holds: its title to edit and a button that removes exactly
+ * this goal, after naming the objectives that go with it. `remove(goal)` takes
+ * it out of its problem.
+ */
+function goalRow(id, original, remove) {
+  const title = h('input', { id: `${id}-title`, maxlength: 500, value: original.title || '' });
+  const label = h('label', { for: title.id });
+  const slot = h('div', { class: 'actions' });
+  const row = h('div', { class: 'goal', id }, h('div', { class: 'field' }, label, title), slot);
+  const goal = { row, label, title, original };
+  const name = () => title.value.trim() || original.title || 'this goal';
+  const objectives = (original.objectives || []).map((o) => o.title).filter(Boolean);
+  const ask = () => {
+    const question = h('p', { id: `${id}-confirm` }, objectives.length
+      ? `Remove the goal “${name()}” with its objectives: ${objectives.map((o) => `“${o}”`).join(', ')}?`
+      : `Remove the goal “${name()}”? It has no objectives.`);
+    const yes = h('button', { type: 'button', class: 'danger', 'aria-describedby': question.id, onclick: () => remove(goal) }, `Yes, remove “${name()}”`);
+    const keep = h('button', { type: 'button', class: 'secondary', onclick: () => { replace(slot, start); start.focus(); } }, 'Keep it');
+    replace(slot, question, yes, keep);
+    yes.focus();
+  };
+  const start = h('button', { type: 'button', class: 'secondary', onclick: ask });
+  goal.number = (n) => { label.textContent = `Goal ${n}`; start.textContent = `Remove goal ${n}`; };
+  replace(slot, start);
+  return goal;
+}
+
+// One problem of the plan: title, description, the goals it holds and new goals one per line.
 function problemBlock(prefix, index, problem = {}) {
   const n = `${prefix}-problem-${index}`;
   const title = h('input', { id: `${n}-title`, maxlength: 500, value: problem.title || '' });
   const description = h('textarea', { id: `${n}-description`, rows: 2, maxlength: 2000 }, problem.description || '');
-  const goals = h('textarea', { id: `${n}-goals`, rows: 3 }, (problem.goals || []).map((g) => g.title).join('\n'));
-  const block = h('fieldset', { class: 'problem' }, h('legend', {}, `Problem ${index + 1}`),
-    field('Problem', title), field('Description (optional)', description), field('Goals, one per line', goals));
-  return { block, original: problem, title, description, goals };
+  const newGoals = h('textarea', { id: `${n}-new-goals`, rows: 3 });
+  const block = { original: problem, title, description, newGoals, goals: [] };
+  const renumber = () => block.goals.forEach((g, i) => g.number(i + 1));
+  const remove = (goal) => {
+    const at = block.goals.indexOf(goal);
+    block.goals.splice(at, 1);
+    goal.row.remove();
+    renumber();
+    if (!block.goals.length) held.remove();
+    announce(`Goal “${goal.title.value.trim() || goal.original.title}” removed; the plan changes when it is saved`);
+    const next = block.goals[at] || block.goals[at - 1];
+    (next ? next.title : newGoals).focus();
+  };
+  block.goals = (problem.goals || []).map((goal, k) => goalRow(`${n}-goal-${k}`, goal, remove));
+  renumber();
+  const held = block.goals.length
+    ? h('fieldset', { class: 'goals' }, h('legend', {}, 'Goals'), block.goals.map((g) => g.row))
+    : null;
+  block.block = h('fieldset', { class: 'problem' }, h('legend', {}, `Problem ${index + 1}`),
+    field('Problem', title), field('Description (optional)', description), held,
+    field(held ? 'New goals, one per line' : 'Goals, one per line', newGoals));
+  return block;
 }
 
-/** The plan's content from the problem blocks: the edited text laid over what the plan held. */
+/** The plan's content from the problem blocks: each goal's edited title laid over what that goal held. */
 function content(blocks) {
   const problems = [];
   for (const b of blocks) {
-    const goalLines = b.goals.value.split('\n').map((line) => line.trim()).filter(Boolean);
-    const blank = !b.title.value.trim() && !b.description.value.trim() && !goalLines.length;
+    const kept = b.goals.map((g) => ({ ...g.original, title: g.title.value.trim() }));
+    const added = b.newGoals.value.split('\n').map((line) => line.trim()).filter(Boolean).map((title) => ({ title }));
+    const blank = !b.title.value.trim() && !b.description.value.trim() && !kept.length && !added.length;
     const path = `content.problems[${problems.length}]`;
-    for (const [control, name] of [[b.title, 'title'], [b.description, 'description'], [b.goals, 'goals']]) {
+    for (const [control, name] of [[b.title, 'title'], [b.description, 'description'], [b.newGoals, 'goals']]) {
       if (blank) delete control.dataset.field; else control.dataset.field = `${path}.${name}`;
     }
+    b.goals.forEach((g, i) => { g.row.dataset.field = `${path}.goals[${i}]`; g.title.dataset.field = `${path}.goals[${i}].title`; });
     if (blank) continue;
-    const problem = { ...b.original, title: b.title.value.trim(), goals: goalLines.map((title, i) => ({ ...(b.original.goals?.[i] || {}), title })) };
+    const problem = { ...b.original, title: b.title.value.trim(), goals: [...kept, ...added] };
     if (b.description.value.trim()) problem.description = b.description.value.trim(); else delete problem.description;
     problems.push(problem);
   }
