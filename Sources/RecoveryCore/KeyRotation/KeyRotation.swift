@@ -123,14 +123,14 @@ public struct KeyRotation: Sendable {
         while true {
             guard let server = try await pool.read({ db in try ServerKeyRing.read(in: db) }), server.isRunning(),
                   server.currentVersion != version else { return }
-            if clock.now - began >= serverWait {
-                throw Failure.serverWithoutNewKey(version: version, holds: server.currentVersion, reloadFailure: server.reloadFailure,
-                                                  waitedSeconds: Int((clock.now - began).components.seconds), beforeRetiring: beforeRetiring)
-            }
             if !told {
                 waiting("waiting up to \(serverWait.components.seconds) s for the running server (process \(server.processID)) "
                         + "to load master key version \(version)")
                 told = true
+            }
+            if clock.now - began >= serverWait {
+                throw Failure.serverWithoutNewKey(version: version, holds: server.currentVersion, reloadFailure: server.reloadFailure,
+                                                  waitedSeconds: Int((clock.now - began).components.seconds), beforeRetiring: beforeRetiring)
             }
             try await Task.sleep(for: .milliseconds(200))
         }
