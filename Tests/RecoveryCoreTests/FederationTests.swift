@@ -723,6 +723,20 @@ struct FederationPair {
         }
     }
 
+    /// The noise is keyed by the appliance's master key: central, knowing every public part of a cell, cannot draw it again.
+    @Test func theNoiseOfACellDependsOnTheMasterKey() async throws {
+        let one = try await FederationPair(noiseEpsilon: 1), other = try await FederationPair(noiseEpsilon: 1)
+        let a = try #require(PrivacyLedger(appliance: one.clinic)), b = try #require(PrivacyLedger(appliance: other.clinic))
+        let week = FederationPeriod(ISOWeek(containing: Date()))
+        let day = try #require(FederationPeriod(day: ISOWeek(containing: Date()).start))
+        for period in [week, day] {
+            let seed = a.seed(facility: "facility", period: period, metric: "census", draw: 1)
+            #expect(seed == a.seed(facility: "facility", period: period, metric: "census", draw: 1), "the preview draws what is sent")
+            #expect(seed != b.seed(facility: "facility", period: period, metric: "census", draw: 1), "another key, another draw")
+        }
+        #expect(a.seed(facility: "facility", period: week, metric: "census", draw: 1) != a.seed(facility: "facility", period: day, metric: "census", draw: 1))
+    }
+
     @Test func noDrawExceedsTheBudgetNotEvenTheFirst() async throws {
         // One draw costs 3, the budget is 2 (the settings file refuses this; the ledger refuses it too).
         let pair = try await FederationPair(noiseEpsilon: 3)

@@ -62,10 +62,11 @@ struct PrivacyLedger {
 
     /// A week's seed names its Monday; a day's names `day:` and the date, so it never equals its week's.
     func seed(facility: String, period: FederationPeriod, metric: String, draw: Int) -> UInt64 {
-        let key = period.granularity == .week ? period.start : "day:" + period.start
-        let message = Array("recovery-federation-noise/v1:\(facility):\(key):\(metric):\(draw)".utf8)
+        let periodName = period.granularity == .week ? period.start : "day:" + period.start
+        let message = Array("recovery-federation-noise/v1:\(facility):\(periodName):\(metric):\(draw)".utf8)
         var out = [UInt8](repeating: 0, count: 8)
-        _ = crypto_generichash(&out, 8, message, UInt64(message.count), key, key.count)
+        let status = crypto_generichash(&out, 8, message, UInt64(message.count), key, key.count)
+        precondition(status == 0 && key.count >= 16, "the noise key is a derived key")
         return out.withUnsafeBytes { $0.load(as: UInt64.self) }
     }
 }
