@@ -191,6 +191,24 @@ import Testing
         }).run(prepare: true, all: true)
     }
 
+    /// A central older than the clinic refuses the schema version: the payloads wait and go once central knows it.
+    @Test func aCentralThatDoesNotKnowTheSchemaVersionYetGetsThePayloadsLater() async throws {
+        let pair = try await FederationPair()
+        let clinicID = try await pair.enroll()
+        let refusal = JSONValue.object(["error": .object(["code": .string("unknown_schema_version"), "message": .string("not known")])])
+        let old = try await FederationDelivery(appliance: pair.clinic, transport: { _, _ in (422, Data(refusal.canonicalText.utf8)) })
+            .run(prepare: true, all: true)
+        #expect(old.sent == 0 && old.pending == FederationOutbox.reportedPeriods().count && old.lastError == "unknown_schema_version")
+        let upgraded = try await deliver(pair, clinicID: clinicID)
+        #expect(upgraded.sent == FederationOutbox.reportedPeriods().count && upgraded.pending == 0)
+        // Any other refusal gives the payload up.
+        let other = JSONValue.object(["error": .object(["code": .string("invalid_payload"), "message": .string("no")])])
+        try await FederationNoiseTests().raiseAlerts(12, pair.clinic)
+        let refused = try await FederationDelivery(appliance: pair.clinic, transport: { _, _ in (422, Data(other.canonicalText.utf8)) })
+            .run(prepare: true, all: true)
+        #expect(refused.failed > 0 && refused.pending == 0)
+    }
+
     @Test func theClinicSendsEachElapsedDayAndARecomputedDayReplacesItsSnapshot() async throws {
         let pair = try await FederationPair()
         let clinicID = try await pair.enroll()
@@ -198,13 +216,19 @@ import Testing
         let week = ISOWeek(containing: now), today = ISOWeek.day(now)
         let days = week.days(through: today)
         #expect(days.first?.start == week.start && days.last?.start == today && days.allSatisfy { $0.granularity == .day })
-        #expect(FederationOutbox.reportedPeriods(now: now).count == FederationOutbox.backfillWeeks + days.count)
+        // Last week's seven days are reported too, withdrawn: every cell suppressed.
+        let lastWeek = week.back(1).days(through: FederationPeriod(week.back(1)).end)
+        #expect(lastWeek.count == 7)
+        #expect(FederationOutbox.reportedPeriods(now: now).count == FederationOutbox.backfillWeeks + lastWeek.count + days.count)
 
         let first = try await deliver(pair, clinicID: clinicID)
-        #expect(first.sent == FederationOutbox.backfillWeeks + days.count && first.pending == 0)
-        let sent = try await pair.clinic.database.pool.read { db in
+        #expect(first.sent == FederationOutbox.backfillWeeks + lastWeek.count + days.count && first.pending == 0)
+        let all = try await pair.clinic.database.pool.read { db in
             try String.fetchAll(db, sql: "SELECT payload FROM federation_outbox WHERE granularity = 'day' ORDER BY period_start")
         }.map(FederationPayload.parse)
+        let withdrawn = all.filter { $0.period.start < week.start }, sent = all.filter { $0.period.start >= week.start }
+        #expect(withdrawn.map(\.period.name) == lastWeek.map(\.name))
+        #expect(withdrawn.allSatisfy { payload in payload.facilities.allSatisfy { $0.cells.allSatisfy { $0.value == .suppressed } } })
         #expect(sent.map(\.period.name) == days.map(\.name) && sent.allSatisfy { $0.schemaVersion == 3 })
         #expect(sent.allSatisfy { payload in payload.facilities.allSatisfy { $0.cells.map(\.metric) == MetricsCatalogue.metrics.map(\.name) } },
                 "a full snapshot of every metric, zeros included")
@@ -212,7 +236,7 @@ import Testing
         let stored = try await metrics.cells(pair.superAdmin, facilityID: nil, metric: "crisis_alerts_raised", granularity: .day,
                                              from: nil, to: nil, limit: 1_000)
         let facilities = sent[0].facilities.count
-        #expect(stored.count == days.count * facilities && stored.allSatisfy { $0.granularity == "day" && $0.period == $0.periodStart })
+        #expect(stored.count == (lastWeek.count + days.count) * facilities && stored.allSatisfy { $0.granularity == "day" && $0.period == $0.periodStart })
         let weeks = try await metrics.cells(pair.superAdmin, facilityID: nil, metric: "crisis_alerts_raised", from: nil, to: nil, limit: 1_000)
         #expect(weeks.count == FederationOutbox.backfillWeeks * facilities && weeks.allSatisfy { $0.granularity == "week" },
                 "the Monday's day and its week are kept apart")

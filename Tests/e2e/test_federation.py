@@ -176,6 +176,8 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     # The current week's days, Monday through today, each a full snapshot beside the weeks.
     monday = datetime.date.fromisoformat(today) - datetime.timedelta(days=datetime.date.fromisoformat(today).weekday())
     elapsed = [(monday + datetime.timedelta(days=n)).isoformat() for n in range((datetime.date.fromisoformat(today) - monday).days + 1)]
+    # Last week's days are withdrawn: sent with every cell suppressed, so only its weekly cells stay current.
+    last_week = [(monday - datetime.timedelta(days=7 - n)).isoformat() for n in range(7)]
     stored = central_state(central_dir)
     for path in ("metrics", "rollups"):
         for name in ("month", "WEEK", "days"):
@@ -185,8 +187,10 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     assert central_state(central_dir) == stored
     days = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10,
                         params={"facility_id": facility_id, "granularity": "day"}).json()["data"]
-    assert sorted({c["period"] for c in days}) == elapsed and all(c["granularity"] == "day" and c["period"] == c["period_start"] for c in days)
-    assert len(days) == len(elapsed) * len(latest), (len(days), len(elapsed))
+    assert sorted({c["period"] for c in days}) == last_week + elapsed
+    assert all(c["granularity"] == "day" and c["period"] == c["period_start"] for c in days)
+    assert len(days) == (len(last_week) + len(elapsed)) * len(latest), (len(days), len(elapsed))
+    assert all(c["value"] == "suppressed" for c in days if c["period"] in last_week), "a finished week's days are withdrawn"
     today_cells = {c["metric"]: c["value"] for c in days if c["period"] == today}
     assert set(today_cells) == set(latest), "every metric, zeros included"
     # The week's admissions are suppressed (last week's census of three), so no day shows a cell of the balance:
@@ -195,7 +199,8 @@ def test_a_clinic_enrols_syncs_and_central_reads_only_aggregates(tmp_path, make_
     assert today_cells["crisis_alerts_raised"] == 0, today_cells
     day_rollups = requests.get(central.url("/api/v1/federation/rollups"), headers=bearer(root), timeout=10,
                                params={"metric": "census", "granularity": "day"}).json()["data"]
-    assert [r["period"] for r in day_rollups] == elapsed and all(r["value"] == "suppressed" and r["facilities"] == 2 for r in day_rollups), day_rollups
+    assert [r["period"] for r in day_rollups] == last_week + elapsed, day_rollups
+    assert all(r["value"] == "suppressed" and r["facilities"] == 2 for r in day_rollups), day_rollups
     weeks_only = requests.get(central.url("/api/v1/federation/metrics"), headers=bearer(root), timeout=10,
                               params={"facility_id": facility_id, "metric": "census", "granularity": "week"}).json()["data"]
     assert len(weeks_only) == 8 and all(c["granularity"] == "week" and "-W" in c["period"] for c in weeks_only), weeks_only
@@ -401,9 +406,9 @@ def test_killing_the_clinic_mid_send_duplicates_nothing(tmp_path, make_server):
     try:
         clinic = make_server(clinic_dir, name="clinic")
         admin = login(clinic, CLINIC_EMAIL, PASSWORD).json()["access_token"]
-        # Central's answer to the third of the payloads (eight weeks, then this week's days through today) is held:
-        # central has stored it, the clinic has not heard.
-        payloads = 8 + datetime.datetime.now(datetime.timezone.utc).date().weekday() + 1
+        # Central's answer to the third of the payloads (eight weeks, last week's seven days withdrawn, then this
+        # week's days through today) is held: central has stored it, the clinic has not heard.
+        payloads = 8 + 7 + datetime.datetime.now(datetime.timezone.utc).date().weekday() + 1
         proxy.hold_sequence = 3
         errors: list[Exception] = []
 

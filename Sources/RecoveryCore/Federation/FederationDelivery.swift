@@ -79,7 +79,8 @@ public struct FederationDelivery: Sendable {
                 let code = Self.errorCode(body) ?? "central_http_\(status)"
                 lastError = code
                 failed += 1
-                try await outbox.failed(item, link: link, code: code, permanent: true)
+                // A central older than this clinic may learn the payload's schema version: retried with the backoff.
+                try await outbox.failed(item, link: link, code: code, permanent: code != "unknown_schema_version")
             } else {
                 lastError = "central_http_\(status)"
                 try await outbox.failed(item, link: link, code: "central_http_\(status)", permanent: false)

@@ -91,11 +91,13 @@ public struct FederationOutbox: Sendable {
     }
 
     /// The periods a round reports: the last `backfillWeeks` weeks, oldest
-    /// first, then each day of the current week from its Monday through today.
+    /// first, then the days of last week (withdrawn, see `snapshots`), then
+    /// each day of the current week from its Monday through today.
     public static func reportedPeriods(now: Date = Date()) -> [FederationPeriod] {
         let current = ISOWeek(containing: now)
+        let lastWeek = current.back(1)
         return stride(from: backfillWeeks - 1, through: 0, by: -1).map { FederationPeriod(current.back($0)) }
-            + current.days(through: ISOWeek.day(now))
+            + lastWeek.days(through: FederationPeriod(lastWeek).end) + current.days(through: ISOWeek.day(now))
     }
 
     /// Every facility's suppressed cells, exact (before any noise), for each of `reportedPeriods`.
@@ -114,8 +116,14 @@ public struct FederationOutbox: Sendable {
                 if period.start == current.start { week = read }
                 cells[period, default: []].append((ref, name, Suppression.cells(read)))
             }
-            let daily = try Suppression.days(week: week, days: days.map { try figures.read(facility: ref, period: $0, in: db) })
-            for (day, dayCells) in zip(days, daily) { cells[day, default: []].append((ref, name, dayCells)) }
+            let thisWeek = days.filter { $0.start >= current.start }
+            let daily = try Suppression.days(week: week, days: thisWeek.map { try figures.read(facility: ref, period: $0, in: db) })
+            for (day, dayCells) in zip(thisWeek, daily) { cells[day, default: []].append((ref, name, dayCells)) }
+            // A finished week's days are withdrawn: only its weekly cells stay current, as its days, kept as last
+            // sent, would differ from a week re-sent after a late entry by exactly that entry.
+            for day in days where day.start < current.start {
+                cells[day, default: []].append((ref, name, Suppression.withdrawn()))
+            }
         }
         return periods.map { ($0, cells[$0] ?? []) }
     }

@@ -121,6 +121,11 @@ public enum Suppression {
         return daily
     }
 
+    /// A period's cells with every value withheld: what replaces a finished week's days.
+    public static func withdrawn(version: Int = MetricsCatalogue.schemaVersion) -> [(metric: String, value: CellValue)] {
+        MetricsCatalogue.metrics(version: version).map { (metric: $0.name, value: .suppressed) }
+    }
+
     /// The cells of one facility's week in the order of the catalogue's `version`.
     public static func cells(_ f: MetricsCatalogue.Figures, version: Int = MetricsCatalogue.schemaVersion) -> [(metric: String, value: CellValue)] {
         let catalogue = MetricsCatalogue.metrics(version: version)
