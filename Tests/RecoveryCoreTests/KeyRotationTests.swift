@@ -564,6 +564,11 @@ import Testing
         let start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down) - 2 * 86_400)
         let before = try await backups.runNow(now: start)
         #expect(before.state == .verified && before.keyVersions == [1])
+        // A run that holds the lock but has not yet written its rotation down already holds backups back.
+        let starting = try KeyRotation.lockRuns(keyFile: keyFile)
+        #expect(try await backups.runIfDue(now: start.addingTimeInterval(43_200)) == nil, "deferred while `keys rotate` starts")
+        #expect(try backups.entries().map(\.file) == [before.file])
+        close(starting)
         let rotation = try rotator(box)
         var state = try await rotation.start()
         try await rotation.appliance.reloadKeysIfChanged()

@@ -105,21 +105,24 @@ public final class ScheduledBackups: Sendable {
             deferral.withLock { $0 = nil }
             return nil
         }
-        if let rotation = try await database.read({ db in try KeyRotationState.current(in: db) }), rotation.phase != .finished {
-            let versions = "\(rotation.fromVersion)->\(rotation.toVersion)"
-            if KeyRotation.isRunning(keyFile: settings.resolvedKeyFile) {
-                let first = deferral.withLock { deferral in
-                    guard deferral?.rotation != versions else { return false }
-                    deferral = Deferral(rotation: versions, since: now)
-                    return true
-                }
-                if first {
-                    logger.notice("scheduled backup deferred while `keys rotate` runs", metadata: [
-                        "rotation": .string(versions), "phase": .string(rotation.phase.rawValue),
-                    ])
-                }
-                return nil
+        let unfinished = try await database.read({ db in try KeyRotationState.current(in: db) }).flatMap { $0.phase != .finished ? $0 : nil }
+        // The lock first: a run holds it before its rotation is in the database.
+        if KeyRotation.isRunning(keyFile: settings.resolvedKeyFile) {
+            let versions = unfinished.map { "\($0.fromVersion)->\($0.toVersion)" } ?? "starting"
+            let first = deferral.withLock { deferral in
+                guard deferral?.rotation != versions else { return false }
+                deferral = Deferral(rotation: versions, since: now)
+                return true
             }
+            if first {
+                logger.notice("scheduled backup deferred while `keys rotate` runs", metadata: [
+                    "rotation": .string(versions), "phase": .string(unfinished?.phase.rawValue ?? "starting"),
+                ])
+            }
+            return nil
+        }
+        if let rotation = unfinished {
+            let versions = "\(rotation.fromVersion)->\(rotation.toVersion)"
             logger.notice("scheduled backup written during an unfinished master-key rotation that no `keys rotate` is running; it needs both key versions", metadata: [
                 "rotation": .string(versions), "phase": .string(rotation.phase.rawValue),
             ])
