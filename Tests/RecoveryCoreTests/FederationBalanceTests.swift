@@ -104,19 +104,28 @@ import Testing
         return domains
     }
 
+    /// Eight weeks of a small clinic: its census walks between 0 and about 30, with its patients spread over
+    /// the age bands when `withAges`.
+    func randomClinic(using generator: inout SeededGenerator, withAges: Bool) -> (opening: Int, weeks: [Week]) {
+        let opening = Int.random(in: 0...25, using: &generator)
+        var census = opening
+        var weeks: [Week] = []
+        for _ in 0..<8 {
+            let admissions = Int.random(in: 0...14, using: &generator)
+            let discharges = Int.random(in: 0...min(census + admissions, 14), using: &generator)
+            census += admissions - discharges
+            var ages = Array(repeating: 0, count: MetricsCatalogue.ageBands.count)
+            if withAges { for _ in 0..<census { ages[Int.random(in: 0..<min(3, ages.count), using: &generator) + 2] += 1 } }
+            weeks.append(Week(census: census, admissions: admissions, discharges: discharges, ages: ages))
+        }
+        return (opening, weeks)
+    }
+
     @Test func everySuppressedCensusOfManyRandomClinicsCouldBeAnyValueFrom1To10() {
         var generator = SeededGenerator(seed: 20_261_201)
         var checked = 0
         for _ in 0..<300 {
-            let opening = Int.random(in: 0...25, using: &generator)
-            var census = opening
-            var weeks: [Week] = []
-            for _ in 0..<8 {
-                let admissions = Int.random(in: 0...14, using: &generator)
-                let discharges = Int.random(in: 0...min(census + admissions, 14), using: &generator)
-                census += admissions - discharges
-                weeks.append(Week(census: census, admissions: admissions, discharges: discharges))
-            }
+            let (opening, weeks) = randomClinic(using: &generator, withAges: false)
             let published = cells(weeks, opening: opening)
             let possible = possibleCensuses(published, opening: Suppression.isSmall(opening) ? .suppressed : .count(opening))
             for (t, cells) in published.enumerated() where cells["census"] == .suppressed {
@@ -160,18 +169,7 @@ import Testing
         var generator = SeededGenerator(seed: 20_261_130)
         var checked = 0
         for _ in 0..<300 {
-            // Eight weeks of a small clinic: its census walks between 0 and about 30, its patients spread over the age bands.
-            let opening = Int.random(in: 0...25, using: &generator)
-            var census = opening
-            var weeks: [Week] = []
-            for _ in 0..<8 {
-                let admissions = Int.random(in: 0...14, using: &generator)
-                let discharges = Int.random(in: 0...min(census + admissions, 14), using: &generator)
-                census += admissions - discharges
-                var ages = Array(repeating: 0, count: MetricsCatalogue.ageBands.count)
-                for _ in 0..<census { ages[Int.random(in: 0..<min(3, ages.count), using: &generator) + 2] += 1 }
-                weeks.append(Week(census: census, admissions: admissions, discharges: discharges, ages: ages))
-            }
+            let (opening, weeks) = randomClinic(using: &generator, withAges: true)
             let published = cells(weeks, opening: opening)
 
             // The unknowns: every suppressed cell, and the census before the first week when it is small.
